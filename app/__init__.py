@@ -1,0 +1,90 @@
+"""The application factory: the only place an app is built. Importing ``app`` does no work."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    from config import build_config
+
+    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app.config.update(build_config(overrides))
+    from app.security import ROLE_PERMISSIONS
+
+    app.config.setdefault("FAB_ROLES", ROLE_PERMISSIONS)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path) / "translations")
+    logging.basicConfig(level=logging.INFO if app.config["APP_MODE"] != "test" else logging.WARNING)
+
+    register_extensions(app)
+    with app.app_context():
+        register_appbuilder(app)
+    register_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models as _models  # noqa: F401  (registers every table on the metadata)
+    from app.extensions import csrf, db, migrate
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite: enforce foreign keys and let readers work while a job writes (WAL)."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+
+def register_appbuilder(app: Flask) -> None:
+    from flask_appbuilder import AppBuilder
+
+    from app.extensions import db
+    from app.views import register_views
+
+    appbuilder = AppBuilder(base_template="base.html")
+    appbuilder.init_app(app, db.session)
+    register_views(appbuilder)
+
+
+def register_hooks(app: Flask) -> None:
+    from app.security import force_password_change
+
+    app.before_request(force_password_change)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
+        )
+        return response
+
+    from app.views.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,151 @@
+"""Degree condition audit rules (学位条件审核, SPEC §4 item 2) as a pure function.
+
+Decides 已达标 / 未达标 for one applicant and lists every reason, in a fixed order:
+毕业审核结果, 学位外语, 教学计划, 学位课程 (plan order), 学位课程平均分.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from app.audit.graduation import NO_PLAN_MESSAGE
+from app.audit.scores import format_number, is_pass
+from app.audit.types import Plan, Reason, Verdict
+from app.statuses import DegreeConditionResult, GraduationResult, label
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageExam:
+    """One 学位外语成绩 record.
+
+    Attributes:
+        score: Exam score, or ``None`` when the record is a substitute only.
+        substitute: ``SubstituteExam`` value (already validated upstream), or ``None``.
+    """
+
+    score: float | None
+    substitute: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DegreeMarks:
+    """Pass marks of the degree batch.
+
+    Attributes:
+        language_pass_mark: 学位外语合格线 (default 60).
+        course_average_mark: 学位课程平均分合格线 (default 70).
+    """
+
+    language_pass_mark: float = 60
+    course_average_mark: float = 70
+
+
+def degree_course_average(plan: Plan | None, best: Mapping[str, float]) -> float | None:
+    """Average of the best scores of the plan's degree courses.
+
+    Args:
+        plan: The teaching plan, or ``None``.
+        best: Best score per course code.
+
+    Returns:
+        The average over degree courses that have a score, rounded to 2 decimals;
+        ``None`` when there is no plan or no degree course has a score.
+    """
+    if plan is None:
+        return None
+    scores = [best[c.code] for c in plan.courses if c.degree_course and best.get(c.code) is not None]
+    if not scores:
+        return None
+    return round(sum(scores) / len(scores), 2)
+
+
+def _graduation_label(code: str | None) -> str:
+    """Chinese label of a graduation result code; ``None`` reads as 未审核."""
+    if code is None:
+        return label(GraduationResult.UNAUDITED)
+    try:
+        return label(code, GraduationResult)
+    except ValueError:
+        return str(code)
+
+
+def _language_reasons(exams: Sequence[LanguageExam], pass_mark: float) -> list[Reason]:
+    """Reason about the degree foreign-language exam, if it is not passed."""
+    if any(e.substitute is not None or (e.score is not None and e.score >= pass_mark) for e in exams):
+        return []
+    scores = [e.score for e in exams if e.score is not None]
+    if not scores:
+        return [Reason("language_missing", "无学位外语成绩", {"pass_mark": pass_mark})]
+    best = max(scores)
+    return [Reason(
+        "language_below",
+        f"学位外语成绩 {format_number(best)}，低于合格线 {format_number(pass_mark)}",
+        {"score": best, "pass_mark": pass_mark},
+    )]
+
+
+def _course_reasons(plan: Plan, best: Mapping[str, float], marks: DegreeMarks) -> list[Reason]:
+    """Reasons about the degree courses of an existing plan."""
+    courses = [c for c in plan.courses if c.degree_course]
+    if not courses:
+        return [Reason("no_degree_courses", "教学计划未设置学位课程", {})]
+    reasons: list[Reason] = []
+    for course in courses:
+        score = best.get(course.code)
+        detail = {"course_code": course.code, "course_name": course.name, "credits": course.credits}
+        if score is None:
+            reasons.append(Reason("degree_course_missing", f"学位课程无成绩：{course.name}", detail))
+        elif not is_pass(score):
+            reasons.append(Reason(
+                "degree_course_failed",
+                f"学位课程不合格：{course.name} {format_number(score)}",
+                {**detail, "score": score},
+            ))
+    average = degree_course_average(plan, best)
+    if average is not None and average < marks.course_average_mark:
+        reasons.append(Reason(
+            "degree_average_below",
+            f"学位课程平均分 {format_number(average)}，低于 {format_number(marks.course_average_mark)}",
+            {"average": average, "required": marks.course_average_mark},
+        ))
+    return reasons
+
+
+def audit_degree(
+    graduation_result: str | None,
+    graduated: bool,
+    exams: Sequence[LanguageExam],
+    plan: Plan | None,
+    best: Mapping[str, float],
+    marks: DegreeMarks,
+) -> Verdict:
+    """Check one degree applicant against the degree conditions.
+
+    Args:
+        graduation_result: ``GraduationResult`` value, or ``None`` when never audited.
+        graduated: True when the student has already graduated (已毕业).
+        exams: The student's degree foreign-language records.
+        plan: The student's teaching plan, or ``None`` when none exists.
+        best: Best score per course code.
+        marks: Pass marks of the degree batch.
+
+    Returns:
+        ``DegreeConditionResult.MET`` when no reason is found, otherwise ``NOT_MET``
+        with every reason. The average is compared after rounding to 2 decimals, so the
+        decision matches the figure shown.
+    """
+    reasons: list[Reason] = []
+    if not graduated and graduation_result != GraduationResult.PRE_GRADUATE.value:
+        result_label = _graduation_label(graduation_result)
+        reasons.append(Reason(
+            "graduation_not_met",
+            f"毕业审核结果为{result_label}，需为预毕业或已毕业",
+            {"graduation_result": graduation_result, "graduation_result_label": result_label},
+        ))
+    reasons.extend(_language_reasons(exams, marks.language_pass_mark))
+    if plan is None:
+        reasons.append(Reason("no_plan", NO_PLAN_MESSAGE, {}))
+    else:
+        reasons.extend(_course_reasons(plan, best, marks))
+    result = DegreeConditionResult.NOT_MET if reasons else DegreeConditionResult.MET
+    return Verdict(result.value, tuple(reasons))

@@ -1,0 +1,141 @@
+"""Score parsing, best-attempt selection and credit progress for the audit rules.
+
+Pure functions only: they turn raw grade records into the figures that the graduation
+and degree rules (and 同步课程数据) work with.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from app.audit.types import Plan
+from app.statuses import GRADE_WORDS, PASS_SCORE
+
+
+def format_number(value: float | int) -> str:
+    """Format a score or credit figure for messages: at most 2 decimals, no trailing zeros.
+
+    Args:
+        value: The number to format.
+
+    Returns:
+        ``80.0`` -> ``"80"``, ``78.5`` -> ``"78.5"``, ``68.333`` -> ``"68.33"``.
+    """
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def parse_score(raw: str | float | int | None) -> float | None:
+    """Parse a grade as stored or imported.
+
+    Args:
+        raw: A number, a numeric string (``"85"``, ``"85.5"``), a grade word
+            (优/良/中/及格/不及格), or ``None``/empty.
+
+    Returns:
+        The score as a float in 0..100, or ``None`` when there is no score.
+
+    Raises:
+        ValueError: With a Chinese message, for text that is neither a number nor a grade
+            word, or for a number outside 0..100.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise ValueError(f"成绩无法识别：{raw}")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+        shown = str(raw)
+    else:
+        text = str(raw).strip()
+        if not text:
+            return None
+        if text in GRADE_WORDS:
+            return GRADE_WORDS[text]
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"成绩无法识别：{text}（应为 0–100 的数字或 优/良/中/及格/不及格）") from None
+        shown = text
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(f"成绩无法识别：{shown}")
+    if not 0.0 <= value <= 100.0:
+        raise ValueError(f"成绩超出范围：{shown}（应在 0–100 之间）")
+    return value
+
+
+def best_scores(attempts: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Keep the best attempt of each course.
+
+    Args:
+        attempts: ``(course_code, score)`` pairs; 正考, 补考 and 重修 all count.
+            Attempts whose score is ``None`` are ignored.
+
+    Returns:
+        Mapping of course code to its best score.
+    """
+    best: dict[str, float] = {}
+    for code, score in attempts:
+        if score is None:
+            continue
+        score = float(score)
+        if code not in best or score > best[code]:
+            best[code] = score
+    return best
+
+
+def is_pass(score: float | None) -> bool:
+    """Return True when a score is a pass (``score >= PASS_SCORE``); ``None`` is not."""
+    return score is not None and score >= PASS_SCORE
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Figures shown as 已通过课程数 / 已获总学分 and used by the graduation audit.
+
+    Attributes:
+        passed_courses: Number of passed courses (plan courses when a plan exists).
+        total_credits: Credits of passed plan courses.
+        elective_credits: Credits of passed 选修 plan courses.
+        required_credits: Credits of passed 必修 plan courses.
+    """
+
+    passed_courses: int
+    total_credits: float
+    elective_credits: float
+    required_credits: float
+
+
+def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
+    """Count passed courses and earned credits against a teaching plan.
+
+    Args:
+        plan: The student's teaching plan, or ``None`` when none exists.
+        best: Best score per course code (see :func:`best_scores`).
+
+    Returns:
+        Only plan courses count. Without a plan, ``passed_courses`` is the number of
+        passing entries in ``best`` and all credits are 0.
+    """
+    if plan is None:
+        return Progress(sum(1 for s in best.values() if is_pass(s)), 0.0, 0.0, 0.0)
+    passed = 0
+    required = 0.0
+    elective = 0.0
+    seen: set[str] = set()
+    for course in plan.courses:
+        if course.code in seen or not is_pass(best.get(course.code)):
+            continue
+        seen.add(course.code)
+        passed += 1
+        if course.required:
+            required += course.credits
+        else:
+            elective += course.credits
+    return Progress(
+        passed_courses=passed,
+        total_credits=round(required + elective, 2),
+        elective_credits=round(elective, 2),
+        required_credits=round(required, 2),
+    )

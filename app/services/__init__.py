@@ -1,0 +1,1 @@
+"""Workflows. Each service validates, changes rows and flushes; the request or the job commits."""

@@ -1,0 +1,216 @@
+"""任务中心: creating, running and watching background tasks.
+
+A task row is created (and committed) before its job is enqueued; the job only carries the task id.
+Handlers are registered per kind with ``@handler(kind)`` and receive the task plus a ``progress``
+callback that commits the work done so far together with the counter, so that progress on screen
+never runs ahead of, or behind, what is in the database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from typing import Callable, Protocol
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.task import Task
+from app.services.errors import Conflict, NotFound
+from app.statuses import TaskState
+
+log = logging.getLogger(__name__)
+
+TASK_KINDS: dict[str, str] = {
+    "graduation_sync": "同步课程数据任务",
+    "graduation_audit": "毕业审核任务",
+    "graduation_publish": "毕业发布任务",
+    "degree_audit": "学位条件审核任务",
+    "degree_publish": "学位发布任务",
+    "archive_export": "毕业生档案导出",
+    "degree_summary_export": "学位申请信息汇总表导出",
+    "list_export": "列表导出",
+    "import": "数据导入",
+    "demo": "演示任务",
+}
+
+
+class Progress(Protocol):
+    def __call__(self, done: int, total: int | None = None) -> None: ...
+
+
+Handler = Callable[[Task, Progress], dict | None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the service function that carries out tasks of ``kind``."""
+
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def create_task(
+    kind: str,
+    *,
+    actor,
+    params: dict,
+    scope_text: str = "",
+    lock_key: str | None = None,
+    total: int = 0,
+) -> Task:
+    """Add a queued task (flushed, not committed). With ``lock_key`` only one such task may be open."""
+    if kind not in TASK_KINDS:
+        raise ValueError(kind)
+    if lock_key:
+        _release_stale_lock(lock_key)
+    task = Task(
+        kind=kind,
+        params=params,
+        scope_text=scope_text[:500],
+        requested_by_id=actor.id,
+        org_id=getattr(actor, "org_id", None),
+        state=TaskState.QUEUED.value,
+        total=total,
+        lock_key=lock_key,
+    )
+    db.session.add(task)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        db.session.expunge(task) if task in db.session else None
+        raise Conflict(f"已有同一范围的{TASK_KINDS[kind]}在排队或执行中，请在任务中心等待其完成后再试") from None
+    return task
+
+
+def submit(task: Task) -> Task:
+    """Commit the task row, then hand it to the job queue (rolls the row back if the queue is down)."""
+    from app.jobs import enqueue
+
+    db.session.commit()
+    try:
+        job_id = enqueue(task.id)
+    except Exception:
+        db.session.delete(task)
+        db.session.commit()
+        raise
+    if job_id:
+        db.session.execute(update(Task).where(Task.id == task.id).values(rq_job_id=job_id))
+        db.session.commit()
+    return task
+
+
+def retry(task: Task, actor) -> Task:
+    """A failed task runs again as a new task with the same parameters."""
+    if task.state != TaskState.FAILED.value:
+        raise Conflict("只有失败的任务可以重试")
+    lock = f"{task.kind}:{task.org_id}" if task.kind in LOCKED_KINDS else None
+    new = create_task(task.kind, actor=actor, params=dict(task.params or {}), scope_text=task.scope_text, lock_key=lock)
+    new.retry_of_id = task.id
+    return new
+
+
+LOCKED_KINDS = {"graduation_audit", "graduation_publish", "degree_audit", "degree_publish", "graduation_sync", "import"}
+
+
+def lock_key_for(kind: str, actor) -> str | None:
+    """One open task per (kind, organisation) for the kinds that write audit results."""
+    return f"{kind}:{getattr(actor, 'org_id', None)}" if kind in LOCKED_KINDS else None
+
+
+def run(task_id: int) -> None:
+    """Execute a task by id: the single entry point of every job. Safe to call twice."""
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    if task.state == TaskState.SUCCEEDED.value:
+        return
+    fn = _HANDLERS.get(task.kind)
+    now = utcnow()
+    task.state = TaskState.RUNNING.value
+    task.started_at = task.started_at or now
+    task.heartbeat_at = now
+    task.error = None
+    db.session.commit()
+
+    def progress(done: int, total: int | None = None) -> None:
+        values = {"done": done, "heartbeat_at": utcnow()}
+        if total is not None:
+            values["total"] = total
+        db.session.execute(update(Task).where(Task.id == task_id).values(**values))
+        db.session.commit()
+
+    try:
+        if fn is None:
+            raise RuntimeError(f"unknown task kind {task.kind}")
+        summary = fn(task, progress)
+        db.session.commit()
+        task = db.session.get(Task, task_id)
+        task.state = TaskState.SUCCEEDED.value
+        task.summary = summary if summary is not None else task.summary
+        task.done = task.total if task.total else task.done
+        task.finished_at = utcnow()
+        task.lock_key = None
+        db.session.commit()
+    except Exception as exc:  # the task row records every failure; the job itself fails too
+        db.session.rollback()
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        log.error("task %s failed: %s", task_id, traceback.format_exc())
+        fail(task_id, message)
+        raise
+
+
+def fail(task_id: int, message: str) -> None:
+    db.session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.state != TaskState.SUCCEEDED.value)
+        .values(state=TaskState.FAILED.value, error=message[:4000], finished_at=utcnow(), lock_key=None)
+    )
+    db.session.commit()
+
+
+STALE_MESSAGE = "执行任务的进程已中断，任务失败，请重试"
+
+
+def is_stale(task: Task, now: dt.datetime | None = None) -> bool:
+    """A queued or running task whose worker is gone (no heartbeat, or RQ says it failed)."""
+    if task.state not in (TaskState.RUNNING.value, TaskState.QUEUED.value):
+        return False
+    now = now or utcnow()
+    limit = dt.timedelta(seconds=current_app.config["TASK_STALE_SECONDS"])
+    if task.state == TaskState.RUNNING.value and task.heartbeat_at and now - task.heartbeat_at > limit:
+        return True
+    from app.jobs import job_is_dead
+
+    return job_is_dead(task)
+
+
+def reap_stale(tasks: list[Task]) -> None:
+    """Mark tasks whose worker died as failed, so the task center never shows them running forever."""
+    for task in tasks:
+        if is_stale(task):
+            fail(task.id, STALE_MESSAGE)
+            db.session.refresh(task)
+
+
+def _release_stale_lock(lock_key: str) -> None:
+    holder = db.session.scalar(select(Task).where(Task.lock_key == lock_key))
+    if holder is not None and is_stale(holder):
+        fail(holder.id, STALE_MESSAGE)
+
+
+@handler("demo")
+def _demo(task: Task, progress: Progress) -> dict:
+    """A tiny task used by the queue tests: counts to ``params['n']``."""
+    n = int(task.params.get("n", 3))
+    progress(0, n)
+    for i in range(1, n + 1):
+        progress(i)
+    return {"计数": n}

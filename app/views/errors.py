@@ -1,0 +1,50 @@
+"""Chinese error pages and the mapping of DomainError to a message that changes nothing."""
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, render_template, request
+
+from app.extensions import db
+from app.services.errors import DomainError
+
+TITLES = {400: "请求无效", 403: "没有权限访问此页面", 404: "页面不存在", 405: "不支持的请求方式", 413: "上传的文件过大", 429: "请求过于频繁，请稍后再试", 500: "系统内部错误", 503: "服务暂不可用"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def back_url() -> str:
+    ref = request.referrer or ""
+    host = request.host_url
+    return ref if ref.startswith(host) else "/"
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(message=exc.message), exc.status
+        flash(exc.message, "danger")
+        return redirect(back_url())
+
+    def page(code):
+        def handle(exc):
+            if code == 500:
+                db.session.rollback()
+            if wants_json():
+                return jsonify(message=TITLES[code]), code
+            return render_template("error.html", code=code, title=TITLES[code]), code
+
+        return handle
+
+    for code in TITLES:
+        app.register_error_handler(code, page(code))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        if wants_json():
+            return jsonify(message="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400
+        return render_template("error.html", code=400, title="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400
