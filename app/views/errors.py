@@ -1,7 +1,7 @@
 """Chinese error pages and the mapping of DomainError to a message that changes nothing."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request
+from flask import current_app, flash, jsonify, redirect, render_template, request
 
 from app.extensions import db
 from app.services.errors import DomainError
@@ -34,7 +34,7 @@ def register_error_handlers(app) -> None:
                 db.session.rollback()
             if wants_json():
                 return jsonify(message=TITLES[code]), code
-            return render_template("error.html", code=code, title=TITLES[code]), code
+            return render_template("error.html", appbuilder=current_app.appbuilder, code=code, title=TITLES[code]), code
 
         return handle
 
@@ -47,4 +47,4 @@ def register_error_handlers(app) -> None:
     def csrf_error(_exc):
         if wants_json():
             return jsonify(message="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400
-        return render_template("error.html", code=400, title="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400
+        return render_template("error.html", appbuilder=current_app.appbuilder, code=400, title="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400

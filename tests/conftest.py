@@ -1,0 +1,154 @@
+"""Test fixtures: one app per session, a clean database per test, one logged-in client per role.
+
+The database is SQLite in a temp dir unless TEST_DATABASE_URL points at PostgreSQL (CI does both).
+Jobs run inline unless a test asks for the real queue (see tests/jobs).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+import pytest
+
+os.environ.setdefault("APP_MODE", "test")
+_tmp = tempfile.mkdtemp(prefix="gd-test-")
+os.environ.setdefault("INSTANCE_DIR", _tmp)
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from tests import factories  # noqa: E402
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app(
+        {
+            "APP_MODE": "test",
+            "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL,
+            "JOBS_MODE": "inline",
+            "STORAGE_DIR": os.path.join(_tmp, "storage"),
+            "REDIS_URL": os.environ.get("TEST_REDIS_URL"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with app.app_context():
+        from flask_appbuilder import Model
+
+        Model.metadata.drop_all(db.engine)
+        Model.metadata.create_all(db.engine)
+    yield app
+
+
+def _wipe() -> None:
+    from flask_appbuilder import Model
+    from sqlalchemy import text
+
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in Model.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(Model.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture()
+def app_ctx(app):
+    with app.app_context():
+        _wipe()
+        from app.cli import sync_roles
+
+        sync_roles()
+        app.appbuilder.sm.builtin_roles  # noqa: B018
+        yield app
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture()
+def world(app_ctx):
+    """Organisations, majors, plans, two students and one account per role (see factories.World)."""
+    return factories.world()
+
+
+class RoleClient:
+    """A test client logged in as one account, which adds the CSRF token to every POST."""
+
+    def __init__(self, app, username: str, login_type: str = "org"):
+        self.app = app
+        self.username = username
+        self.client = app.test_client()
+        self._token = None
+        r = self.post(
+            "/login/?type=" + login_type, csrf=False,
+            data={"username": username, "password": factories.PASSWORD, "login_type": login_type,
+                  "csrf_token": self._login_token(login_type)},
+        )
+        assert r.status_code == 302, (username, r.status_code)
+        assert "/login" not in r.headers.get("Location", ""), f"login failed for {username}"
+
+    def _login_token(self, login_type: str) -> str:
+        page = self.get("/login/?type=" + login_type).get_data(as_text=True)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            page = self.get("/account/password").get_data(as_text=True)
+            self._token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        return self._token
+
+    def get(self, url, **kw):
+        # a fresh app context per request, as in production: no ``g`` or session shared with the test
+        with self.app.app_context():
+            return self.client.get(url, **kw)
+
+    def post(self, url, data=None, csrf: bool = True, **kw):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.token)
+        with self.app.app_context():
+            resp = self.client.post(url, data=data, **kw)
+        db.session.expire_all()
+        return resp
+
+
+@pytest.fixture()
+def login(app, world):
+    """login('jxd001') -> RoleClient; students log in with login('2020010001', 'student')."""
+
+    def _login(username: str, login_type: str | None = None) -> RoleClient:
+        if login_type is None:
+            login_type = "student" if username.isdigit() else "org"
+        return RoleClient(app, username, login_type)
+
+    return _login
+
+
+@pytest.fixture()
+def ce_client(login):
+    return login("jjy001")
+
+
+@pytest.fixture()
+def college_client(login):
+    return login("xy001")
+
+
+@pytest.fixture()
+def site_client(login):
+    return login("jxd001")
+
+
+@pytest.fixture()
+def site2_client(login):
+    return login("jxd002")
+
+
+@pytest.fixture()
+def student_client(login):
+    return login("2020010001", "student")
