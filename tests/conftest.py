@@ -22,6 +22,21 @@ from tests import factories  # noqa: E402
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
 
 
+def pytest_sessionstart(session):
+    """In CI (CI_REQUIRE_SERVICES=1) a missing Redis or database fails the run instead of skipping tests."""
+    if not os.environ.get("CI_REQUIRE_SERVICES"):
+        return
+    import redis
+    from sqlalchemy import create_engine, text
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        raise pytest.UsageError("CI_REQUIRE_SERVICES is set but TEST_REDIS_URL is not")
+    redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    with create_engine(TEST_DATABASE_URL).connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 @pytest.fixture(scope="session")
 def app():
     app = create_app(
