@@ -8,6 +8,7 @@ VIEW_MODULES = [
     "app.views.home",
     "app.views.account",
     "app.views.graduation",
+    "app.views.exports",
     "app.views.degree",
     "app.views.tasks",
     "app.views.records",
