@@ -36,6 +36,11 @@ def register(app) -> None:
         if if_empty and has_data():
             click.echo("database already has data; demo not loaded")
             return
+        from app.services.errors import DomainError
+
         sync_roles()
-        counts = seed_demo(students=students)
+        try:
+            counts = seed_demo(students=students)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
         click.echo(f"demo loaded: {counts}")
