@@ -48,6 +48,8 @@ def app():
             "REDIS_URL": os.environ.get("TEST_REDIS_URL"),
             "RATELIMIT_STORAGE_URI": "memory://",
             "SERVER_NAME": "localhost",
+            # cheap hashes keep the suite fast; the method is stored in each hash, so checks still work
+            "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
     with app.app_context():

@@ -67,3 +67,74 @@ def change_password(account: Account, *, old: str, new: str, confirm: str) -> No
     account.password = hash_password(new)
     account.must_change_password = False
     oplog.record(actor=account, action="password_change", record=account, new="已修改")
+
+
+# Which organisation kind each staff role belongs to; students belong to no organisation.
+ROLE_ORG_KIND = {
+    RoleName.CE_ADMIN: "ce",
+    RoleName.COLLEGE_ADMIN: "college",
+    RoleName.SITE_ADMIN: "site",
+}
+
+
+def register_account(
+    *, username: str, name: str, role: RoleName, mobile: str, org_id: int | None, student_no: str | None, actor
+) -> Account:
+    """账号管理 → 新建: check role, organisation and student, then create with the initial password.
+
+    Raises DomainError (nothing written) when the organisation does not fit the role (学院管理员 →
+    二级学院, 教学点管理员 → 教学点, 继教院管理员 → 继续教育学院) or the student is missing or taken.
+    """
+    from app.models.org import Organisation
+    from app.models.student import Student
+    from app.statuses import LABELS, OrgKind
+
+    username = (username or "").strip()
+    if not username:
+        raise DomainError("请填写账号")
+    if not (mobile or "").strip():
+        raise DomainError("请填写手机号（初始密码为 edu@手机号）")
+    student_id = None
+    if role == RoleName.STUDENT:
+        org_id = None
+        number = (student_no or username).strip()
+        student = db.session.query(Student).filter(Student.student_no == number).one_or_none()
+        if student is None:
+            raise DomainError(f"学号 {number} 不存在")
+        if db.session.query(Account.id).filter(Account.student_id == student.id).first():
+            raise DomainError(f"学号 {number} 已有账号")
+        student_id = student.id
+    else:
+        org = db.session.get(Organisation, org_id) if org_id else None
+        kind = ROLE_ORG_KIND[role]
+        if org is None or org.kind != kind:
+            raise DomainError(f"{LABELS[role]}必须属于一个{LABELS[OrgKind(kind)]}")
+    return create_account(username=username, name=(name or "").strip() or username, role=role,
+                          mobile=mobile.strip(), org_id=org_id, student_id=student_id, actor=actor)
+
+
+def update_account(account: Account, *, active: bool, unlock: bool, reset_password: bool, actor) -> list[str]:
+    """账号管理 → 修改: enable/disable, unlock, reset to the initial password; each change is logged.
+
+    Returns the changes made (Chinese), empty when nothing changed.
+    """
+    if actor is not None and account.id == actor.id and not active:
+        raise DomainError("不能停用自己的账号")
+    changes: list[str] = []
+    if bool(account.active) != bool(active):
+        changes.append("启用账号" if active else "停用账号")
+        account.active = bool(active)
+    if unlock and (account.locked_until is not None or (account.fail_login_count or 0) > 0):
+        changes.append("解除锁定")
+        account.locked_until = None
+        account.fail_login_count = 0
+    if reset_password:
+        if not account.mobile:
+            raise DomainError("该账号没有手机号，无法重置为初始密码")
+        changes.append("重置为初始密码")
+        account.password = hash_password(initial_password(account.mobile))
+        account.must_change_password = True
+    for change in changes:
+        oplog.record(actor=actor, action="account_update", record=account, new=change)
+    db.session.flush()
+    return changes

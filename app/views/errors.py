@@ -19,6 +19,15 @@ def back_url() -> str:
     return ref if ref.startswith(host) else "/"
 
 
+def _ensure_user() -> None:
+    """Errors raised before FAB's before_request (CSRF, 413) still render the navbar, which needs g.user."""
+    from flask import g
+    from flask_login import current_user
+
+    if "user" not in g:
+        g.user = current_user
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -34,6 +43,7 @@ def register_error_handlers(app) -> None:
                 db.session.rollback()
             if wants_json():
                 return jsonify(message=TITLES[code]), code
+            _ensure_user()
             return render_template("error.html", appbuilder=current_app.appbuilder, code=code, title=TITLES[code]), code
 
         return handle
@@ -47,4 +57,5 @@ def register_error_handlers(app) -> None:
     def csrf_error(_exc):
         if wants_json():
             return jsonify(message="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400
+        _ensure_user()
         return render_template("error.html", appbuilder=current_app.appbuilder, code=400, title="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400

@@ -5,13 +5,17 @@ FAB's ``base_filters`` cover list/show/edit/delete but not actions (they load ro
 """
 from __future__ import annotations
 
-from flask import abort, g, redirect, request
-from flask_appbuilder import ModelView
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, has_app_context, request
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
-from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import false
+from sqlalchemy import false, select
 
 from app.security import current_scope, student_scope_clause
+
+PAGE_SIZE_MAX = 100
 
 
 class StudentScopeFilter(BaseFilter):
@@ -35,31 +39,139 @@ class StudentScopeFilter(BaseFilter):
         return query.filter(false())
 
 
-class ScopedModelView(ModelView):
+class ScopedSiteFilter(BaseFilter):
+    """Dropdown filter over Organisation: the teaching sites that hold students in the scope.
+
+    Search dropdowns list whole tables otherwise, leaking other organisations' names (FAB-NOTES).
+    """
+
+    name = "scoped sites"
+    arg_name = "scoped_sites"
+
+    def apply(self, query, value):
+        from app.models.org import Organisation
+        from app.models.student import Student
+        from app.statuses import OrgKind
+
+        scope = current_scope()
+        query = query.filter(Organisation.kind == OrgKind.SITE.value)
+        if scope.is_all:
+            return query
+        if scope.kind == "site":
+            return query.filter(Organisation.id == scope.org_id)
+        return query.filter(Organisation.id.in_(select(Student.site_id).where(student_scope_clause(scope))))
+
+
+class ScopedMajorFilter(BaseFilter):
+    """Dropdown filter over Major: a college's own majors, or the majors of the scope's students."""
+
+    name = "scoped majors"
+    arg_name = "scoped_majors"
+
+    def apply(self, query, value):
+        from app.models.org import Major
+        from app.models.student import Student
+
+        scope = current_scope()
+        if scope.is_all:
+            return query
+        if scope.kind == "college":
+            return query.filter(Major.college_id == scope.org_id)
+        return query.filter(Major.id.in_(select(Student.major_id).where(student_scope_clause(scope))))
+
+
+def clamp_page_size(page_size: int | None) -> int | None:
+    """Keep ``?psize_<View>=`` between 1 and PAGE_SIZE_MAX; 0 or negative (SQL 'no limit') means default."""
+    if page_size is None or page_size < 1:
+        return None
+    limit = current_app.config.get("PAGE_SIZE_MAX", PAGE_SIZE_MAX) if has_app_context() else PAGE_SIZE_MAX
+    return min(page_size, limit)
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """Show a stored naive-UTC timestamp in the configured time zone (Asia/Shanghai)."""
+    if value is None:
+        return ""
+    if not isinstance(value, dt.datetime):
+        return str(value)
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).strftime(fmt)
+
+
+class PostDeleteMixin:
+    """Deletion by POST only (with its CSRF token); FAB also routes GET, which it merely refuses."""
+
+    @expose("/delete/<pk>", methods=["POST"])
+    @has_access
+    def delete(self, pk):
+        return ModelView.delete.__wrapped__(self, pk)
+
+
+class ClampedModelView(PostDeleteMixin, ModelView):
+    """A ModelView for data without student scope: POST-only delete, page size clamped."""
+
+    page_size = 20
+
+    def _get_list_widget(self, *args, **kwargs):
+        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"))
+        return super()._get_list_widget(*args, **kwargs)
+
+
+class ScopedModelView(PostDeleteMixin, ModelView):
     """A ModelView whose every row access, actions included, goes through the student scope."""
 
     base_filters = [["id", StudentScopeFilter, lambda: None]]
     page_size = 20
 
     def _get_list_widget(self, *args, **kwargs):
-        # clamp ?psize_<View>= so nobody renders 3,000 rows
-        if kwargs.get("page_size") and kwargs["page_size"] > 100:
-            kwargs["page_size"] = 100
+        # clamp ?psize_<View>= so nobody renders 3,000 rows (or all of them with psize=-1)
+        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"))
         return super()._get_list_widget(*args, **kwargs)
 
     def get_scoped(self, pk):
-        """Load one row by primary key through the base filters, or None."""
-        return self.datamodel.get(pk, self._base_filters)
+        """Load one row by primary key through the base filters, or None (also for a malformed id)."""
+        if not str(pk).isdigit():
+            return None
+        return self.datamodel.get(int(pk), self._base_filters)
 
-    def action(self, name, pk):  # single-row action from the show page
-        if self.get_scoped(pk) is None:
+    # Re-exposed: a method overridden without @expose loses its route in FAB.
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        """Single-row action from the show page: the row must be in scope (404 otherwise)."""
+        if name not in self.actions:
+            abort(404)
+        if request.method == "POST" and self.get_scoped(pk) is None:
             abort(404)
         return super().action(name, pk)
 
+    @expose("/action_post", methods=["POST"])
     def action_post(self):
         """Refuse the whole request if any posted id is outside the scope (nothing is changed)."""
-        pks = request.form.getlist("rowid")
-        for pk in pks:
+        if request.form.get("action") not in self.actions:
+            abort(404)
+        for pk in request.form.getlist("rowid"):
             if self.get_scoped(pk) is None:
                 abort(404)
         return super().action_post()
+
+
+class StudentNoFilter(BaseFilter):
+    """Search a table that has ``student_id`` by the student's 学号 (exact)."""
+
+    name = "学号等于"
+    arg_name = "student_no_eq"
+
+    def apply(self, query, value):
+        from app.models.student import Student
+
+        value = (value or "").strip() if isinstance(value, str) else value
+        if not value:
+            return query
+        return query.filter(self.model.student_id.in_(select(Student.id).where(Student.student_no == str(value))))
+
+
+def install_filters(view: ModelView, column: str, filter_classes: list[type[BaseFilter]]) -> None:
+    """Replace the search filters FAB derived for ``column`` (FAB views take no custom search filters)."""
+    filters = [cls(column, view.datamodel) for cls in filter_classes]
+    view._filters._search_filters[column] = filters
+    view._filters._all_filters[column] = filters

@@ -1,0 +1,141 @@
+"""任务中心: the background tasks of the user's organisation (the CE admin sees all).
+
+Every route loads tasks through ``_scoped()``: another organisation's task id gives 404, whether it is
+listed, polled, downloaded or retried.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from sqlalchemy import false, func, select
+
+from app import storage
+from app.extensions import db
+from app.models.task import Task
+from app.security import Scope, current_scope
+from app.services import tasks
+from app.statuses import TaskState
+from app.views.scoped import local_time
+
+PAGE_SIZE = 20
+_OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
+
+
+def task_scope_clause(scope: Scope):
+    """Tasks an account may see: its organisation's, or all for the CE admin; never a student's."""
+    if scope.is_all:
+        return Task.id.isnot(None)
+    if scope.kind in ("site", "college") and scope.org_id is not None:
+        return Task.org_id == scope.org_id
+    return false()
+
+
+def state_text(task: Task) -> str:
+    """排队中 / 执行中 / 处理成功 / 失败 — the manual says 处理成功 for a finished task."""
+    return "处理成功" if task.state == TaskState.SUCCEEDED.value else task.state_label
+
+
+def summary_text(summary) -> str:
+    """{"预毕业": 812, "不合格": 95} → "预毕业 812，不合格 95"."""
+    if not summary:
+        return ""
+    if isinstance(summary, dict):
+        return "，".join(f"{k} {v}" for k, v in summary.items())
+    return str(summary)
+
+
+def task_json(task: Task) -> dict:
+    """What the polling script needs to redraw one row."""
+    return {
+        "id": task.id,
+        "state": task.state,
+        "state_text": state_text(task),
+        "done": task.done,
+        "total": task.total,
+        "percent": task.percent,
+        "summary": summary_text(task.summary),
+        "error": task.error or "",
+        "started_at": local_time(task.started_at),
+        "finished_at": local_time(task.finished_at),
+        "download_url": url_for("TaskView.download", pk=task.id) if task.result_path else "",
+        "open": task.state in _OPEN,
+    }
+
+
+class TaskView(BaseView):
+    """任务中心 page, its JSON status endpoint, downloads and retries."""
+
+    route_base = "/tasks"
+    default_view = "list"
+
+    def _scoped(self, pk: int) -> Task:
+        task = db.session.scalar(select(Task).where(Task.id == pk, task_scope_clause(current_scope())))
+        if task is None:
+            abort(404)
+        return task
+
+    @expose("/")
+    @has_access
+    def list(self):
+        """Newest first, paginated; dead workers' tasks are marked 失败 before they are shown."""
+        clause = task_scope_clause(current_scope())
+        total = db.session.scalar(select(func.count(Task.id)).where(clause)) or 0
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+        rows = db.session.scalars(
+            select(Task).where(clause).order_by(Task.created_at.desc(), Task.id.desc())
+            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        ).all()
+        tasks.reap_stale([t for t in rows if t.state in _OPEN])
+        return self.render_template(
+            "tasks/list.html", title="任务中心", rows=rows, page=page, pages=pages, total=total,
+            kinds=tasks.TASK_KINDS, state_text=state_text, summary_text=summary_text, local_time=local_time,
+            failed=TaskState.FAILED.value, open_states=_OPEN,
+        )
+
+    @expose("/status")
+    @has_access
+    def status(self):
+        """JSON state of the listed tasks (``?ids=1,2``); any id outside the scope makes it a 404."""
+        ids = set()
+        for part in [p.strip() for p in (request.args.get("ids") or "").split(",") if p.strip()][:100]:
+            if not part.isdigit():
+                abort(404)
+            ids.add(int(part))
+        rows = db.session.scalars(
+            select(Task).where(Task.id.in_(ids), task_scope_clause(current_scope())).order_by(Task.id)
+        ).all() if ids else []
+        if len(rows) != len(ids):
+            abort(404)
+        tasks.reap_stale([t for t in rows if t.state in _OPEN])
+        return jsonify(tasks=[task_json(t) for t in rows])
+
+    @expose("/download/<int:pk>")
+    @has_access
+    def download(self, pk):
+        """The task's result file under its (possibly Chinese) name."""
+        task = self._scoped(pk)
+        if not task.result_path:
+            abort(404)
+        try:
+            path = storage.resolve(task.result_path)
+        except FileNotFoundError:
+            abort(404)
+        if not path.is_file():
+            abort(404)
+        name = task.result_name or path.name
+        return send_file(path, as_attachment=True, download_name=name, max_age=0)
+
+    @expose("/retry/<int:pk>", methods=["POST"])
+    @has_access
+    def retry(self, pk):
+        """Run a failed task again as a new task with the same parameters."""
+        task = self._scoped(pk)
+        new = tasks.retry(task, actor=g.user)  # Conflict unless failed: flashed, nothing changed
+        tasks.submit(new)
+        flash(f"已重新提交任务（编号 {new.id}）", "success")
+        return redirect(url_for(".list"))
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(TaskView(), "任务中心", label="任务中心", icon="fa-tasks")
