@@ -1,0 +1,136 @@
+"""首页看板 (SPEC §6): graduation states per teaching site and college, and the commonest failure reasons.
+
+States are counted in SQL (one GROUP BY per organisation kind) over the students due for audit:
+those in a graduation batch or with an audit row. Reasons are tallied in Python from one query
+that selects only the reasons column (portable across SQLite and PostgreSQL JSON types).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, or_, select
+
+from app.extensions import db
+from app.models.graduation import GraduationAudit, GraduationBatch
+from app.models.org import Organisation
+from app.models.student import Student
+from app.security import Scope, student_scope_clause
+from app.services.graduation import CONFIRM_LABELS
+from app.statuses import GraduationResult, LABELS
+
+# Display order of the states; 已确认 / 已毕业 take precedence over the audit result.
+STATES = ["unaudited", "pre_graduate", "failed", "confirmed", "published"]
+STATE_LABELS = {
+    "unaudited": LABELS[GraduationResult.UNAUDITED],
+    "pre_graduate": LABELS[GraduationResult.PRE_GRADUATE],
+    "failed": LABELS[GraduationResult.FAILED],
+    "confirmed": CONFIRM_LABELS["confirmed"],
+    "published": CONFIRM_LABELS["published"],
+}
+TOP_REASONS = 10
+
+
+def _state_expr():
+    """One state per student: 已毕业 > 已确认 > the audit result (no row = 未审核)."""
+    return case(
+        (GraduationAudit.published_at.is_not(None), "published"),
+        (GraduationAudit.confirmed_at.is_not(None), "confirmed"),
+        (GraduationAudit.result == GraduationResult.PRE_GRADUATE.value, "pre_graduate"),
+        (GraduationAudit.result == GraduationResult.FAILED.value, "failed"),
+        else_="unaudited",
+    )
+
+
+def _due_clause():
+    """Students the graduation audit concerns: in a batch, or already audited."""
+    in_batch = exists().where(and_(
+        GraduationBatch.enrol_grade == Student.enrol_grade,
+        GraduationBatch.study_grade == Student.study_grade,
+        GraduationBatch.level == Student.level,
+    ))
+    return or_(GraduationAudit.id.is_not(None), in_batch)
+
+
+def state_counts(scope: Scope, org_column) -> list[dict[str, Any]]:
+    """Rows ``{"org_id", "name", "counts": {state: n}, "total"}`` grouped by ``org_column`` in SQL."""
+    state = _state_expr().label("state")
+    stmt = (
+        select(org_column, state, func.count(Student.id))
+        .select_from(Student)
+        .outerjoin(GraduationAudit, GraduationAudit.student_id == Student.id)
+        .where(student_scope_clause(scope), _due_clause())
+        .group_by(org_column, state)
+    )
+    per_org: dict[int, dict[str, int]] = {}
+    for org_id, st, n in db.session.execute(stmt):
+        per_org.setdefault(org_id, dict.fromkeys(STATES, 0))[st] = int(n)
+    names = dict(db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(list(per_org)))
+    ).all()) if per_org else {}
+    rows = []
+    for org_id, counts in per_org.items():
+        total = sum(counts.values())
+        rows.append({
+            "org_id": org_id,
+            "name": names.get(org_id, str(org_id)),
+            "counts": counts,
+            "total": total,
+            "percent": {k: (round(100.0 * v / total, 1) if total else 0.0) for k, v in counts.items()},
+        })
+    rows.sort(key=lambda r: r["name"])
+    return rows
+
+
+def top_reasons(scope: Scope, limit: int = TOP_REASONS) -> list[dict[str, Any]]:
+    """The failure reason codes shared by most 不合格 students (students counted), with one example message."""
+    stmt = (
+        select(GraduationAudit.computed_reasons)
+        .join(Student, Student.id == GraduationAudit.student_id)
+        .where(student_scope_clause(scope), GraduationAudit.result == GraduationResult.FAILED.value,
+               GraduationAudit.computed_reasons.is_not(None))
+        .execution_options(yield_per=1000)
+    )
+    counter: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for (reasons,) in db.session.execute(stmt):
+        seen: set[str] = set()  # count students, not occurrences (two missing courses = one student)
+        for reason in reasons or []:
+            code = reason.get("code") if isinstance(reason, dict) else None
+            if not code or code in seen:
+                continue
+            seen.add(code)
+            counter[code] += 1
+            examples.setdefault(code, reason.get("message", ""))
+    most = counter.most_common(limit)
+    peak = most[0][1] if most else 0
+    return [
+        {"code": code, "count": n, "example": examples.get(code, ""),
+         "percent": round(100.0 * n / peak, 1) if peak else 0.0}
+        for code, n in most
+    ]
+
+
+def dashboard_for(scope: Scope) -> dict[str, Any]:
+    """Everything the home page shows for the scope.
+
+    Keys: ``states`` (ordered state codes), ``state_labels``, ``by_site``, ``by_college``, ``totals``,
+    ``top_reasons`` and ``degree`` — left ``None`` here for the degree figures (学位) to be added by
+    the degree module.
+    """
+    by_site = state_counts(scope, Student.site_id)
+    by_college = state_counts(scope, Student.college_id)
+    totals = dict.fromkeys(STATES, 0)
+    for row in by_site:
+        for k, v in row["counts"].items():
+            totals[k] += v
+    return {
+        "states": STATES,
+        "state_labels": STATE_LABELS,
+        "by_site": by_site,
+        "by_college": by_college,
+        "totals": totals,
+        "total": sum(totals.values()),
+        "top_reasons": top_reasons(scope),
+        "degree": None,  # placeholder: degree (学位) figures are filled in by the degree module
+    }

@@ -1,0 +1,940 @@
+"""毕业审核 workflow (SPEC §3, manual section 2): filter, sync, audit, override, confirm, publish.
+
+The rules themselves are pure (``app.audit.graduation``); this module gathers their inputs in a
+few set queries per chunk of students, stores results, snapshots and log entries, and enforces
+who may change what. Services flush; the request or the job commits.
+
+The filter of the 毕业审核管理 page is turned into SQL in exactly one place,
+``filtered_students_query``; the page, the jobs and 一键确认毕业 all go through it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable, Mapping, Sequence
+
+from flask import current_app
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from app.audit.graduation import GraduationFacts, audit_graduation
+from app.audit.scores import course_progress, is_pass
+from app.audit.types import Plan, PlanCourse as RulePlanCourse, Reason, Verdict
+from app.extensions import db
+from app.models.account import Account
+from app.models.base import utcnow
+from app.models.grade import Grade
+from app.models.graduation import GraduateForm, GraduationAudit, GraduationBatch, GraduationSnapshot
+from app.models.org import Major, Organisation
+from app.models.plan import TeachingPlan
+from app.models.student import Student
+from app.models.task import Task
+from app.security import Scope, role_of, scope_of, student_scope_clause
+from app.services import oplog, tasks
+from app.services.errors import DomainError, NotAllowed, NotFound
+from app.services.numbering import allocate, diploma_prefix
+from app.services.sync import chunks, sync_course_data
+from app.statuses import (
+    CourseNature,
+    EnrolmentStatus,
+    FormState,
+    GraduationResult,
+    LABELS,
+    Level,
+    RoleName,
+    label,
+)
+
+CHUNK = 1000
+FORM_MAX_CHARS = 2000
+TIMEZONE_FALLBACK = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
+
+PRE = GraduationResult.PRE_GRADUATE.value
+FAILED = GraduationResult.FAILED.value
+UNAUDITED = GraduationResult.UNAUDITED.value
+SETTABLE_RESULTS = (PRE, FAILED)
+
+
+class ConfirmState(str, Enum):
+    """确认状态 of a graduation result (derived from confirmed_at / published_at, never stored)."""
+
+    UNCONFIRMED = "unconfirmed"  # 未确认
+    CONFIRMED = "confirmed"      # 已确认
+    PUBLISHED = "published"      # 已毕业
+
+
+CONFIRM_LABELS = {
+    ConfirmState.UNCONFIRMED.value: "未确认",
+    ConfirmState.CONFIRMED.value: "已确认",
+    ConfirmState.PUBLISHED.value: "已毕业",
+}
+
+SKIPPED_KEY = "不在毕业批次"
+
+# --------------------------------------------------------------------------- time
+
+
+def shanghai_now(now: dt.datetime | None = None) -> dt.datetime:
+    """Naive Asia/Shanghai wall time for ``now`` (naive values are UTC, as everywhere in the app)."""
+    now = now or utcnow()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    try:
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    except Exception:  # no tz database on the host
+        tz = TIMEZONE_FALLBACK
+    return now.astimezone(tz).replace(tzinfo=None)
+
+
+def _fmt(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --------------------------------------------------------------------------- filters
+
+
+FILTER_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q", "confirm_state")
+_INT_KEYS = {"enrol_grade", "study_grade", "site_id", "major_id"}
+
+
+def clean_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Keep only known, well-formed filter values (plain, JSON-serialisable: jobs carry them).
+
+    Unknown keys and malformed values are dropped rather than refused: a filter never widens
+    the scope, it only narrows it.
+    """
+    out: dict[str, Any] = {}
+    for key in FILTER_KEYS:
+        value = (raw or {}).get(key)
+        if value is None:
+            continue
+        value = str(value).strip()
+        if not value:
+            continue
+        if key in _INT_KEYS:
+            try:
+                out[key] = int(value)
+            except ValueError:
+                continue
+        elif key == "level":
+            if value in {m.value for m in Level}:
+                out[key] = value
+        elif key == "result":
+            if value in {m.value for m in GraduationResult}:
+                out[key] = value
+        elif key == "confirm_state":
+            if value in CONFIRM_LABELS:
+                out[key] = value
+        elif key == "q":
+            out[key] = value[:50]
+    return out
+
+
+def filtered_students_query(filters: Mapping[str, Any] | None, scope: Scope, *, with_related: bool = False):
+    """The one filter→query function: ``select(Student, GraduationAudit)`` limited to the scope.
+
+    Args:
+        filters: Raw or cleaned filter values (学籍年级, 学习年级, 层次, 教学点, 专业, 毕业审核结果,
+            姓名/学号, and 确认状态 for 毕业生列表).
+        scope: Whose students may be seen; applied through ``student_scope_clause`` always.
+        with_related: Eager-load 专业 and 教学点 (for pages) in the same query.
+
+    Returns:
+        A ``Select`` ordered by 学号; use ``.with_only_columns(Student.id)`` for ids.
+    """
+    f = clean_filters(filters)
+    stmt = (
+        select(Student, GraduationAudit)
+        .outerjoin(GraduationAudit, GraduationAudit.student_id == Student.id)
+        .where(student_scope_clause(scope))
+    )
+    if "enrol_grade" in f:
+        stmt = stmt.where(Student.enrol_grade == f["enrol_grade"])
+    if "study_grade" in f:
+        stmt = stmt.where(Student.study_grade == f["study_grade"])
+    if "level" in f:
+        stmt = stmt.where(Student.level == f["level"])
+    if "site_id" in f:
+        stmt = stmt.where(Student.site_id == f["site_id"])
+    if "major_id" in f:
+        stmt = stmt.where(Student.major_id == f["major_id"])
+    if "result" in f:
+        if f["result"] == UNAUDITED:
+            stmt = stmt.where(or_(GraduationAudit.id.is_(None), GraduationAudit.result == UNAUDITED))
+        else:
+            stmt = stmt.where(GraduationAudit.result == f["result"])
+    if "confirm_state" in f:
+        state = f["confirm_state"]
+        if state == ConfirmState.PUBLISHED.value:
+            stmt = stmt.where(GraduationAudit.published_at.is_not(None))
+        elif state == ConfirmState.CONFIRMED.value:
+            stmt = stmt.where(GraduationAudit.confirmed_at.is_not(None), GraduationAudit.published_at.is_(None))
+        else:
+            stmt = stmt.where(or_(GraduationAudit.id.is_(None), GraduationAudit.confirmed_at.is_(None)))
+    if "q" in f:
+        q = f["q"]
+        stmt = stmt.where(or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True)))
+    if with_related:
+        stmt = stmt.options(joinedload(Student.major), joinedload(Student.site))
+    return stmt.order_by(Student.student_no, Student.id)
+
+
+def count_query(stmt) -> int:
+    """Row count of a filtered query (one COUNT over its id column)."""
+    ids = stmt.with_only_columns(Student.id).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+
+def page(filters: Mapping[str, Any] | None, scope: Scope, page_no: int, per_page: int = 20) -> tuple[list, int]:
+    """One page of (Student, GraduationAudit | None) rows and the total: one query plus one count."""
+    stmt = filtered_students_query(filters, scope, with_related=True)
+    total = count_query(stmt)
+    page_no = max(0, page_no)
+    rows = db.session.execute(stmt.limit(per_page).offset(page_no * per_page)).unique().all()
+    return [(r[0], r[1]) for r in rows], total
+
+
+def filter_options(scope: Scope) -> dict[str, list[tuple[Any, str]]]:
+    """Dropdown options of the filter bar, only from the students the scope may see."""
+    clause = student_scope_clause(scope)
+    sites = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.id.in_(select(Student.site_id).where(clause).distinct()))
+        .order_by(Organisation.code)
+    ).all()
+    majors = db.session.execute(
+        select(Major.id, Major.name)
+        .where(Major.id.in_(select(Student.major_id).where(clause).distinct()))
+        .order_by(Major.code)
+    ).all()
+    enrol = db.session.scalars(select(Student.enrol_grade).where(clause).distinct().order_by(Student.enrol_grade.desc())).all()
+    study = db.session.scalars(select(Student.study_grade).where(clause).distinct().order_by(Student.study_grade.desc())).all()
+    return {
+        "enrol_grade": [(g, f"{g}级") for g in enrol],
+        "study_grade": [(g, f"{g}级") for g in study],
+        "level": [(m.value, LABELS[m]) for m in Level],
+        "site_id": [(i, n) for i, n in sites],
+        "major_id": [(i, n) for i, n in majors],
+        "result": [(m.value, LABELS[m]) for m in GraduationResult],
+    }
+
+
+def scope_params(scope: Scope) -> dict:
+    """The scope as plain values for a job (jobs have no request to derive it from)."""
+    return {"kind": scope.kind, "org_id": scope.org_id, "student_id": scope.student_id}
+
+
+def scope_from_params(params: Mapping[str, Any]) -> Scope:
+    raw = params.get("scope") or {}
+    return Scope(kind=str(raw.get("kind", "none")), org_id=raw.get("org_id"), student_id=raw.get("student_id"))
+
+
+def parse_ids(values: Iterable[Any]) -> list[int]:
+    """Posted ``ids`` as distinct ints; anything malformed is a bad request."""
+    out: list[int] = []
+    for v in values:
+        v = str(v).strip()
+        if not v:
+            continue
+        if not v.isdigit():
+            raise DomainError("所选学生编号无效")
+        if int(v) not in out:
+            out.append(int(v))
+    return out
+
+
+def ids_in_scope(student_ids: Sequence[int], scope: Scope) -> list[int]:
+    """The subset of ``student_ids`` the scope may see."""
+    found: list[int] = []
+    for chunk in chunks(list(student_ids), CHUNK):
+        found.extend(db.session.scalars(select(Student.id).where(Student.id.in_(chunk), student_scope_clause(scope))))
+    return found
+
+
+def all_in_scope(student_ids: Sequence[int], scope: Scope) -> bool:
+    """True when every id exists and is visible to the scope (views answer 404 otherwise)."""
+    return len(set(ids_in_scope(student_ids, scope))) == len(set(student_ids))
+
+
+def resolve_student_ids(params: Mapping[str, Any]) -> list[int]:
+    """Student ids of a job: the selected ids or the filter, always re-checked against the scope."""
+    scope = scope_from_params(params)
+    if params.get("student_ids"):
+        return sorted(set(ids_in_scope([int(i) for i in params["student_ids"]], scope)))
+    stmt = filtered_students_query(params.get("filters") or {}, scope).with_only_columns(Student.id)
+    return list(db.session.scalars(stmt))
+
+
+def describe(filters: Mapping[str, Any] | None, student_ids: Sequence[int] | None = None) -> str:
+    """Human-readable scope of a task (任务中心 shows it)."""
+    if student_ids:
+        return f"选中 {len(student_ids)} 名学生"
+    f = clean_filters(filters)
+    parts = []
+    if "enrol_grade" in f:
+        parts.append(f"学籍年级 {f['enrol_grade']}")
+    if "study_grade" in f:
+        parts.append(f"学习年级 {f['study_grade']}")
+    if "level" in f:
+        parts.append(f"层次 {label(f['level'], Level)}")
+    if "site_id" in f:
+        org = db.session.get(Organisation, f["site_id"])
+        parts.append(f"教学点 {org.name if org else f['site_id']}")
+    if "major_id" in f:
+        major = db.session.get(Major, f["major_id"])
+        parts.append(f"专业 {major.name if major else f['major_id']}")
+    if "result" in f:
+        parts.append(f"毕业审核结果 {label(f['result'], GraduationResult)}")
+    if "q" in f:
+        parts.append(f"姓名/学号 {f['q']}")
+    return "筛选：" + ("，".join(parts) if parts else "全部")
+
+
+def start_task(kind: str, *, actor: Account, scope: Scope, filters: Mapping[str, Any] | None,
+               student_ids: Sequence[int] | None = None) -> Task:
+    """Create (flush, not commit) a sync/audit/publish task for the filter or the selected students.
+
+    Raises:
+        DomainError: when the filter matches nobody (no task is created).
+        Conflict: when the same kind of task is already open for the actor's organisation.
+    """
+    f = clean_filters(filters)
+    ids = list(student_ids or [])
+    if kind == "graduation_publish" and role_of(actor) != RoleName.CE_ADMIN.value:
+        raise NotAllowed("只有继教院管理员可以发布毕业名单")
+    if ids:
+        if not all_in_scope(ids, scope):
+            raise NotFound("所选学生不存在或不在您的管理范围内")
+        total = len(ids)
+    else:
+        total = count_query(filtered_students_query(f, scope))
+    if total == 0:
+        raise DomainError("当前筛选条件下没有学生，未创建任务")
+    params: dict[str, Any] = {"scope": scope_params(scope)}
+    if ids:
+        params["student_ids"] = ids
+    else:
+        params["filters"] = f
+    return tasks.create_task(kind, actor=actor, params=params, scope_text=describe(f, ids),
+                             lock_key=tasks.lock_key_for(kind, actor), total=total)
+
+
+# --------------------------------------------------------------------------- loading the rule inputs
+
+
+def batch_key(enrol_grade: int, study_grade: int, level: str) -> tuple[int, int, str]:
+    return (int(enrol_grade), int(study_grade), str(level))
+
+
+def load_batches() -> dict[tuple[int, int, str], GraduationBatch]:
+    """Active batch per (学籍年级, 学习年级, 层次): the one with the latest id."""
+    out: dict[tuple[int, int, str], GraduationBatch] = {}
+    for b in db.session.scalars(select(GraduationBatch).order_by(GraduationBatch.id)):
+        out[batch_key(b.enrol_grade, b.study_grade, b.level)] = b
+    return out
+
+
+def active_batch(student: Student) -> GraduationBatch | None:
+    """The batch whose (学籍年级, 学习年级, 层次) matches the student, latest id first."""
+    return db.session.scalar(
+        select(GraduationBatch)
+        .where(GraduationBatch.enrol_grade == student.enrol_grade,
+               GraduationBatch.study_grade == student.study_grade,
+               GraduationBatch.level == student.level)
+        .order_by(GraduationBatch.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass
+class PlanCache:
+    """Teaching plans as rule values, keyed by (专业, 层次, 年级); loaded once per job."""
+
+    plans: dict[tuple[int, str, int], tuple[int, Plan] | None] = field(default_factory=dict)
+
+    def load(self, keys: Iterable[tuple[int, str, int]]) -> None:
+        missing = {k for k in keys if k not in self.plans}
+        if not missing:
+            return
+        majors = {k[0] for k in missing}
+        rows = db.session.scalars(
+            select(TeachingPlan)
+            .where(TeachingPlan.major_id.in_(majors))
+            .options(joinedload(TeachingPlan.courses))
+        ).unique()
+        found = {}
+        for p in rows:
+            key = (p.major_id, p.level, p.grade)
+            found[key] = (p.id, Plan(
+                min_total_credits=float(p.min_total_credits),
+                min_elective_credits=float(p.min_elective_credits or 0),
+                courses=tuple(
+                    RulePlanCourse(c.course_code, c.course_name, float(c.credits),
+                                   c.nature == CourseNature.REQUIRED.value, bool(c.is_degree_course))
+                    for c in p.courses
+                ),
+            ))
+        for key in missing:
+            self.plans[key] = found.get(key)
+        for key, value in found.items():  # other plans of the same majors come for free
+            self.plans.setdefault(key, value)
+
+    def get(self, key: tuple[int, str, int]) -> tuple[int, Plan] | None:
+        return self.plans.get(key)
+
+
+@dataclass
+class Case:
+    """Everything the rules need about one student, plus the row to update."""
+
+    student: Any  # a Row of student columns
+    batch: GraduationBatch | None
+    plan: Plan | None
+    best: dict[str, float]
+    form_state: str | None
+    audit: Any | None  # a Row of graduation_audit columns
+    verdict: Verdict | None = None
+
+
+_STUDENT_COLS = (
+    Student.id, Student.student_no, Student.name, Student.status, Student.major_id, Student.level,
+    Student.enrol_grade, Student.study_grade, Student.photo_path, Student.site_id, Student.college_id,
+)
+_AUDIT_COLS = (
+    GraduationAudit.id, GraduationAudit.student_id, GraduationAudit.result, GraduationAudit.computed_result,
+    GraduationAudit.override_result, GraduationAudit.confirmed_at, GraduationAudit.published_at,
+    GraduationAudit.batch_id,
+)
+
+
+def best_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, float]]:
+    """Best score per student and course code, in one grouped query."""
+    out: dict[int, dict[str, float]] = {sid: {} for sid in student_ids}
+    if not student_ids:
+        return out
+    stmt = (
+        select(Grade.student_id, Grade.course_code, func.max(Grade.score))
+        .where(Grade.student_id.in_(list(student_ids)))
+        .group_by(Grade.student_id, Grade.course_code)
+    )
+    for sid, code, score in db.session.execute(stmt):
+        out.setdefault(sid, {})[code] = float(score)
+    return out
+
+
+def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -> list[Case]:
+    """The rule inputs of a chunk of students in five set queries (students, forms, plans, grades, audits)."""
+    ids = list(student_ids)
+    students = db.session.execute(select(*_STUDENT_COLS).where(Student.id.in_(ids)).order_by(Student.id)).all()
+    forms = dict(db.session.execute(
+        select(GraduateForm.student_id, GraduateForm.state).where(GraduateForm.student_id.in_(ids))
+    ).all())
+    audits = {r.student_id: r for r in db.session.execute(
+        select(*_AUDIT_COLS).where(GraduationAudit.student_id.in_(ids))
+    ).all()}
+    plans.load((s.major_id, s.level, s.study_grade) for s in students)
+    best = best_scores_for(ids)
+    cases = []
+    for s in students:
+        batch = batches.get(batch_key(s.enrol_grade, s.study_grade, s.level))
+        plan = plans.get((s.major_id, s.level, s.study_grade))
+        cases.append(Case(student=s, batch=batch, plan=plan[1] if plan else None, best=best.get(s.id, {}),
+                          form_state=forms.get(s.id), audit=audits.get(s.id)))
+    return cases
+
+
+def evaluate(case: Case) -> Verdict:
+    """Run the pure rules with the batch's conditions in force (no batch: every condition applies).
+
+    A condition the batch switches off is passed as met; the plan must still exist (a missing plan
+    is a data problem the registrar needs to see whatever the batch says).
+    """
+    b = case.batch
+    require_plan = b is None or b.require_plan_courses
+    require_form = b is None or b.require_form
+    require_photo = b is None or b.require_photo
+    facts = GraduationFacts(
+        enrolment_status=case.student.status,
+        form_state=case.form_state if require_form else FormState.SUBMITTED.value,
+        has_photo=bool(case.student.photo_path) if require_photo else True,
+    )
+    plan = case.plan
+    if plan is not None and not require_plan:
+        plan = Plan(0, 0, ())
+    return audit_graduation(facts, plan, case.best)
+
+
+def _is_locked(audit_row) -> bool:
+    return audit_row is not None and (audit_row.confirmed_at is not None or audit_row.published_at is not None)
+
+
+def _effective(audit_row) -> str:
+    return audit_row.result if audit_row is not None else UNAUDITED
+
+
+def result_label(code: str | None) -> str:
+    return label(code or UNAUDITED, GraduationResult)
+
+
+# --------------------------------------------------------------------------- 审核预览
+
+
+def preview(student: Student) -> Verdict:
+    """审核预览: the same rules on the same data as the batch audit, writing nothing."""
+    batch = active_batch(student)
+    batches = {} if batch is None else {batch_key(batch.enrol_grade, batch.study_grade, batch.level): batch}
+    return evaluate(load_cases([student.id], batches, PlanCache())[0])
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def _log_row(*, actor: Account | None, action: str, student, record_id: int | None, old: str | None,
+             new: str | None, reason: str | None = None, task_id: int | None = None, at: dt.datetime) -> dict:
+    """One operation-log row as column values, for ``oplog.record_many``."""
+    return {
+        "at": at,
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": getattr(actor, "username", None) or "系统",
+        "action": action,
+        "record_type": "GraduationAudit",
+        "record_id": record_id,
+        "student_id": student.id,
+        "site_id": student.site_id,
+        "college_id": student.college_id,
+        "old_value": old,
+        "new_value": new,
+        "reason": reason,
+        "task_id": task_id,
+    }
+
+
+def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account | None,
+                   progress=None, now: dt.datetime | None = None) -> dict[str, int]:
+    """Audit students chunk by chunk: upsert results, replace this task's snapshots, log changes.
+
+    Idempotent per task: a rerun of the same task replaces its snapshots instead of adding more.
+    Confirmed and published rows keep their result; the computed one is stored beside it.
+    """
+    ids = list(student_ids)
+    total = len(ids)
+    batches = load_batches()
+    plans = PlanCache()
+    summary = {label(GraduationResult.PRE_GRADUATE): 0, label(GraduationResult.FAILED): 0}
+    skipped = 0
+    done = 0
+    if progress:
+        progress(0, total)
+    for chunk in chunks(ids, CHUNK):
+        now_chunk = now or utcnow()
+        cases = load_cases(chunk, batches, plans)
+        inserts, updates, snapshots, logs = [], [], [], []
+        for case in cases:
+            if case.batch is None:
+                skipped += 1
+                continue
+            verdict = evaluate(case)
+            reasons = [r.to_dict() for r in verdict.reasons]
+            prog = course_progress(case.plan, case.best)
+            old = _effective(case.audit)
+            if case.audit is None:
+                new = verdict.result
+                inserts.append({
+                    "student_id": case.student.id, "batch_id": case.batch.id, "result": new,
+                    "computed_result": verdict.result, "computed_reasons": reasons,
+                    "computed_at": now_chunk, "computed_task_id": task_id,
+                })
+            else:
+                locked = _is_locked(case.audit)
+                new = old if locked else (case.audit.override_result or verdict.result)
+                row = {"id": case.audit.id, "computed_result": verdict.result, "computed_reasons": reasons,
+                       "computed_at": now_chunk, "computed_task_id": task_id, "result": new}
+                if not locked:
+                    row["batch_id"] = case.batch.id
+                updates.append(row)
+            snapshots.append({
+                "task_id": task_id, "student_id": case.student.id, "batch_id": case.batch.id,
+                "result": verdict.result, "reasons": reasons, "passed_courses": prog.passed_courses,
+                "earned_credits": prog.total_credits, "created_at": now_chunk,
+            })
+            if new in (PRE, FAILED):
+                summary[result_label(new)] += 1
+            if new != old:
+                logs.append((case, old, new))
+        if inserts:
+            db.session.execute(insert(GraduationAudit), inserts)
+        if updates:
+            db.session.execute(update(GraduationAudit), updates)
+        audited = [s["student_id"] for s in snapshots]
+        if audited:
+            db.session.execute(delete(GraduationSnapshot).where(
+                GraduationSnapshot.task_id == task_id, GraduationSnapshot.student_id.in_(audited)))
+            db.session.execute(insert(GraduationSnapshot), snapshots)
+        if logs:
+            audit_ids = dict(db.session.execute(
+                select(GraduationAudit.student_id, GraduationAudit.id)
+                .where(GraduationAudit.student_id.in_([c.student.id for c, _, _ in logs]))
+            ).all())
+            oplog.record_many([
+                _log_row(actor=actor, action="graduation_audit", student=c.student,
+                         record_id=audit_ids.get(c.student.id), old=result_label(o), new=result_label(n),
+                         task_id=task_id, at=now_chunk)
+                for c, o, n in logs
+            ])
+        db.session.flush()
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    if skipped:
+        summary[SKIPPED_KEY] = skipped
+    return summary
+
+
+@tasks.handler("graduation_audit")
+def run_audit(task: Task, progress) -> dict:
+    """毕业审核任务: resolve the filter (or ids) inside the scope again, then audit chunk by chunk."""
+    ids = resolve_student_ids(task.params or {})
+    return audit_students(ids, task_id=task.id, actor=task.requested_by, progress=progress)
+
+
+@tasks.handler("graduation_sync")
+def run_sync(task: Task, progress) -> dict:
+    """同步课程数据任务: recompute the synced figures chunk by chunk (each chunk committed)."""
+    ids = resolve_student_ids(task.params or {})
+    total = len(ids)
+    progress(0, total)
+    done = 0
+    for chunk in chunks(ids, CHUNK):
+        done += sync_course_data(chunk)
+        progress(done, total)
+    oplog.record(actor=task.requested_by, action="graduation_sync", record_type="Task", record_id=task.id,
+                 new=f"{done} 名学生", task_id=task.id)
+    return {"已同步": done}
+
+
+# --------------------------------------------------------------------------- 修改毕业审核结果
+
+
+def _load_for_change(student_ids: Sequence[int], actor: Account) -> list[tuple[Student, GraduationAudit | None]]:
+    """Students (and their audit rows) the actor may act on; NotFound if any id is outside the scope."""
+    ids = list(dict.fromkeys(int(i) for i in student_ids))
+    if not ids:
+        raise DomainError("请先勾选要修改的学生")
+    scope = scope_of(actor) if actor is not None else Scope("none")
+    rows: list[tuple[Student, GraduationAudit | None]] = []
+    for chunk in chunks(ids, CHUNK):
+        rows.extend(db.session.execute(
+            select(Student, GraduationAudit)
+            .outerjoin(GraduationAudit, GraduationAudit.student_id == Student.id)
+            .where(Student.id.in_(chunk), student_scope_clause(scope))
+            .order_by(Student.student_no)
+        ).tuples().all())
+    if len(rows) != len(ids):
+        raise NotFound("所选学生不存在或不在您的管理范围内")
+    return rows
+
+
+def override(student_ids: Sequence[int], result: str, reason: str, actor: Account,
+             now: dt.datetime | None = None) -> int:
+    """修改毕业审核结果 by hand, with a required 核实说明; every id is checked before anything changes.
+
+    Sites and colleges cannot change confirmed or published results; the CE admin can change
+    confirmed ones (a confirmed student set to 不合格 leaves the confirmed list). Published results
+    are final for everyone: the diploma has been issued. Returns the number of changed students.
+    """
+    reason = (reason or "").strip()
+    if result not in SETTABLE_RESULTS:
+        raise DomainError("毕业审核结果只能修改为“预毕业”或“不合格”")
+    if not reason:
+        raise DomainError("请填写核实说明")
+    if len(reason) > 500:
+        raise DomainError("核实说明不能超过 500 字")
+    rows = _load_for_change(student_ids, actor)
+    is_ce = role_of(actor) == RoleName.CE_ADMIN.value
+    published = [s.student_no for s, a in rows if a is not None and a.published_at is not None]
+    if published:
+        raise NotAllowed(f"已发布毕业的学生不能修改毕业审核结果：{'、'.join(published[:10])}")
+    confirmed = [s.student_no for s, a in rows if a is not None and a.confirmed_at is not None]
+    if confirmed and not is_ce:
+        raise NotAllowed(f"已确认毕业的结果已锁定，只有继教院管理员可以修改：{'、'.join(confirmed[:10])}")
+    batches = load_batches()
+    missing_batch = [s.student_no for s, a in rows if a is None
+                     and batch_key(s.enrol_grade, s.study_grade, s.level) not in batches]
+    if missing_batch:
+        raise DomainError(f"以下学生不在任何毕业批次中，不能修改毕业审核结果：{'、'.join(missing_batch[:10])}")
+    now = now or utcnow()
+    for student, audit in rows:
+        old = _effective(audit)
+        old_text = result_label(old)
+        if audit is None:
+            audit = GraduationAudit(student_id=student.id,
+                                    batch_id=batches[batch_key(student.enrol_grade, student.study_grade, student.level)].id)
+            db.session.add(audit)
+        elif audit.confirmed_at is not None and result == FAILED:
+            old_text = f"{old_text}（{CONFIRM_LABELS[ConfirmState.CONFIRMED.value]}）"
+            audit.confirmed_at = None
+            audit.confirmed_by_id = None
+        audit.override_result = result
+        audit.override_reason = reason
+        audit.override_by_id = actor.id
+        audit.override_at = now
+        audit.result = result
+        db.session.flush()
+        oplog.record(actor=actor, action="graduation_override", record=audit, student=student,
+                     old=old_text, new=result_label(result), reason=reason)
+    db.session.flush()
+    return len(rows)
+
+
+# --------------------------------------------------------------------------- 一键确认毕业
+
+
+def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now: dt.datetime | None = None,
+            student_ids: Sequence[int] | None = None) -> int:
+    """一键确认毕业: every 预毕业, unconfirmed student of the filter (or of the selection) becomes 已确认.
+
+    Allowed only inside each concerned batch's confirmation window (Asia/Shanghai wall time);
+    outside it nothing changes. Submitting twice has the effect of once. Returns the count.
+    """
+    now = now or utcnow()
+    local = shanghai_now(now)
+    if student_ids:
+        if not all_in_scope(student_ids, scope):
+            raise NotFound("所选学生不存在或不在您的管理范围内")
+        base = filtered_students_query({}, scope).where(Student.id.in_(list(student_ids)))
+    else:
+        base = filtered_students_query(filters, scope)
+    stmt = base.with_only_columns(GraduationAudit.id, GraduationAudit.batch_id, Student.id, Student.site_id,
+                                  Student.college_id).where(
+        GraduationAudit.result == PRE,
+        GraduationAudit.confirmed_at.is_(None),
+        GraduationAudit.published_at.is_(None),
+    )
+    rows = db.session.execute(stmt).all()
+    if not rows:
+        return 0
+    batches = {b.id: b for b in db.session.scalars(
+        select(GraduationBatch).where(GraduationBatch.id.in_({r[1] for r in rows})))}
+    for batch in sorted(batches.values(), key=lambda b: b.id):
+        if not (batch.confirm_start <= local <= batch.confirm_end):
+            raise DomainError(f"不在确认毕业时间内（{_fmt(batch.confirm_start)} 至 {_fmt(batch.confirm_end)}）")
+    confirmed = 0
+    logs = []
+    for chunk in chunks(rows, CHUNK):
+        result = db.session.execute(
+            update(GraduationAudit)
+            .where(GraduationAudit.id.in_([r[0] for r in chunk]), GraduationAudit.confirmed_at.is_(None))
+            .values(confirmed_at=now, confirmed_by_id=actor.id)
+            .execution_options(synchronize_session=False)
+        )
+        confirmed += result.rowcount or 0
+        for audit_id, _batch_id, sid, site_id, college_id in chunk:
+            student = _Plain(id=sid, site_id=site_id, college_id=college_id)
+            logs.append(_log_row(actor=actor, action="graduation_confirm", student=student, record_id=audit_id,
+                                 old=CONFIRM_LABELS["unconfirmed"], new=CONFIRM_LABELS["confirmed"], at=now))
+    oplog.record_many(logs)
+    db.session.flush()
+    db.session.expire_all()
+    return confirmed
+
+
+@dataclass(frozen=True)
+class _Plain:
+    id: int
+    site_id: int | None
+    college_id: int | None
+
+
+# --------------------------------------------------------------------------- 发布
+
+
+def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: Account | None,
+                     progress=None, now: dt.datetime | None = None) -> dict[str, int]:
+    """Give confirmed, unpublished 预毕业 students their 毕业证书编号 and make them graduates.
+
+    Numbers are allocated per (batch, 层次) group, one transaction per group (``progress`` commits
+    it), ordered by 学号. A published row is never numbered again, so a rerun changes nothing.
+    """
+    ids = list(student_ids)
+    rows = []
+    for chunk in chunks(ids, CHUNK):
+        rows.extend(db.session.execute(
+            select(GraduationAudit.id, GraduationAudit.batch_id, Student.id, Student.level, Student.student_no,
+                   Student.site_id, Student.college_id)
+            .join(Student, Student.id == GraduationAudit.student_id)
+            .where(GraduationAudit.student_id.in_(chunk), GraduationAudit.confirmed_at.is_not(None),
+                   GraduationAudit.published_at.is_(None), GraduationAudit.diploma_no.is_(None),
+                   GraduationAudit.result == PRE)
+        ).all())
+    groups: dict[tuple[int, str], list] = {}
+    for r in rows:
+        groups.setdefault((r[1], r[3]), []).append(r)
+    total = len(rows)
+    if progress:
+        progress(0, total)
+    school = current_app.config.get("SCHOOL_CODE", "10304")
+    done = 0
+    for (batch_id, level), members in sorted(groups.items()):
+        members.sort(key=lambda r: r[4])
+        batch = db.session.get(GraduationBatch, batch_id)
+        now_group = now or utcnow()
+        grad_date = batch.graduation_date or shanghai_now(now_group).date()
+        numbers = allocate(diploma_prefix(school, batch.diploma_year, level), len(members))
+        db.session.execute(update(GraduationAudit), [
+            {"id": r[0], "diploma_no": no, "graduation_date": grad_date, "published_at": now_group,
+             "published_task_id": task_id}
+            for r, no in zip(members, numbers)
+        ])
+        db.session.execute(update(Student), [
+            {"id": r[2], "status": EnrolmentStatus.GRADUATED.value} for r in members
+        ])
+        oplog.record_many([
+            _log_row(actor=actor, action="graduation_publish", student=_Plain(r[2], r[5], r[6]), record_id=r[0],
+                     old=CONFIRM_LABELS["confirmed"], new=f"{CONFIRM_LABELS['published']} {no}",
+                     task_id=task_id, at=now_group)
+            for r, no in zip(members, numbers)
+        ])
+        db.session.flush()
+        done += len(members)
+        if progress:
+            progress(done, total)
+    return {CONFIRM_LABELS["published"]: done}
+
+
+@tasks.handler("graduation_publish")
+def run_publish(task: Task, progress) -> dict:
+    """毕业发布任务 (CE admin): publish the confirmed students of the filter or the selection."""
+    if role_of(task.requested_by) != RoleName.CE_ADMIN.value:
+        raise NotAllowed("只有继教院管理员可以发布毕业名单")
+    ids = resolve_student_ids(task.params or {})
+    return publish_students(ids, task_id=task.id, actor=task.requested_by, progress=progress)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def confirm_state(audit: GraduationAudit | None) -> str:
+    if audit is not None and audit.published_at is not None:
+        return ConfirmState.PUBLISHED.value
+    if audit is not None and audit.confirmed_at is not None:
+        return ConfirmState.CONFIRMED.value
+    return ConfirmState.UNCONFIRMED.value
+
+
+def reasons_of(audit: GraduationAudit | None) -> list[Reason]:
+    if audit is None or not audit.computed_reasons:
+        return []
+    return [Reason.from_dict(d) for d in audit.computed_reasons]
+
+
+def load_student(student_id: int, scope: Scope) -> Student:
+    """One student through the scope, or NotFound (views answer 404)."""
+    student = db.session.scalar(select(Student).where(Student.id == student_id, student_scope_clause(scope)))
+    if student is None:
+        raise NotFound("学生不存在或不在您的管理范围内")
+    return student
+
+
+def student_detail(student_id: int, scope: Scope) -> dict:
+    """Everything the detail page shows: facts, plan progress, result, override, preview, history."""
+    student = load_student(student_id, scope)
+    audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == student.id))
+    batch = audit.batch if audit is not None else active_batch(student)
+    plan = db.session.scalar(
+        select(TeachingPlan).where(TeachingPlan.major_id == student.major_id, TeachingPlan.level == student.level,
+                                   TeachingPlan.grade == student.study_grade)
+        .options(joinedload(TeachingPlan.courses))
+    )
+    best = best_scores_for([student.id])[student.id]
+    courses = []
+    if plan is not None:
+        for c in plan.courses:
+            score = best.get(c.course_code)
+            courses.append({"code": c.course_code, "name": c.course_name, "credits": c.credits,
+                            "nature": c.nature_label, "best": score, "passed": is_pass(score)})
+    form = db.session.scalar(select(GraduateForm).where(GraduateForm.student_id == student.id))
+    snapshots = db.session.execute(
+        select(GraduationSnapshot).where(GraduationSnapshot.student_id == student.id)
+        .order_by(GraduationSnapshot.created_at.desc(), GraduationSnapshot.id.desc())
+    ).scalars().all()
+    override_by = db.session.get(Account, audit.override_by_id) if audit is not None and audit.override_by_id else None
+    verdict = preview(student)
+    return {
+        "student": student,
+        "audit": audit,
+        "batch": batch,
+        "plan": plan,
+        "courses": courses,
+        "form": form,
+        "reasons": reasons_of(audit),
+        "result_label": result_label(audit.result if audit else None),
+        "computed_label": result_label(audit.computed_result) if audit is not None and audit.computed_result else "",
+        "confirm_label": CONFIRM_LABELS[confirm_state(audit)],
+        "override_by": override_by,
+        "preview": verdict,
+        "preview_label": result_label(verdict.result),
+        "snapshots": [
+            {"at": s.created_at, "task_id": s.task_id, "result_label": result_label(s.result),
+             "reasons": [Reason.from_dict(d) for d in (s.reasons or [])],
+             "passed_courses": s.passed_courses, "earned_credits": s.earned_credits}
+            for s in snapshots
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- 学生空间
+
+
+def _form_of(student: Student) -> GraduateForm | None:
+    return db.session.scalar(select(GraduateForm).where(GraduateForm.student_id == student.id))
+
+
+def student_view(student: Student) -> dict:
+    """What 学生空间 shows about the student's own graduation (no staff-only notes)."""
+    audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == student.id))
+    form = _form_of(student)
+    result = audit.result if audit is not None else UNAUDITED
+    state = confirm_state(audit)
+    return {
+        "result": result,
+        "result_label": result_label(result),
+        "reasons": [r.message for r in reasons_of(audit)] if result == FAILED else [],
+        "confirmed": state in (ConfirmState.CONFIRMED.value, ConfirmState.PUBLISHED.value),
+        "graduated": state == ConfirmState.PUBLISHED.value,
+        "confirm_label": CONFIRM_LABELS[state],
+        "diploma_no": audit.diploma_no if audit is not None else None,
+        "graduation_date": audit.graduation_date if audit is not None else None,
+        "form_state": form.state if form is not None else None,
+        "form_state_label": form.state_label if form is not None else label(FormState.DRAFT),
+        "form_text": form.self_assessment if form is not None else "",
+        "form_editable": form is None or form.state == FormState.DRAFT.value,
+        "form_max_chars": FORM_MAX_CHARS,
+        "has_photo": bool(student.photo_path),
+    }
+
+
+def save_form(student: Student, text: str, submit: bool, actor: Account | None) -> GraduateForm:
+    """Save or submit the 毕业生登记表's 自我鉴定; a submitted form can no longer be edited."""
+    text = (text or "").strip()
+    form = _form_of(student)
+    if form is not None and form.state != FormState.DRAFT.value:
+        raise DomainError("毕业生登记表已提交，不能再修改")
+    if len(text) > FORM_MAX_CHARS:
+        raise DomainError(f"自我鉴定不能超过 {FORM_MAX_CHARS} 字（当前 {len(text)} 字）")
+    if submit and not text:
+        raise DomainError("请填写自我鉴定后再提交")
+    if form is None:
+        form = GraduateForm(student_id=student.id, self_assessment=text, state=FormState.DRAFT.value)
+        db.session.add(form)
+    form.self_assessment = text
+    if submit:
+        form.state = FormState.SUBMITTED.value
+        form.submitted_at = utcnow()
+    db.session.flush()
+    if submit:
+        oplog.record(actor=actor, action="form_submit", record=form, student=student,
+                     old=label(FormState.DRAFT), new=label(FormState.SUBMITTED))
+    return form
