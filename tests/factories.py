@@ -159,3 +159,33 @@ def world() -> World:
     account("2020020001", RoleName.STUDENT, student=w.student2)
     db.session.commit()
     return w
+
+
+def degree_batch(*, name: str = "2020级学位批次", grade: int = 2020, level: Level | None = None, open_now: bool = True,
+                 language_pass_mark: float = 60, course_average_mark: float = 70, year: int = 2025,
+                 grant_date: dt.date | None = dt.date(2025, 6, 30)):
+    """A 学位批次; ``level=None`` covers both 本科 levels. Open now unless ``open_now=False``."""
+    from app.models import DegreeBatch
+
+    now = dt.datetime.now()
+    start, end = (now - dt.timedelta(days=5), now + dt.timedelta(days=5)) if open_now else \
+        (dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 15))
+    b = DegreeBatch(name=name, enrol_grade=grade, level=level.value if level else None, apply_start=start,
+                    apply_end=end, language_pass_mark=language_pass_mark, course_average_mark=course_average_mark,
+                    year=year, grant_date=grant_date)
+    db.session.add(b)
+    db.session.flush()
+    return b
+
+
+def graduation_result(student: Student, result: str = "pre_graduate", *, published: bool = False):
+    """The student's GraduationAudit row with an effective result (and published when asked)."""
+    from app.models import GraduationAudit
+
+    batch = db.session.query(GraduationBatch).first() or graduation_batch()
+    row = GraduationAudit(student_id=student.id, batch_id=batch.id, result=result, computed_result=result,
+                          computed_at=dt.datetime(2024, 11, 1),
+                          published_at=dt.datetime(2024, 12, 20) if published else None)
+    db.session.add(row)
+    db.session.flush()
+    return row

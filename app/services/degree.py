@@ -1,0 +1,1066 @@
+"""学位审核 (SPEC §4, manual section 3): applications, condition audit, 修改授予结论, 初审, 终审, 发布.
+
+The workflow of one application: a student applies in the batch window (or an admin registers it) →
+学位条件审核 (a set-based background job) sets 已达标 / 未达标 with reasons → a site admin may 修改授予结论
+and gives the signed 初审 → the college admin's 批量终审 sends it to the CE college → the CE admin's
+发布 grants the degree with a 学位证书编号.
+
+Every function takes the actor as an argument, checks the actor's role and scope itself (views only
+add FAB permissions on top), raises ``DomainError`` before writing anything and only ``flush()``es.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, case, exists, func, insert, or_, select, tuple_
+from sqlalchemy.orm import contains_eager
+
+from app.audit.degree import DegreeMarks, LanguageExam, audit_degree, degree_course_average
+from app.audit.scores import format_number
+from app.audit.types import Plan
+from app.audit.types import PlanCourse as PlanCourseValue
+from app.extensions import db
+from app.models import (
+    Account,
+    DegreeApplication,
+    DegreeBatch,
+    DegreeSnapshot,
+    Grade,
+    GraduationAudit,
+    LanguageScore,
+    Major,
+    Organisation,
+    PlanCourse,
+    Student,
+    TeachingPlan,
+)
+from app.models.base import utcnow
+from app.security import Scope, scope_of, student_scope_clause
+from app.services import oplog
+from app.services.errors import DomainError, NotAllowed, NotFound
+from app.services.numbering import allocate, degree_prefix
+from app.services.tasks import Progress, create_task, handler, lock_key_for
+from app.statuses import (
+    CourseNature,
+    DegreeApplicationState,
+    DegreeConditionResult,
+    EnrolmentStatus,
+    GraduationResult,
+    Level,
+    OrgKind,
+    ReviewOpinion,
+    SubstituteExam,
+    label,
+)
+
+CHUNK = 500
+BACHELOR_LEVELS = (Level.HIGH_TO_BACHELOR.value, Level.JUNIOR_TO_BACHELOR.value)
+NOT_AUDITED_TEXT = "学位条件审核尚未进行"
+MET = DegreeConditionResult.MET.value
+NOT_MET = DegreeConditionResult.NOT_MET.value
+OUT_OF_SCOPE = "所选学位申请不存在或不在您的管理范围内"
+NAMES_SHOWN = 10
+
+# --------------------------------------------------------------------------- time
+
+
+def local_now() -> dt.datetime:
+    """Naive Asia/Shanghai wall time: the clock batch windows are written in."""
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return dt.datetime.now(tz).replace(tzinfo=None)
+
+
+def to_local(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored (naive UTC) timestamp as naive Asia/Shanghai wall time, for display."""
+    if value is None:
+        return None
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
+
+
+def fmt_time(value: dt.datetime | None, *, stored_utc: bool = True) -> str:
+    """'YYYY-MM-DD HH:MM' in Asia/Shanghai ('' for None)."""
+    if value is None:
+        return ""
+    return (to_local(value) if stored_utc else value).strftime("%Y-%m-%d %H:%M")
+
+
+def _window_text(batch: DegreeBatch) -> str:
+    return f"{batch.apply_start:%Y-%m-%d %H:%M:%S} 至 {batch.apply_end:%Y-%m-%d %H:%M:%S}"
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def degree_level(level: str | None) -> bool:
+    """Only 本科 students (高起本, 专升本) can ever get a degree; 高起专 never."""
+    return level in BACHELOR_LEVELS
+
+
+def batch_level_label(level: str | None) -> str:
+    """How a batch's level scope reads: one level, or both 本科 levels when unset."""
+    return label(level, Level) if level else "本科（高起本、专升本）"
+
+
+def active_batch(student: Student) -> DegreeBatch | None:
+    """The latest batch whose grade and level scope contain the student (None for 高起专)."""
+    if not degree_level(student.level):
+        return None
+    stmt = (
+        select(DegreeBatch)
+        .where(
+            DegreeBatch.enrol_grade == student.enrol_grade,
+            or_(DegreeBatch.level == student.level, DegreeBatch.level.is_(None)),
+        )
+        .order_by(DegreeBatch.apply_start.desc(), DegreeBatch.id.desc())
+        .limit(1)
+    )
+    return db.session.scalar(stmt)
+
+
+def latest_batch() -> DegreeBatch | None:
+    """The batch the audit pages open on when none is chosen."""
+    return db.session.scalar(select(DegreeBatch).order_by(DegreeBatch.apply_start.desc(), DegreeBatch.id.desc()).limit(1))
+
+
+def batch_students_clause(batch: DegreeBatch):
+    """SQL condition: the student is in the batch's grade and level scope."""
+    levels = (batch.level,) if batch.level else BACHELOR_LEVELS
+    return and_(
+        Student.enrol_grade == batch.enrol_grade,
+        Student.level.in_([lv for lv in levels if lv in BACHELOR_LEVELS]),
+    )
+
+
+def marks_of(batch: DegreeBatch) -> DegreeMarks:
+    return DegreeMarks(
+        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None else 60),
+        course_average_mark=float(batch.course_average_mark if batch.course_average_mark is not None else 70),
+    )
+
+
+# --------------------------------------------------------------------------- roles and scope
+
+
+def _admin_scope(actor) -> Scope:
+    """The scope of an institution account; students and unknown accounts may not act here."""
+    scope = scope_of(actor)
+    if scope.kind not in ("all", "college", "site"):
+        raise NotAllowed("没有权限进行此操作")
+    return scope
+
+
+def _names(apps_or_students: Iterable[Any]) -> str:
+    people = [getattr(x, "student", x) for x in apps_or_students]
+    shown = "、".join(f"{s.name}（{s.student_no}）" for s in people[:NAMES_SHOWN])
+    return shown + (f" 等 {len(people)} 人" if len(people) > NAMES_SHOWN else "")
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DegreeFilter:
+    """The filter bar of the degree pages, as plain values (also what jobs receive).
+
+    Attributes:
+        batch_id: 学位批次; the pages fill in the latest batch when empty.
+        applied: 学生申请状态 (``DegreeApplicationState`` value).
+        result: 学位申请条件是否达标 (``DegreeConditionResult`` value) or None.
+        site_id: 教学点.  major_id: 专业.  grade: 年级 (学籍年级).  level: 层次.
+        q: 姓名/学号.
+        published: 发布状态 on 学位授予管理: "yes", "no" or None.
+    """
+
+    batch_id: int | None = None
+    applied: str = DegreeApplicationState.APPLIED.value
+    result: str | None = None
+    site_id: int | None = None
+    major_id: int | None = None
+    grade: int | None = None
+    level: str | None = None
+    q: str = ""
+    published: str | None = None
+
+    FIELDS = ("batch_id", "applied", "result", "site_id", "major_id", "grade", "level", "q", "published")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "DegreeFilter":
+        """Parse request args or job params; unknown values are dropped rather than trusted."""
+        get = values.get
+        applied = get("applied") or DegreeApplicationState.APPLIED.value
+        if applied not in {m.value for m in DegreeApplicationState}:
+            applied = DegreeApplicationState.APPLIED.value
+        result = get("result") or None
+        if result not in {m.value for m in DegreeConditionResult}:
+            result = None
+        level = get("level") or None
+        if level not in {m.value for m in Level}:
+            level = None
+        published = get("published") if get("published") in ("yes", "no") else None
+        return cls(
+            batch_id=_int_or_none(get("batch_id")),
+            applied=applied,
+            result=result,
+            site_id=_int_or_none(get("site_id")),
+            major_id=_int_or_none(get("major_id")),
+            grade=_int_or_none(get("grade")),
+            level=level,
+            q=str(get("q") or "").strip()[:50],
+            published=published,
+        )
+
+    def to_params(self) -> dict[str, str]:
+        """Non-empty fields as strings: hidden inputs, query strings and task params."""
+        out = {}
+        for name in self.FIELDS:
+            value = getattr(self, name)
+            if value not in (None, ""):
+                out[name] = str(value)
+        return out
+
+    def with_batch(self, batch_id: int | None) -> "DegreeFilter":
+        return DegreeFilter(**{**{n: getattr(self, n) for n in self.FIELDS}, "batch_id": batch_id})
+
+    def describe(self) -> str:
+        """Human-readable scope for the task center."""
+        parts = []
+        if self.batch_id:
+            batch = db.session.get(DegreeBatch, self.batch_id)
+            parts.append(f"学位批次：{batch.name if batch else self.batch_id}")
+        parts.append(f"学生申请状态：{label(self.applied, DegreeApplicationState)}")
+        if self.result:
+            parts.append(f"学位申请条件是否达标：{label(self.result, DegreeConditionResult)}")
+        if self.site_id:
+            site = db.session.get(Organisation, self.site_id)
+            parts.append(f"教学点：{site.name if site else self.site_id}")
+        if self.major_id:
+            major = db.session.get(Major, self.major_id)
+            parts.append(f"专业：{major.name if major else self.major_id}")
+        if self.grade:
+            parts.append(f"年级：{self.grade}")
+        if self.level:
+            parts.append(f"层次：{label(self.level, Level)}")
+        if self.q:
+            parts.append(f"姓名/学号：{self.q}")
+        return "；".join(parts)
+
+
+def _student_clauses(flt: DegreeFilter) -> list:
+    clauses = []
+    if flt.site_id:
+        clauses.append(Student.site_id == flt.site_id)
+    if flt.major_id:
+        clauses.append(Student.major_id == flt.major_id)
+    if flt.grade:
+        clauses.append(Student.enrol_grade == flt.grade)
+    if flt.level:
+        clauses.append(Student.level == flt.level)
+    if flt.q:
+        clauses.append(or_(Student.student_no.startswith(flt.q, autoescape=True),
+                           Student.name.contains(flt.q, autoescape=True)))
+    return clauses
+
+
+PENDING, FINAL, ANY = "pending", "final", "any"
+
+
+def applications_select(scope: Scope, flt: DegreeFilter | None = None, *, stage: str = PENDING):
+    """SELECT of applications (joined to their student) in the scope and the filter.
+
+    ``stage`` PENDING is the 学位申请审核管理 page (not yet 终审), FINAL is 学位授予管理.
+    """
+    stmt = (
+        select(DegreeApplication)
+        .join(Student, Student.id == DegreeApplication.student_id)
+        .where(student_scope_clause(scope))
+    )
+    if stage == PENDING:
+        stmt = stmt.where(DegreeApplication.final_at.is_(None))
+    elif stage == FINAL:
+        stmt = stmt.where(DegreeApplication.final_at.is_not(None))
+    if flt is not None:
+        stmt = stmt.where(*_student_clauses(flt))
+        if flt.batch_id:
+            stmt = stmt.where(DegreeApplication.batch_id == flt.batch_id)
+        if flt.result:
+            stmt = stmt.where(DegreeApplication.result == flt.result)
+        if flt.published == "yes":
+            stmt = stmt.where(DegreeApplication.published_at.is_not(None))
+        elif flt.published == "no":
+            stmt = stmt.where(DegreeApplication.published_at.is_(None))
+    return stmt
+
+
+def unapplied_students_select(scope: Scope, flt: DegreeFilter, batch: DegreeBatch):
+    """SELECT of in-scope students of the batch's scope without an application in it (未申请)."""
+    applied = exists().where(DegreeApplication.student_id == Student.id, DegreeApplication.batch_id == batch.id)
+    return select(Student).where(student_scope_clause(scope), batch_students_clause(batch), ~applied,
+                                 *_student_clauses(flt))
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> list[DegreeApplication]:
+    """Applications by id through the scope; any id outside it refuses the whole request."""
+    try:
+        wanted = sorted({int(i) for i in ids})
+    except (TypeError, ValueError):
+        raise NotFound(OUT_OF_SCOPE) from None
+    if not wanted:
+        return []
+    stmt = (applications_select(scope, stage=stage)
+            .where(DegreeApplication.id.in_(wanted))
+            .options(contains_eager(DegreeApplication.student))
+            .order_by(DegreeApplication.id))
+    rows = list(db.session.scalars(stmt).unique())
+    if len(rows) != len(wanted):
+        raise NotFound(OUT_OF_SCOPE)
+    return rows
+
+
+def _resolve(scope: Scope, ids: Sequence[Any] | None, flt: DegreeFilter | None, *, stage: str) -> list[DegreeApplication]:
+    """Ticked ids (all must be in scope) or, when none are ticked, every row of the filter."""
+    if ids:
+        return _load_selected(scope, ids)
+    if flt is None:
+        raise DomainError("请勾选学位申请，或先设置筛选条件")
+    stmt = (applications_select(scope, flt, stage=stage)
+            .options(contains_eager(DegreeApplication.student))
+            .order_by(DegreeApplication.id))
+    return list(db.session.scalars(stmt).unique())
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class DegreeFacts:
+    """What the degree rule needs about one student, gathered from the database."""
+
+    graduation_result: str | None
+    graduated: bool
+    exams: tuple[LanguageExam, ...]
+    plan: Plan | None
+    best: dict[str, float] = field(default_factory=dict)
+    language_rows: tuple[tuple[float | None, str | None, bool], ...] = ()
+
+
+def gather_facts(students: Sequence[Student]) -> dict[int, DegreeFacts]:
+    """Facts for many students in a handful of queries (no per-student query).
+
+    Language scores, the (专业, 层次, 年级) teaching plans with their courses, the best grade per
+    course (SQL MAX over all attempts) and the graduation result.
+    """
+    ids = [s.id for s in students]
+    if not ids:
+        return {}
+    language: dict[int, list] = {i: [] for i in ids}
+    for sid, score, substitute, passed in db.session.execute(
+        select(LanguageScore.student_id, LanguageScore.score, LanguageScore.substitute, LanguageScore.passed)
+        .where(LanguageScore.student_id.in_(ids))
+        .order_by(LanguageScore.exam_date)
+    ):
+        language[sid].append((score, substitute, bool(passed)))
+
+    keys = {(s.major_id, s.level, s.enrol_grade) for s in students}
+    plans: dict[tuple, TeachingPlan] = {}
+    if keys:
+        for plan in db.session.scalars(
+            select(TeachingPlan).where(tuple_(TeachingPlan.major_id, TeachingPlan.level, TeachingPlan.grade).in_(list(keys)))
+        ):
+            plans[(plan.major_id, plan.level, plan.grade)] = plan
+    courses: dict[int, list[PlanCourseValue]] = {p.id: [] for p in plans.values()}
+    if courses:
+        for c in db.session.scalars(
+            select(PlanCourse).where(PlanCourse.plan_id.in_(list(courses))).order_by(PlanCourse.plan_id, PlanCourse.id)
+        ):
+            courses[c.plan_id].append(PlanCourseValue(c.course_code, c.course_name, float(c.credits),
+                                                      c.nature == CourseNature.REQUIRED.value, bool(c.is_degree_course)))
+    plan_values = {
+        key: Plan(float(p.min_total_credits), float(p.min_elective_credits or 0), tuple(courses[p.id]))
+        for key, p in plans.items()
+    }
+
+    best: dict[int, dict[str, float]] = {i: {} for i in ids}
+    for sid, code, top in db.session.execute(
+        select(Grade.student_id, Grade.course_code, func.max(Grade.score))
+        .where(Grade.student_id.in_(ids))
+        .group_by(Grade.student_id, Grade.course_code)
+    ):
+        if top is not None:
+            best[sid][code] = float(top)
+
+    graduation: dict[int, tuple[str | None, bool]] = {}
+    for sid, result, published_at in db.session.execute(
+        select(GraduationAudit.student_id, GraduationAudit.result, GraduationAudit.published_at)
+        .where(GraduationAudit.student_id.in_(ids))
+    ):
+        graduation[sid] = (result, published_at is not None)
+
+    facts = {}
+    for s in students:
+        result, published = graduation.get(s.id, (None, False))
+        rows = language[s.id]
+        exams = tuple(
+            # a substitute counts only when it was recorded as a pass (CET-4 ≥ 425, PETS-3 合格)
+            LanguageExam(score, substitute if (substitute and passed) else None)
+            for score, substitute, passed in rows
+        )
+        facts[s.id] = DegreeFacts(
+            graduation_result=result,
+            graduated=published or s.status == EnrolmentStatus.GRADUATED.value,
+            exams=exams,
+            plan=plan_values.get((s.major_id, s.level, s.enrol_grade)),
+            best=best[s.id],
+            language_rows=tuple(rows),
+        )
+    return facts
+
+
+def language_text(facts: DegreeFacts | None) -> str:
+    """学位外语成绩 as shown: the best score, or the accepted substitute, or ''."""
+    if facts is None:
+        return ""
+    subs = [sub for _score, sub, passed in facts.language_rows if sub and passed]
+    scores = [score for score, sub, _passed in facts.language_rows if score is not None and not sub]
+    if scores:
+        return format_number(max(scores))
+    if subs:
+        try:
+            return f"{label(subs[0], SubstituteExam)}（替代）"
+        except ValueError:
+            return subs[0]
+    return ""
+
+
+def average_text(facts: DegreeFacts | None) -> str:
+    if facts is None:
+        return ""
+    avg = degree_course_average(facts.plan, facts.best)
+    return "" if avg is None else format_number(avg)
+
+
+# --------------------------------------------------------------------------- 学位申请
+
+
+def _graduation_allows(student: Student) -> tuple[bool, str]:
+    """Whether the student's graduation result lets them apply: 预毕业, or already published."""
+    row = db.session.execute(
+        select(GraduationAudit.result, GraduationAudit.published_at).where(GraduationAudit.student_id == student.id)
+    ).first()
+    if row is not None and (row.published_at is not None or row.result == GraduationResult.PRE_GRADUATE.value):
+        return True, ""
+    shown = label(row.result, GraduationResult) if row is not None else label(GraduationResult.UNAUDITED)
+    return False, shown
+
+
+def _apply(student: Student, actor, now: dt.datetime | None) -> DegreeApplication:
+    if not degree_level(student.level):
+        raise DomainError(f"{student.level_label}层次的学生不能申请学位")
+    batch = active_batch(student)
+    if batch is None:
+        raise DomainError("当前没有可申请的学位批次")
+    now = now or local_now()
+    if not (batch.apply_start <= now <= batch.apply_end):
+        raise DomainError(f"不在学位申请时间内（{batch.name}：{_window_text(batch)}）")
+    already = db.session.scalar(select(DegreeApplication.id).where(
+        DegreeApplication.batch_id == batch.id, DegreeApplication.student_id == student.id))
+    if already is not None:
+        raise DomainError(f"{student.name}已提交过学位申请")
+    ok, shown = _graduation_allows(student)
+    if not ok:
+        raise DomainError(f"{student.name}的毕业审核结果为{shown}，需为预毕业或已毕业，暂不能申请学位")
+    app = DegreeApplication(batch_id=batch.id, student_id=student.id, applied_at=utcnow(),
+                            applied_by_id=getattr(actor, "id", None),
+                            result=DegreeConditionResult.UNAUDITED.value)
+    db.session.add(app)
+    db.session.flush()
+    who = "本人申请" if getattr(actor, "student_id", None) == student.id else "代为申请"
+    oplog.record(actor=actor, action="degree_apply", record=app, student=student,
+                 old=label(DegreeApplicationState.NOT_APPLIED), new=label(DegreeApplicationState.APPLIED), reason=who)
+    return app
+
+
+def apply(student: Student, actor, now: dt.datetime | None = None) -> DegreeApplication:
+    """学位申请 by the student in 学生空间, inside the active batch's window.
+
+    Args:
+        student: The applicant.
+        actor: The account applying (the student's own account).
+        now: Asia/Shanghai wall time; defaults to the clock (tests pass it).
+    """
+    if getattr(actor, "student_id", None) != student.id:
+        raise NotAllowed("只能为本人申请学位")
+    return _apply(student, actor, now)
+
+
+def register_application(student_id: int, actor, now: dt.datetime | None = None) -> DegreeApplication:
+    """代为申请: an admin registers an application for a student of their scope, same rules."""
+    scope = _admin_scope(actor)
+    student = db.session.scalar(select(Student).where(Student.id == student_id, student_scope_clause(scope)))
+    if student is None:
+        raise NotFound("学生不存在或不在您的管理范围内")
+    return _apply(student, actor, now)
+
+
+def register_applications(student_ids: Sequence[Any], actor, now: dt.datetime | None = None) -> int:
+    """代为申请 for the ticked students; any refusal refuses them all (the request rolls back)."""
+    try:
+        ids = sorted({int(i) for i in student_ids})
+    except (TypeError, ValueError):
+        raise NotFound("学生不存在或不在您的管理范围内") from None
+    if not ids:
+        raise DomainError("请勾选要代为申请的学生")
+    scope = _admin_scope(actor)
+    found = db.session.scalar(select(func.count()).where(Student.id.in_(ids), student_scope_clause(scope)))
+    if found != len(ids):
+        raise NotFound("学生不存在或不在您的管理范围内")
+    for sid in ids:
+        register_application(sid, actor, now)
+    return len(ids)
+
+
+def student_view(student: Student) -> dict:
+    """What 学生空间 shows about the degree: batch and window, application, and 达标状态.
+
+    达标状态 and its reasons appear only once a 学位条件审核 has run for the application.
+    """
+    batch = active_batch(student)
+    app = None
+    if batch is not None:
+        app = db.session.scalar(select(DegreeApplication).where(
+            DegreeApplication.batch_id == batch.id, DegreeApplication.student_id == student.id))
+    if app is None:
+        app = db.session.scalar(select(DegreeApplication).where(DegreeApplication.student_id == student.id)
+                                .order_by(DegreeApplication.id.desc()).limit(1))
+        if app is not None:
+            batch = app.batch
+    now = local_now()
+    window_open = batch is not None and batch.apply_start <= now <= batch.apply_end
+    audited = app is not None and app.computed_at is not None
+    view = {
+        "eligible": degree_level(student.level),
+        "batch": batch,
+        "batch_name": batch.name if batch else "",
+        "window": _window_text(batch) if batch else "",
+        "window_open": window_open,
+        "applied": app is not None,
+        "applied_at": fmt_time(app.applied_at) if app else "",
+        "can_apply": app is None and window_open and degree_level(student.level),
+        "audited": audited,
+        "status_text": NOT_AUDITED_TEXT,
+        "result": None,
+        "result_label": "",
+        "reasons": [],
+        "final": bool(app and app.final_at),
+        "published": bool(app and app.published_at),
+        "degree_no": app.degree_no if app else None,
+        "granted_on": app.granted_on if app else None,
+    }
+    if audited:
+        view["result"] = app.result
+        view["result_label"] = label(app.result, DegreeConditionResult)
+        view["status_text"] = view["result_label"]
+        if app.result == NOT_MET:
+            view["reasons"] = [r.get("message", "") for r in (app.computed_reasons or [])] \
+                if app.override_result is None else [f"授予结论经人工核实修改：{app.override_reason or ''}"]
+    return view
+
+
+# --------------------------------------------------------------------------- 学位条件审核
+
+
+def start_audit(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter | None = None):
+    """Create (flush, not commit) a 学位条件审核 task over the ticked ids or the filter."""
+    scope = _admin_scope(actor)
+    if ids:
+        rows = _load_selected(scope, ids)
+        targets = [r.id for r in rows if r.final_at is None]
+        params: dict = {"ids": targets}
+        scope_text = f"选中的 {len(targets)} 条学位申请"
+        total = len(targets)
+    else:
+        flt = flt or DegreeFilter()
+        params = {"filter": flt.to_params()}
+        scope_text = flt.describe()
+        total = _count(applications_select(scope, flt, stage=PENDING))
+    if total == 0:
+        raise DomainError("没有需要审核的学位申请（请先筛选“已申请”的学生）")
+    return create_task("degree_audit", actor=actor, params=params, scope_text=scope_text,
+                       lock_key=lock_key_for("degree_audit", actor), total=total)
+
+
+def _task_ids(task, scope: Scope, *, stage: str, order=None) -> list[int]:
+    """Application ids a task covers, re-checked against the requester's scope at run time."""
+    stmt = applications_select(scope, DegreeFilter.from_mapping(task.params.get("filter") or {})
+                               if "filter" in task.params else None, stage=stage)
+    if "ids" in task.params:
+        stmt = stmt.where(DegreeApplication.id.in_([int(i) for i in task.params["ids"]]))
+    stmt = stmt.with_only_columns(DegreeApplication.id).order_by(*(order or (DegreeApplication.id,)))
+    return list(db.session.scalars(stmt))
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _log_row(actor, app: DegreeApplication, action: str, old: str | None, new: str | None,
+             reason: str | None, task_id: int | None, now: dt.datetime) -> dict:
+    s = app.student
+    return {
+        "at": now, "actor_id": getattr(actor, "id", None), "actor_name": getattr(actor, "username", None) or "系统",
+        "action": action, "record_type": "DegreeApplication", "record_id": app.id, "student_id": s.id,
+        "site_id": s.site_id, "college_id": s.college_id, "old_value": old, "new_value": new,
+        "reason": reason, "task_id": task_id,
+    }
+
+
+def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[str, int]:
+    """Audit one chunk of applications: a fixed number of queries whatever the chunk size."""
+    apps = list(db.session.scalars(
+        select(DegreeApplication).join(Student, Student.id == DegreeApplication.student_id)
+        .where(DegreeApplication.id.in_(list(app_ids)))
+        .options(contains_eager(DegreeApplication.student))
+    ).unique())
+    batches = {b.id: b for b in db.session.scalars(select(DegreeBatch).where(
+        DegreeBatch.id.in_({a.batch_id for a in apps})))} if apps else {}
+    facts = gather_facts([a.student for a in apps])
+    done = set(db.session.scalars(select(DegreeSnapshot.application_id).where(
+        DegreeSnapshot.task_id == task_id, DegreeSnapshot.application_id.in_(list(app_ids)))))
+    now = utcnow()
+    counts = {MET: 0, NOT_MET: 0}
+    snapshots, logs = [], []
+    for app in apps:
+        f = facts[app.student_id]
+        verdict = audit_degree(f.graduation_result, f.graduated, f.exams, f.plan, f.best, marks_of(batches[app.batch_id]))
+        reasons = [r.to_dict() for r in verdict.reasons]
+        old = app.result
+        app.computed_result = verdict.result
+        app.computed_reasons = reasons
+        app.computed_at = now
+        app.computed_task_id = task_id
+        app.result = app.override_result or verdict.result
+        counts[app.result] = counts.get(app.result, 0) + 1
+        if app.id not in done:
+            snapshots.append({"task_id": task_id, "application_id": app.id, "result": verdict.result,
+                              "reasons": reasons, "average": degree_course_average(f.plan, f.best), "created_at": now})
+        if old != app.result:
+            logs.append(_log_row(actor, app, "degree_audit", label(old, DegreeConditionResult),
+                                 label(app.result, DegreeConditionResult), None, task_id, now))
+    db.session.flush()
+    if snapshots:
+        db.session.execute(insert(DegreeSnapshot), snapshots)
+    oplog.record_many(logs)
+    return counts
+
+
+@handler("degree_audit")
+def run_audit(task, progress: Progress) -> dict:
+    """学位条件审核 job: every pending application of the task's selection, chunk by chunk."""
+    actor = db.session.get(Account, task.requested_by_id)
+    scope = _admin_scope(actor)
+    ids = _task_ids(task, scope, stage=PENDING)
+    progress(0, len(ids))
+    totals = {MET: 0, NOT_MET: 0}
+    done = 0
+    for chunk in _chunks(ids):
+        for key, n in audit_applications(chunk, task_id=task.id, actor=actor).items():
+            totals[key] = totals.get(key, 0) + n
+        done += len(chunk)
+        progress(done)  # commits this chunk's results together with the counter
+    return {label(DegreeConditionResult.MET): totals.get(MET, 0),
+            label(DegreeConditionResult.NOT_MET): totals.get(NOT_MET, 0)}
+
+
+# --------------------------------------------------------------------------- 修改授予结论
+
+
+def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt: DegreeFilter | None = None) -> int:
+    """修改授予结论: set 已达标/未达标 by hand with a reason; kept across later audits.
+
+    Sites and colleges cannot change an application after 终审; the CE admin can.
+    """
+    scope = _admin_scope(actor)
+    reason = (reason or "").strip()
+    if result not in (MET, NOT_MET):
+        raise DomainError("请选择授予结论：已达标或未达标")
+    if not reason:
+        raise DomainError("请填写修改授予结论的核实说明")
+    apps = _resolve(scope, ids, flt, stage=PENDING)
+    if not apps:
+        raise DomainError("没有可修改的学位申请")
+    if not scope.is_all:
+        locked = [a for a in apps if a.final_at is not None]
+        if locked:
+            raise NotAllowed(f"以下学生的学位申请已终审，不能修改授予结论：{_names(locked)}")
+    now = utcnow()
+    for app in apps:
+        old = app.result
+        app.override_result = result
+        app.override_reason = reason
+        app.override_by_id = actor.id
+        app.override_at = now
+        app.result = result
+        oplog.record(actor=actor, action="degree_override", record=app, student=app.student,
+                     old=label(old, DegreeConditionResult), new=label(result, DegreeConditionResult), reason=reason)
+    db.session.flush()
+    return len(apps)
+
+
+# --------------------------------------------------------------------------- 初审
+
+
+def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *, flt: DegreeFilter | None = None) -> int:
+    """初审 by a teaching-site admin, signed with the admin's current electronic signature.
+
+    Only 已达标 rows can be reviewed; any other row refuses the whole request. Submitting the
+    same review twice changes nothing the second time.
+    """
+    from app.services.signatures import current_signature
+
+    scope = scope_of(actor)
+    if scope.kind != "site":
+        raise NotAllowed("仅教学点管理员可以初审")
+    if opinion not in {m.value for m in ReviewOpinion}:
+        raise DomainError("请选择初审意见：同意或不同意")
+    comment = (comment or "").strip()
+    apps = _resolve(scope, ids, flt, stage=PENDING)
+    if not apps:
+        raise DomainError("没有可初审的学位申请")
+    final = [a for a in apps if a.final_at is not None]
+    if final:
+        raise NotAllowed(f"以下学生的学位申请已终审，不能再初审：{_names(final)}")
+    unmet = [a for a in apps if a.result != MET]
+    if unmet:
+        raise DomainError(f"只能对学位申请条件已达标的学生初审，以下学生未达标或未审核：{_names(unmet)}")
+    signature = current_signature(actor)
+    if signature is None:
+        raise DomainError("请先上传电子签名")
+    now = utcnow()
+    changed = 0
+    for app in apps:
+        if (app.review_opinion, app.review_comment or "", app.review_signature_id, app.reviewed_by_id) == \
+                (opinion, comment, signature.id, actor.id):
+            continue
+        old = label(app.review_opinion, ReviewOpinion) if app.review_opinion else "未初审"
+        app.review_opinion = opinion
+        app.review_comment = comment
+        app.reviewed_by_id = actor.id
+        app.reviewed_at = now
+        app.review_signature_id = signature.id
+        oplog.record(actor=actor, action="degree_review", record=app, student=app.student, old=old,
+                     new=f"{label(opinion, ReviewOpinion)}（签名第{signature.version}版）", reason=comment or None)
+        changed += 1
+    db.session.flush()
+    return changed
+
+
+# --------------------------------------------------------------------------- 批量终审
+
+
+def _final_ready(app: DegreeApplication) -> bool:
+    return app.result == MET and app.review_opinion == ReviewOpinion.AGREE.value
+
+
+def final_review(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter | None = None) -> dict[str, int]:
+    """批量终审 by a college admin: 已达标 rows with 初审 同意 go to the CE college.
+
+    Ticked rows that are not ready refuse the request (with names); by filter they are skipped and
+    counted. Rows already 终审 are left as they are.
+
+    Returns:
+        {"终审": rows finalised now, "跳过": rows of the filter skipped}.
+    """
+    scope = scope_of(actor)
+    if scope.kind != "college":
+        raise NotAllowed("仅学院管理员可以终审")
+    if ids:
+        apps = [a for a in _load_selected(scope, ids) if a.final_at is None]
+        not_ready = [a for a in apps if not _final_ready(a)]
+        if not_ready:
+            raise DomainError(f"只能终审学位申请条件已达标且初审同意的学生，以下学生不符合：{_names(not_ready)}")
+        skipped = 0
+    else:
+        if flt is None:
+            raise DomainError("请勾选学位申请，或先设置筛选条件")
+        candidates = _resolve(scope, None, flt, stage=PENDING)
+        apps = [a for a in candidates if _final_ready(a)]
+        skipped = len(candidates) - len(apps)
+    if not apps:
+        raise DomainError("没有可终审的学位申请（需学位申请条件已达标且初审同意）")
+    now = utcnow()
+    logs = []
+    for app in apps:
+        app.final_at = now
+        app.final_by_id = actor.id
+        logs.append(_log_row(actor, app, "degree_final", "未终审", "已终审", None, None, now))
+    db.session.flush()
+    oplog.record_many(logs)
+    return {"终审": len(apps), "跳过": skipped}
+
+
+# --------------------------------------------------------------------------- 发布
+
+
+def start_publish(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter | None = None):
+    """Create (flush) a 学位发布 task over final, unpublished applications. CE admin only."""
+    scope = scope_of(actor)
+    if not scope.is_all:
+        raise NotAllowed("仅继教院管理员可以发布学位")
+    if ids:
+        rows = _load_selected(scope, ids)
+        not_final = [a for a in rows if a.final_at is None]
+        if not_final:
+            raise DomainError(f"以下学生的学位申请尚未终审，不能发布：{_names(not_final)}")
+        targets = [a.id for a in rows if a.published_at is None]
+        params: dict = {"ids": targets}
+        scope_text = f"选中的 {len(targets)} 条学位申请"
+        total = len(targets)
+    else:
+        flt = (flt or DegreeFilter())
+        params = {"filter": {**flt.to_params(), "published": "no"}}
+        scope_text = flt.describe()
+        total = _count(applications_select(scope, DegreeFilter.from_mapping(params["filter"]), stage=FINAL))
+    if total == 0:
+        raise DomainError("没有待发布的学位申请（需已终审且尚未发布）")
+    return create_task("degree_publish", actor=actor, params=params, scope_text=scope_text,
+                       lock_key=lock_key_for("degree_publish", actor), total=total)
+
+
+@handler("degree_publish")
+def run_publish(task, progress: Progress) -> dict:
+    """学位发布 job: number and date every final, unpublished application; a rerun adds nothing."""
+    actor = db.session.get(Account, task.requested_by_id)
+    scope = scope_of(actor)
+    if not scope.is_all:
+        raise NotAllowed("仅继教院管理员可以发布学位")
+    ids = _task_ids(task, scope, stage=FINAL,
+                    order=(DegreeApplication.batch_id, Student.site_id, Student.student_no, DegreeApplication.id))
+    progress(0, len(ids))
+    school = current_app.config["SCHOOL_CODE"]
+    today = local_now().date()
+    published = done = 0
+    for chunk in _chunks(ids):
+        order = {app_id: i for i, app_id in enumerate(chunk)}
+        apps = sorted(db.session.scalars(
+            select(DegreeApplication).join(Student, Student.id == DegreeApplication.student_id)
+            .where(DegreeApplication.id.in_(chunk), DegreeApplication.published_at.is_(None),
+                   DegreeApplication.final_at.is_not(None))
+            .options(contains_eager(DegreeApplication.student))
+        ).unique(), key=lambda a: order[a.id])
+        by_batch: dict[int, list[DegreeApplication]] = {}
+        for app in apps:
+            by_batch.setdefault(app.batch_id, []).append(app)
+        now = utcnow()
+        logs = []
+        for batch_id, group in by_batch.items():
+            batch = db.session.get(DegreeBatch, batch_id)
+            numbers = allocate(degree_prefix(school, batch.year), len(group))
+            for app, number in zip(group, numbers):
+                app.degree_no = number
+                app.granted_on = batch.grant_date or today
+                app.published_at = now
+                app.published_task_id = task.id
+                logs.append(_log_row(actor, app, "degree_publish", "未发布", f"已发布 {number}", None, task.id, now))
+        db.session.flush()
+        oplog.record_many(logs)
+        published += len(apps)
+        done += len(chunk)
+        progress(done)
+    return {"已发布": published}
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def filter_options(scope: Scope) -> dict:
+    """Choices of the filter bar, limited to what the scope may see."""
+    batches = list(db.session.scalars(select(DegreeBatch).order_by(DegreeBatch.apply_start.desc(), DegreeBatch.id.desc())))
+    in_scope = select(Student.site_id).where(student_scope_clause(scope))
+    sites_stmt = select(Organisation).where(Organisation.kind == OrgKind.SITE.value).order_by(Organisation.code)
+    majors_stmt = select(Major).order_by(Major.code)
+    if not scope.is_all:
+        sites_stmt = sites_stmt.where(Organisation.id.in_(in_scope))
+        majors_stmt = majors_stmt.where(Major.id.in_(select(Student.major_id).where(student_scope_clause(scope))))
+    grades = sorted({b.enrol_grade for b in batches}, reverse=True)
+    return {
+        "batches": [(b.id, b.name) for b in batches],
+        "sites": [(o.id, o.name) for o in db.session.scalars(sites_stmt)],
+        "majors": [(m.id, m.name) for m in db.session.scalars(majors_stmt)],
+        "grades": grades,
+        "levels": [(lv, label(lv, Level)) for lv in BACHELOR_LEVELS],
+        "applied": [(m.value, label(m)) for m in DegreeApplicationState],
+        "results": [(m.value, label(m)) for m in DegreeConditionResult],
+    }
+
+
+def _accounts(ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {a.id: (f"{a.first_name}{a.last_name or ''}" or a.username)
+            for a in db.session.scalars(select(Account).where(Account.id.in_(wanted)))}
+
+
+def _student_cells(s: Student) -> dict:
+    return {"student_id": s.id, "student_no": s.student_no, "name": s.name, "grade": s.enrol_grade,
+            "level": s.level_label, "major": s.major.name if s.major else "", "site": s.site.name if s.site else ""}
+
+
+def application_rows(apps: Sequence[DegreeApplication]) -> list[dict]:
+    """Plain rows for the tables: student cells, figures, result, override, 初审, 终审, 发布."""
+    facts = gather_facts([a.student for a in apps])
+    people = _accounts([a.reviewed_by_id for a in apps] + [a.final_by_id for a in apps] + [a.override_by_id for a in apps])
+    rows = []
+    for a in apps:
+        f = facts.get(a.student_id)
+        rows.append({
+            "id": a.id,
+            **_student_cells(a.student),
+            "language": language_text(f),
+            "average": average_text(f),
+            "result": a.result,
+            "result_label": label(a.result, DegreeConditionResult),
+            "audited": a.computed_at is not None,
+            "reasons": [r.get("message", "") for r in (a.computed_reasons or [])],
+            "override": a.override_result is not None,
+            "override_label": label(a.override_result, DegreeConditionResult) if a.override_result else "",
+            "override_reason": a.override_reason or "",
+            "override_by": people.get(a.override_by_id, ""),
+            "override_at": fmt_time(a.override_at),
+            "review_opinion": a.review_opinion,
+            "review_label": label(a.review_opinion, ReviewOpinion) if a.review_opinion else "",
+            "review_comment": a.review_comment or "",
+            "reviewed_by": people.get(a.reviewed_by_id, ""),
+            "reviewed_at": fmt_time(a.reviewed_at),
+            "signature_id": a.review_signature_id,
+            "final": a.final_at is not None,
+            "final_label": "已终审" if a.final_at else "未终审",
+            "final_by": people.get(a.final_by_id, ""),
+            "final_at": fmt_time(a.final_at),
+            "published": a.published_at is not None,
+            "published_label": "已发布" if a.published_at else "未发布",
+            "degree_no": a.degree_no or "",
+            "granted_on": a.granted_on.isoformat() if a.granted_on else "",
+        })
+    return rows
+
+
+def _page(stmt, page: int, page_size: int):
+    total = _count(stmt)
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    return total, pages, page, stmt.limit(page_size).offset((page - 1) * page_size)
+
+
+def audit_page(scope: Scope, flt: DegreeFilter, page: int = 1, page_size: int = 50) -> dict:
+    """The 学位申请审核管理 table: pending applications, or 未申请 students of the batch scope."""
+    if flt.applied == DegreeApplicationState.NOT_APPLIED.value:
+        batch = db.session.get(DegreeBatch, flt.batch_id) if flt.batch_id else None
+        if batch is None:
+            return {"mode": "not_applied", "rows": [], "total": 0, "pages": 1, "page": 1}
+        stmt = unapplied_students_select(scope, flt, batch).order_by(Student.site_id, Student.student_no)
+        total, pages, page, stmt = _page(stmt, page, page_size)
+        rows = [{"id": s.id, **_student_cells(s)} for s in db.session.scalars(stmt)]
+        return {"mode": "not_applied", "rows": rows, "total": total, "pages": pages, "page": page}
+    stmt = (applications_select(scope, flt, stage=PENDING)
+            .options(contains_eager(DegreeApplication.student))
+            .order_by(Student.site_id, Student.student_no, DegreeApplication.id))
+    total, pages, page, stmt = _page(stmt, page, page_size)
+    apps = list(db.session.scalars(stmt).unique())
+    return {"mode": "applied", "rows": application_rows(apps), "total": total, "pages": pages, "page": page}
+
+
+def grant_page(scope: Scope, flt: DegreeFilter, page: int = 1, page_size: int = 50) -> dict:
+    """The 学位授予管理 table: applications after 终审, with 发布状态 and 学位证书编号."""
+    stmt = (applications_select(scope, flt, stage=FINAL)
+            .options(contains_eager(DegreeApplication.student))
+            .order_by(DegreeApplication.degree_no.is_(None), DegreeApplication.degree_no, Student.student_no))
+    total, pages, page, stmt = _page(stmt, page, page_size)
+    apps = list(db.session.scalars(stmt).unique())
+    return {"rows": application_rows(apps), "total": total, "pages": pages, "page": page}
+
+
+def application_detail(scope: Scope, application_id: int) -> dict:
+    """One application through the scope: reasons, audit history (snapshots), review, 终审, 发布."""
+    app = db.session.scalar(applications_select(scope, stage=ANY).where(DegreeApplication.id == application_id)
+                            .options(contains_eager(DegreeApplication.student)))
+    if app is None:
+        raise NotFound("学位申请不存在或不在您的管理范围内")
+    snapshots = list(db.session.scalars(
+        select(DegreeSnapshot).where(DegreeSnapshot.application_id == app.id)
+        .order_by(DegreeSnapshot.created_at.desc(), DegreeSnapshot.id.desc())))
+    history = [{
+        "task_id": s.task_id,
+        "at": fmt_time(s.created_at),
+        "result_label": label(s.result, DegreeConditionResult),
+        "average": "" if s.average is None else format_number(s.average),
+        "reasons": [r.get("message", "") for r in (s.reasons or [])],
+    } for s in snapshots]
+    batch = app.batch
+    return {
+        "row": application_rows([app])[0],
+        "batch": batch,
+        "batch_level": batch_level_label(batch.level),
+        "window": _window_text(batch),
+        "applied_at": fmt_time(app.applied_at),
+        "applied_by": _accounts([app.applied_by_id]).get(app.applied_by_id, ""),
+        "computed_label": label(app.computed_result, DegreeConditionResult) if app.computed_result else "",
+        "computed_at": fmt_time(app.computed_at),
+        "history": history,
+    }
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def degree_counts(scope: Scope) -> list[dict]:
+    """Per teaching site and per college: 已申请/已达标/未达标/初审/终审/已授予, one GROUP BY each.
+
+    Returns:
+        Rows ``{"kind": "site"|"college", "org_id", "org_name", "已申请", "已达标", "未达标", "初审",
+        "终审", "已授予"}``, sites first, each group ordered by organisation code. "初审" counts
+        applications with an opinion (同意 or 不同意).
+    """
+    def measures():
+        total = func.count(DegreeApplication.id)
+        return (
+            total,
+            func.sum(case((DegreeApplication.result == MET, 1), else_=0)),
+            func.sum(case((DegreeApplication.result == NOT_MET, 1), else_=0)),
+            func.sum(case((DegreeApplication.review_opinion.is_not(None), 1), else_=0)),
+            func.sum(case((DegreeApplication.final_at.is_not(None), 1), else_=0)),
+            func.sum(case((DegreeApplication.published_at.is_not(None), 1), else_=0)),
+        )
+
+    keys = ("已申请", "已达标", "未达标", "初审", "终审", "已授予")
+    rows: list[dict] = []
+    for kind, column in (("site", Student.site_id), ("college", Student.college_id)):
+        stmt = (
+            select(Organisation.id, Organisation.name, *measures())
+            .select_from(DegreeApplication)
+            .join(Student, Student.id == DegreeApplication.student_id)
+            .join(Organisation, Organisation.id == column)
+            .where(student_scope_clause(scope))
+            .group_by(Organisation.id, Organisation.name, Organisation.code)
+            .order_by(Organisation.code)
+        )
+        for org_id, name, *values in db.session.execute(stmt):
+            rows.append({"kind": kind, "org_id": org_id, "org_name": name,
+                         **{k: int(v or 0) for k, v in zip(keys, values)}})
+    return rows

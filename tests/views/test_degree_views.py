@@ -1,0 +1,220 @@
+"""学位管理 pages: permissions per role, scope on every action, signature serving, 学生空间 degree section."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Account, DegreeApplication, DegreeBatch, Signature, Task
+from app.services import degree, tasks
+from tests import factories
+
+MET = "met"
+
+
+def acct(username: str) -> Account:
+    return db.session.scalar(select(Account).where(Account.username == username))
+
+
+def png(size=(160, 50)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def apps(world):
+    """Both students 预毕业 with passing exam and grades, applied and audited (已达标)."""
+    batch = factories.degree_batch()
+    ids = {}
+    for s in (world.student1, world.student2):
+        factories.graduation_result(s)
+        factories.language(s, 70)
+        factories.grades(s, factories.ALL_PASS)
+        a = DegreeApplication(batch_id=batch.id, student_id=s.id)
+        db.session.add(a)
+        db.session.flush()
+        ids[s.student_no] = a.id
+    db.session.commit()
+    tasks.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
+    return {"batch": batch.id, "mine": ids["2020010001"], "foreign": ids["2020020001"]}
+
+
+def state(app_id: int) -> tuple:
+    db.session.expire_all()
+    a = db.session.get(DegreeApplication, app_id)
+    return (a.result, a.override_result, a.review_opinion, a.final_at, a.published_at, a.computed_task_id)
+
+
+def test_audit_page_per_role(apps, site_client, college_client, ce_client):
+    """Each admin sees the page with the manual's heading and filter names, and only the scope's students."""
+    page = site_client.get("/degree/audit/").get_data(as_text=True)
+    assert "学位管理 / 学位审核及授予 / 学位申请审核管理" in page
+    for text in ("学生申请状态", "学位申请条件是否达标", "教学点", "专业", "年级", "层次", "姓名/学号", "查询",
+                 "学位外语成绩", "学位课程平均分", "手工修改", "初审意见", "终审", "学位条件审核", "修改授予结论", "初审"):
+        assert text in page, text
+    assert "张三" in page and "李四" not in page and "批量终审" not in page
+    page = college_client.get("/degree/audit/").get_data(as_text=True)
+    assert "批量终审" in page and 'id="panel-review"' in page and 'data-target="#panel-review"' not in page
+    page = ce_client.get("/degree/audit/").get_data(as_text=True)
+    assert "张三" in page and "李四" in page and 'id="btn-publish"' in page
+
+
+def test_student_cannot_open_admin_pages(apps, student_client):
+    """A student gets 403 on the degree admin pages and actions."""
+    for url in ("/degree/audit/", "/degree/grants/", "/signature/", f"/degree/audit/application/{apps['mine']}"):
+        assert student_client.get(url).status_code == 403
+    assert student_client.post("/degree/audit/audit", data={}).status_code == 403
+
+
+def test_not_applied_filter_lists_students_for_registration(world, site_client):
+    """学生申请状态 = 未申请 lists in-scope students of the batch scope, who can be registered (代为申请)."""
+    factories.degree_batch()
+    factories.graduation_result(world.student1)
+    db.session.commit()
+    page = site_client.get("/degree/audit/?applied=not_applied").get_data(as_text=True)
+    assert "张三" in page and "李四" not in page and "代为申请" in page
+    r = site_client.post("/degree/audit/register", data={"applied": "not_applied", "ids": [world.student1.id]})
+    assert r.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(DegreeApplication)) == 1
+
+
+@pytest.mark.parametrize(
+    ("client", "url", "extra"),
+    [
+        ("site_client", "/degree/audit/audit", {}),
+        ("site_client", "/degree/audit/override", {"override_result": "not_met", "override_reason": "x"}),
+        ("site_client", "/degree/audit/review", {"review_opinion": "agree"}),
+        ("college_client", "/degree/audit/final", {}),
+        ("college_client", "/degree/audit/override", {"override_result": "not_met", "override_reason": "x"}),
+    ],
+)
+def test_foreign_ids_404_and_nothing_changes(apps, request, client, url, extra):
+    """Posting another organisation's application id to any action is a 404 and changes nothing."""
+    c = request.getfixturevalue(client)
+    if client == "site_client":
+        db.session.add(Signature(account_id=acct("jxd001").id, version=1, path="signatures/a.png", sha256="0" * 64,
+                                 width=1, height=1))
+        db.session.commit()
+    before_mine, before_foreign = state(apps["mine"]), state(apps["foreign"])
+    tasks_before = db.session.scalar(select(func.count()).select_from(Task))
+    r = c.post(url, data={"ids": [apps["mine"], apps["foreign"]], **extra})
+    assert r.status_code == 404
+    assert (state(apps["mine"]), state(apps["foreign"])) == (before_mine, before_foreign)
+    assert db.session.scalar(select(func.count()).select_from(Task)) == tasks_before
+
+
+def test_register_foreign_student_404(world, site_client):
+    """代为申请 for another site's student is a 404."""
+    factories.degree_batch()
+    factories.graduation_result(world.student2)
+    db.session.commit()
+    assert site_client.post("/degree/audit/register", data={"ids": [world.student2.id]}).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(DegreeApplication)) == 0
+
+
+def test_detail_is_scoped(apps, site_client, site2_client, college_client):
+    """The application detail page opens in scope and is a 404 for others."""
+    page = site_client.get(f"/degree/audit/application/{apps['mine']}").get_data(as_text=True)
+    assert "张三" in page and "审核历史" in page and "已达标" in page
+    assert site2_client.get(f"/degree/audit/application/{apps['mine']}").status_code == 404
+    assert college_client.get(f"/degree/audit/application/{apps['foreign']}").status_code == 404
+
+
+def test_role_refusals(apps, site_client, college_client, ce_client):
+    """初审 by a college admin and 终审 by a site admin are refused (403); 发布 by a site admin too."""
+    assert college_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"}).status_code == 403
+    assert site_client.post("/degree/audit/final", data={"ids": [apps["mine"]]}).status_code == 403
+    assert site_client.post("/degree/audit/publish", data={"ids": [apps["mine"]]}).status_code == 403
+    r = ce_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"})
+    assert r.status_code == 403
+    assert state(apps["mine"])[2] is None
+
+
+def test_refusal_is_flashed_and_changes_nothing(apps, site_client):
+    """A refused action (初审 without signature) shows the reason and changes nothing."""
+    r = site_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"},
+                         follow_redirects=True)
+    assert "请先上传电子签名" in r.get_data(as_text=True)
+    assert state(apps["mine"])[2] is None
+
+
+def test_signature_upload_and_serving(apps, site_client, site2_client, college_client, login):
+    """Signatures are uploaded by the owner and served with the right type only to allowed readers."""
+    r = site_client.post("/signature/upload", data={"signature": (io.BytesIO(png()), "签名.png")},
+                         content_type="multipart/form-data")
+    assert r.status_code == 302
+    sig = db.session.scalar(select(Signature))
+    url = f"/signature/image/{sig.id}"
+    r = site_client.get(url)
+    assert r.status_code == 200 and r.mimetype == "image/png"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert site2_client.get(url).status_code == 404
+    assert college_client.get(url).status_code == 404  # not used in a review of its students yet
+    r = site_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree",
+                                                       "review_comment": "同意"})
+    assert state(apps["mine"])[2] == "agree"
+    assert college_client.get(url).status_code == 200
+    assert login("xy002").get(url).status_code == 404
+    assert login("2020010001").get(url).status_code == 403
+    bad = site_client.post("/signature/upload", data={"signature": (io.BytesIO(b"<svg/>"), "a.png")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert "不是有效的 JPEG 或 PNG" in bad.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+
+
+def test_batch_admin_ce_only(world, ce_client, site_client, college_client):
+    """学位批次 is managed by the CE admin only; level empty means both 本科 levels."""
+    assert site_client.get("/degree/batches/list/").status_code == 403
+    assert college_client.get("/degree/batches/add").status_code == 403
+    page = ce_client.get("/degree/batches/add")
+    assert page.status_code == 200 and "学位外语合格线" in page.get_data(as_text=True)
+    r = ce_client.post("/degree/batches/add", data={
+        "name": "2021级学位批次", "enrol_grade": "2021", "level": "", "apply_start": "2025-03-01 00:00:00",
+        "apply_end": "2025-03-15 00:00:00", "language_pass_mark": "60", "course_average_mark": "75",
+        "year": "2026", "grant_date": "2026-06-30"})
+    assert r.status_code == 302
+    b = db.session.scalar(select(DegreeBatch).where(DegreeBatch.name == "2021级学位批次"))
+    assert b is not None and b.level is None and b.course_average_mark == 75
+    r = ce_client.post("/degree/batches/add", data={
+        "name": "坏批次", "enrol_grade": "2021", "level": "zsb", "apply_start": "2025-03-15 00:00:00",
+        "apply_end": "2025-03-01 00:00:00", "language_pass_mark": "60", "course_average_mark": "70", "year": "2026"})
+    assert "申请结束时间必须晚于开始时间" in r.get_data(as_text=True)
+    assert db.session.scalar(select(DegreeBatch).where(DegreeBatch.name == "坏批次")) is None
+
+
+def test_grant_page_scoped(apps, site_client, ce_client):
+    """学位授予管理 lists only applications after 终审, within the scope."""
+    assert "张三" not in site_client.get("/degree/grants/").get_data(as_text=True)
+    for a in (apps["mine"], apps["foreign"]):
+        row = db.session.get(DegreeApplication, a)
+        row.review_opinion, row.final_at = "agree", dt.datetime(2025, 1, 1)
+    db.session.commit()
+    page = site_client.get("/degree/grants/").get_data(as_text=True)
+    assert "张三" in page and "李四" not in page and "未发布" in page
+    assert "李四" in ce_client.get("/degree/grants/").get_data(as_text=True)
+
+
+def test_student_space_degree_section(world, student_client):
+    """学生空间 offers 申请学位 in the window, then shows 已申请 and 学位条件审核尚未进行."""
+    factories.degree_batch()
+    factories.graduation_result(world.student1)
+    db.session.commit()
+    page = student_client.get("/space/").get_data(as_text=True)
+    assert "申请学位" in page and 'id="btn-apply-degree"' in page
+    r = student_client.post("/space/degree/apply", follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "已申请" in page and "学位条件审核尚未进行" in page and 'id="btn-apply-degree"' not in page
+    again = student_client.post("/space/degree/apply", follow_redirects=True).get_data(as_text=True)
+    assert "已提交过学位申请" in again
+
+
+def test_dashboard_partial_renders_degree_counts(apps, app):
+    """The home dashboard's 学位 partial shows degree_counts per site and per college."""
+    rows = degree.degree_counts(degree.scope_of(acct("jjy001")))
+    html = app.jinja_env.get_template("degree/_dashboard.html").render(d={"degree": rows})
+    assert "南通教学点" in html and "如皋教学点" in html and "管理学院" in html and "已授予" in html
