@@ -1,0 +1,131 @@
+"""Exports: 毕业生档案管理 (menu 毕业相关) and the POST routes that start list / summary exports.
+
+Thin views: they read the filter and the ticked ids, let ``app.services.exports`` validate them
+against the scope (404 for any id outside it, nothing created), commit the task and submit it.
+The file itself is served by 任务中心's download route.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+
+from app.extensions import db
+from app.security import current_scope
+from app.services import exports, tasks
+from app.services.errors import DomainError, NotFound
+from app.views.errors import back_url
+
+SUBMITTED = "导出任务已提交，可在任务中心查看和下载"
+PER_PAGE = 20
+ADMIN_SCOPES = ("all", "college", "site")
+# list → (permission, view) the requester needs on the page whose rows are exported
+LIST_PAGES = {
+    "students": ("can_list", "StudentView"),
+    "graduation": ("can_list", "GraduationAuditView"),
+    "graduates": ("can_list", "GraduateListView"),
+    "oplog": ("can_list", "OperationLogView"),
+}
+
+
+def _admin_scope():
+    """The requester's scope; only institution accounts export (students get 403)."""
+    scope = current_scope()
+    if scope.kind not in ADMIN_SCOPES:
+        abort(403)
+    return scope
+
+
+def _submit(start) -> None:
+    """Create the task through ``start()``, commit and submit it; 404 for out-of-scope ids."""
+    try:
+        task = start()
+        tasks.submit(task)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        flash(SUBMITTED, "success")
+
+
+def _page_no() -> int:
+    try:
+        return max(0, int(request.args.get("page", "0")))
+    except ValueError:
+        return 0
+
+
+class GraduateArchiveView(BaseView):
+    """毕业生档案管理: filter, tick students (none = all of the filter), export 学籍卡/成绩单/毕业生登记表."""
+
+    route_base = "/graduation/archive"
+    default_view = "list"
+
+    @expose("/")
+    @has_access
+    def list(self):
+        scope = _admin_scope()
+        filters = exports.clean_archive_filters(request.args)
+        page_no = _page_no()
+        rows, total = exports.archive_page(filters, scope, page_no, PER_PAGE)
+        return self.render_template(
+            "exports/archive.html",
+            title="毕业生档案管理",
+            rows=rows,
+            total=total,
+            page_no=page_no,
+            pages=max(1, -(-total // PER_PAGE)),
+            filters=filters,
+            options=exports.archive_filter_options(scope),
+            documents=list(exports.DOCUMENTS.items()),
+        )
+
+    @expose("/export", methods=["POST"])
+    @has_access
+    def export(self):
+        scope = _admin_scope()
+        filters = exports.clean_archive_filters(request.form)
+        _submit(lambda: exports.start_archive_export(
+            actor=g.user, scope=scope, filters=filters, student_ids=request.form.getlist("ids"),
+            documents=request.form.getlist("documents")))
+        return redirect(url_for(".list", **filters))
+
+
+class ExportView(BaseView):
+    """POST-only routes behind the 导出 buttons of the degree and list pages (no menu)."""
+
+    route_base = "/exports"
+    default_view = "list_export"
+
+    @expose("/degree-summary", methods=["POST"])
+    @has_access
+    def degree_summary(self):
+        """学位申请信息汇总表 of the posted degree filter (or the ticked applications)."""
+        scope = _admin_scope()
+        if not self.appbuilder.sm.has_access("can_export", "DegreeAuditView"):
+            abort(403)
+        _submit(lambda: exports.start_degree_summary_export(
+            actor=g.user, scope=scope, filters=request.form, application_ids=request.form.getlist("ids"),
+            stage=request.form.get("stage", "any")))
+        return redirect(back_url())
+
+    @expose("/list", methods=["POST"])
+    @has_access
+    def list_export(self):
+        """One main list (学生学籍, 毕业审核管理, 毕业生列表, 操作日志) with the page's filter."""
+        scope = _admin_scope()
+        kind = request.form.get("list", "")
+        if kind not in LIST_PAGES:
+            abort(404)
+        if not self.appbuilder.sm.has_access(*LIST_PAGES[kind]):
+            abort(403)
+        _submit(lambda: exports.start_list_export(actor=g.user, scope=scope, kind=kind, filters=request.form))
+        return redirect(back_url())
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view(GraduateArchiveView(), "毕业生档案管理", label="毕业生档案管理", icon="fa-archive",
+                        category="毕业相关", category_label="毕业相关", category_icon="fa-graduation-cap")
+    appbuilder.add_view_no_menu(ExportView())

@@ -1,0 +1,88 @@
+"""The safe xlsx helpers: literal text, streaming lists, print setup."""
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from app.exports.xlsx import MAX_CELL_CHARS, safe_text, sheet_name, table_workbook
+
+INJECTIONS = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\t=x", '=HYPERLINK("http://evil")', "http://example.com"]
+
+
+def test_safe_text_keeps_formula_like_text_as_typed():
+    """Text starting with = + - @ or a tab is returned unchanged (no quote prefix added)."""
+    for value in INJECTIONS:
+        assert safe_text(value) == value
+
+
+def test_safe_text_formats_plain_values():
+    """None, dates, numbers and booleans become the text a registrar expects to read."""
+    assert safe_text(None) == ""
+    assert safe_text(dt.date(2024, 1, 2)) == "2024-01-02"
+    assert safe_text(dt.datetime(2024, 1, 2, 3, 4, 5)) == "2024-01-02 03:04:05"
+    assert safe_text(80.0) == "80"
+    assert safe_text(78.5) == "78.5"
+    assert safe_text(True) == "是"
+
+
+def test_safe_text_normalises_line_breaks_and_drops_control_characters():
+    """CR/CRLF become LF (what XML would make of them anyway); invisible control characters go."""
+    assert safe_text("a\r\nb\rc") == "a\nb\nc"
+    assert safe_text("\r=x") == "\n=x"
+    assert safe_text("a\x01b\x7fc") == "abc"
+
+
+def test_safe_text_cuts_at_excel_cell_limit():
+    """A cell never receives more than Excel's 32,767 characters."""
+    assert len(safe_text("字" * (MAX_CELL_CHARS + 10))) == MAX_CELL_CHARS
+
+
+def test_sheet_name_is_valid():
+    """Worksheet names lose the characters Excel forbids and stay within 31 characters."""
+    assert sheet_name("a/b:c*d?[e]") == "a_b_c_d__e_"
+    assert len(sheet_name("长" * 40)) == 31
+    assert sheet_name("") == "Sheet1"
+
+
+@pytest.mark.parametrize("constant_memory", [True, False])
+def test_table_workbook_writes_formula_like_text_as_literal_strings(tmp_path, constant_memory):
+    """User-typed text that looks like a formula is stored as a string cell with the same value."""
+    path = tmp_path / "t.xlsx"
+    rows = [[v, 1] for v in INJECTIONS]
+    assert table_workbook(str(path), "名单", ["姓名", "数"], rows, constant_memory=constant_memory) == len(rows)
+    ws = openpyxl.load_workbook(path).active
+    for i, value in enumerate(INJECTIONS, start=2):
+        cell = ws.cell(i, 1)
+        assert cell.data_type == "s", value
+        assert cell.value == value
+        assert ws.cell(i, 2).value == 1 and ws.cell(i, 2).data_type == "n"
+
+
+def test_table_workbook_streams_rows_in_order_from_a_generator(tmp_path):
+    """Rows from a generator are written in order under the header, numbers as numbers, None blank."""
+    path = tmp_path / "big.xlsx"
+    n = table_workbook(str(path), "大表", ["学号", "分数", "备注"], ((f"S{i:05d}", i, None) for i in range(3000)))
+    assert n == 3000
+    ws = openpyxl.load_workbook(path, read_only=True).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("学号", "分数", "备注")
+    assert rows[1] == ("S00000", 0, None)
+    assert rows[-1] == ("S02999", 2999, None)
+    assert len(rows) == 3001
+
+
+def test_table_workbook_prints_a4_one_page_wide_with_repeated_header(tmp_path):
+    """Lists print on A4, fitted to one page wide, the header row repeated on every page."""
+    path = tmp_path / "p.xlsx"
+    table_workbook(str(path), "名单", ["学号", "姓名"], [["1", "张三"]])
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    assert ws.title == "名单"
+    assert int(ws.page_setup.paperSize) == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    # fitToWidth="1" is the OOXML default, so xlsxwriter leaves the attribute out
+    assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0
+    assert ws.print_title_rows.replace("$", "") == "1:1"
+    assert ws.print_area
