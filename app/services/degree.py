@@ -16,36 +16,31 @@ from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, insert, or_, select, tuple_
+from sqlalchemy import and_, case, exists, func, insert, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app.audit.degree import DegreeMarks, LanguageExam, audit_degree, degree_course_average
 from app.audit.scores import format_number
 from app.audit.types import Plan
-from app.audit.types import PlanCourse as PlanCourseValue
 from app.extensions import db
 from app.models import (
     Account,
     DegreeApplication,
     DegreeBatch,
     DegreeSnapshot,
-    Grade,
     GraduationAudit,
     LanguageScore,
     Major,
     Organisation,
-    PlanCourse,
     Student,
-    TeachingPlan,
 )
 from app.models.base import utcnow
 from app.security import Scope, scope_of, student_scope_clause
-from app.services import oplog
+from app.services import facts, oplog
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
 from app.services.tasks import Progress, create_task, handler, lock_key_for
 from app.statuses import (
-    CourseNature,
     DegreeApplicationState,
     DegreeConditionResult,
     EnrolmentStatus,
@@ -376,33 +371,8 @@ def gather_facts(students: Sequence[Student]) -> dict[int, DegreeFacts]:
     ):
         language[sid].append((score, substitute, bool(passed)))
 
-    keys = {(s.major_id, s.level, s.enrol_grade) for s in students}
-    plans: dict[tuple, TeachingPlan] = {}
-    if keys:
-        for plan in db.session.scalars(
-            select(TeachingPlan).where(tuple_(TeachingPlan.major_id, TeachingPlan.level, TeachingPlan.grade).in_(list(keys)))
-        ):
-            plans[(plan.major_id, plan.level, plan.grade)] = plan
-    courses: dict[int, list[PlanCourseValue]] = {p.id: [] for p in plans.values()}
-    if courses:
-        for c in db.session.scalars(
-            select(PlanCourse).where(PlanCourse.plan_id.in_(list(courses))).order_by(PlanCourse.plan_id, PlanCourse.id)
-        ):
-            courses[c.plan_id].append(PlanCourseValue(c.course_code, c.course_name, float(c.credits),
-                                                      c.nature == CourseNature.REQUIRED.value, bool(c.is_degree_course)))
-    plan_values = {
-        key: Plan(float(p.min_total_credits), float(p.min_elective_credits or 0), tuple(courses[p.id]))
-        for key, p in plans.items()
-    }
-
-    best: dict[int, dict[str, float]] = {i: {} for i in ids}
-    for sid, code, top in db.session.execute(
-        select(Grade.student_id, Grade.course_code, func.max(Grade.score))
-        .where(Grade.student_id.in_(ids))
-        .group_by(Grade.student_id, Grade.course_code)
-    ):
-        if top is not None:
-            best[sid][code] = float(top)
+    plans = facts.load_plans(facts.plan_key(s) for s in students)
+    best = facts.best_scores_for(ids)
 
     graduation: dict[int, tuple[str | None, bool]] = {}
     for sid, result, published_at in db.session.execute(
@@ -411,7 +381,7 @@ def gather_facts(students: Sequence[Student]) -> dict[int, DegreeFacts]:
     ):
         graduation[sid] = (result, published_at is not None)
 
-    facts = {}
+    out = {}
     for s in students:
         result, published = graduation.get(s.id, (None, False))
         rows = language[s.id]
@@ -420,15 +390,15 @@ def gather_facts(students: Sequence[Student]) -> dict[int, DegreeFacts]:
             LanguageExam(score, substitute if (substitute and passed) else None)
             for score, substitute, passed in rows
         )
-        facts[s.id] = DegreeFacts(
+        out[s.id] = DegreeFacts(
             graduation_result=result,
             graduated=published or s.status == EnrolmentStatus.GRADUATED.value,
             exams=exams,
-            plan=plan_values.get((s.major_id, s.level, s.enrol_grade)),
-            best=best[s.id],
+            plan=(plans.get(facts.plan_key(s)) or (None, None))[1],
+            best=best.get(s.id, {}),
             language_rows=tuple(rows),
         )
-    return facts
+    return out
 
 
 def language_text(facts: DegreeFacts | None) -> str:

@@ -16,12 +16,12 @@ import zipfile
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from flask import current_app
-from sqlalchemy import and_, false, func, or_, select, true, tuple_
+from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from app import storage
 from app.audit.scores import best_scores, course_progress
-from app.audit.types import Plan, PlanCourse as RulePlanCourse
+from app.audit.types import Plan
 from app.exports import archive
 from app.exports.xlsx import number_text, table_workbook
 from app.extensions import db
@@ -35,17 +35,14 @@ from app.models import (
     Major,
     OperationLog,
     Organisation,
-    PlanCourse,
     Student,
-    TeachingPlan,
 )
 from app.security import Scope, student_scope_clause
-from app.services import graduation
+from app.services import facts, graduation
 from app.services.errors import DomainError, NotFound
 from app.services.oplog import ACTION_LABELS
 from app.services.tasks import Progress, create_task, handler
 from app.statuses import (
-    CourseNature,
     DegreeApplicationState,
     DegreeConditionResult,
     EnrolmentStatus,
@@ -288,27 +285,8 @@ def _photo_file(rel: str | None) -> str | None:
 
 
 def _plans_for(keys: set[tuple[int, str, int]]) -> dict[tuple[int, str, int], Plan]:
-    """Teaching plans (with courses) for (专业, 层次, 年级) keys, in one query."""
-    if not keys:
-        return {}
-    rows = db.session.execute(
-        select(TeachingPlan.major_id, TeachingPlan.level, TeachingPlan.grade, TeachingPlan.min_total_credits,
-               TeachingPlan.min_elective_credits, PlanCourse.course_code, PlanCourse.course_name,
-               PlanCourse.credits, PlanCourse.nature, PlanCourse.is_degree_course)
-        .outerjoin(PlanCourse, PlanCourse.plan_id == TeachingPlan.id)
-        .where(tuple_(TeachingPlan.major_id, TeachingPlan.level, TeachingPlan.grade).in_(list(keys)))
-        .order_by(TeachingPlan.id, PlanCourse.id)
-    ).all()
-    heads: dict[tuple, tuple[float, float]] = {}
-    courses: dict[tuple, list[RulePlanCourse]] = {}
-    for major_id, level, grade, min_total, min_elective, code, name, credits, nature, is_degree in rows:
-        key = (major_id, level, grade)
-        heads[key] = (float(min_total), float(min_elective or 0))
-        courses.setdefault(key, [])
-        if code is not None:
-            courses[key].append(RulePlanCourse(code, name, float(credits), nature == CourseNature.REQUIRED.value,
-                                               bool(is_degree)))
-    return {key: Plan(h[0], h[1], tuple(courses[key])) for key, h in heads.items()}
+    """Rule plans for (专业, 层次, 学习年级) keys, in one query."""
+    return {key: plan for key, (_plan_id, plan) in facts.load_plans(keys).items()}
 
 
 def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequence[str],

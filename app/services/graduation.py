@@ -20,23 +20,20 @@ from sqlalchemy.orm import joinedload
 
 from app.audit.graduation import GraduationFacts, audit_graduation
 from app.audit.scores import course_progress, is_pass
-from app.audit.types import Plan, PlanCourse as RulePlanCourse, Reason, Verdict
+from app.audit.types import Plan, Reason, Verdict
 from app.extensions import db
 from app.models.account import Account
 from app.models.base import utcnow
-from app.models.grade import Grade
 from app.models.graduation import GraduateForm, GraduationAudit, GraduationBatch, GraduationSnapshot
 from app.models.org import Major, Organisation
-from app.models.plan import TeachingPlan
 from app.models.student import Student
 from app.models.task import Task
 from app.security import Scope, role_of, scope_of, student_scope_clause
-from app.services import oplog, tasks
+from app.services import facts, oplog, tasks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, diploma_prefix
 from app.services.sync import chunks, sync_course_data
 from app.statuses import (
-    CourseNature,
     EnrolmentStatus,
     FormState,
     GraduationResult,
@@ -359,28 +356,9 @@ class PlanCache:
         missing = {k for k in keys if k not in self.plans}
         if not missing:
             return
-        majors = {k[0] for k in missing}
-        rows = db.session.scalars(
-            select(TeachingPlan)
-            .where(TeachingPlan.major_id.in_(majors))
-            .options(joinedload(TeachingPlan.courses))
-        ).unique()
-        found = {}
-        for p in rows:
-            key = (p.major_id, p.level, p.grade)
-            found[key] = (p.id, Plan(
-                min_total_credits=float(p.min_total_credits),
-                min_elective_credits=float(p.min_elective_credits or 0),
-                courses=tuple(
-                    RulePlanCourse(c.course_code, c.course_name, float(c.credits),
-                                   c.nature == CourseNature.REQUIRED.value, bool(c.is_degree_course))
-                    for c in p.courses
-                ),
-            ))
+        found = facts.load_plans(missing)
         for key in missing:
             self.plans[key] = found.get(key)
-        for key, value in found.items():  # other plans of the same majors come for free
-            self.plans.setdefault(key, value)
 
     def get(self, key: tuple[int, str, int]) -> tuple[int, Plan] | None:
         return self.plans.get(key)
@@ -410,21 +388,6 @@ _AUDIT_COLS = (
 )
 
 
-def best_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, float]]:
-    """Best score per student and course code, in one grouped query."""
-    out: dict[int, dict[str, float]] = {sid: {} for sid in student_ids}
-    if not student_ids:
-        return out
-    stmt = (
-        select(Grade.student_id, Grade.course_code, func.max(Grade.score))
-        .where(Grade.student_id.in_(list(student_ids)))
-        .group_by(Grade.student_id, Grade.course_code)
-    )
-    for sid, code, score in db.session.execute(stmt):
-        out.setdefault(sid, {})[code] = float(score)
-    return out
-
-
 def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -> list[Case]:
     """The rule inputs of a chunk of students in five set queries (students, forms, plans, grades, audits)."""
     ids = list(student_ids)
@@ -435,12 +398,12 @@ def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -
     audits = {r.student_id: r for r in db.session.execute(
         select(*_AUDIT_COLS).where(GraduationAudit.student_id.in_(ids))
     ).all()}
-    plans.load((s.major_id, s.level, s.study_grade) for s in students)
-    best = best_scores_for(ids)
+    plans.load(facts.plan_key(s) for s in students)
+    best = facts.best_scores_for(ids)
     cases = []
     for s in students:
         batch = batches.get(batch_key(s.enrol_grade, s.study_grade, s.level))
-        plan = plans.get((s.major_id, s.level, s.study_grade))
+        plan = plans.get(facts.plan_key(s))
         cases.append(Case(student=s, batch=batch, plan=plan[1] if plan else None, best=best.get(s.id, {}),
                           form_state=forms.get(s.id), audit=audits.get(s.id)))
     return cases
@@ -843,12 +806,8 @@ def student_detail(student_id: int, scope: Scope) -> dict:
     student = load_student(student_id, scope)
     audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == student.id))
     batch = audit.batch if audit is not None else active_batch(student)
-    plan = db.session.scalar(
-        select(TeachingPlan).where(TeachingPlan.major_id == student.major_id, TeachingPlan.level == student.level,
-                                   TeachingPlan.grade == student.study_grade)
-        .options(joinedload(TeachingPlan.courses))
-    )
-    best = best_scores_for([student.id])[student.id]
+    plan = facts.plan_for(student)
+    best = facts.best_scores_for([student.id])[student.id]
     courses = []
     if plan is not None:
         for c in plan.courses:

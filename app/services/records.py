@@ -7,12 +7,12 @@ from itertools import groupby
 from sqlalchemy import select
 
 from app.audit.scores import best_scores, course_progress, format_number, is_pass
-from app.audit.types import Plan, PlanCourse as PlanCourseRule
 from app.extensions import db
 from app.models.grade import Grade
 from app.models.graduation import GraduateForm
 from app.models.org import Major, Organisation
 from app.models.plan import TeachingPlan
+from app.services import facts
 from app.models.student import Student
 from app.services import oplog
 from app.services.errors import Conflict, DomainError
@@ -48,28 +48,8 @@ class StudentDetail:
     passed_courses: int = 0
 
 
-def plan_for(student: Student) -> TeachingPlan | None:
-    """The teaching plan of the student's (专业, 层次, 学习年级)."""
-    return db.session.scalar(
-        select(TeachingPlan).where(
-            TeachingPlan.major_id == student.major_id,
-            TeachingPlan.level == student.level,
-            TeachingPlan.grade == student.study_grade,
-        )
-    )
-
-
-def rule_plan(plan: TeachingPlan) -> Plan:
-    """The plain-value plan the pure rules work on."""
-    return Plan(
-        min_total_credits=plan.min_total_credits,
-        min_elective_credits=plan.min_elective_credits,
-        courses=tuple(
-            PlanCourseRule(c.course_code, c.course_name, c.credits, c.nature == CourseNature.REQUIRED.value,
-                           bool(c.is_degree_course))
-            for c in plan.courses
-        ),
-    )
+plan_for = facts.plan_for
+rule_plan = facts.rule_plan
 
 
 def student_detail(student: Student) -> StudentDetail:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from werkzeug.security import check_password_hash
 
 from app.extensions import db
 from app.services.accounts import change_password
