@@ -39,6 +39,7 @@ _ADMIN_VIEWS_READ = "|".join(
         "GraduateFormView",
     ]
 )
+_API_READ = "StudentApi|GraduationResultApi|DegreeApplicationApi|TaskApi|OpenApi"
 _MENUS_ADMIN = "毕业相关|毕业审核管理|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|任务中心|操作日志|学籍管理|学生学籍|教学计划|成绩|学位外语成绩|毕业生登记表|电子签名"
 
 
@@ -47,7 +48,8 @@ def _anchored(names: str) -> str:
 
 
 ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
-    RoleName.CE_ADMIN.value: [[".*", ".*"]],
+    # everything except the student-only 学生空间 (a CE account has no student record)
+    RoleName.CE_ADMIN.value: [["^(?!学生空间$|StudentSpaceView$).*", ".*"]],
     RoleName.COLLEGE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
@@ -55,6 +57,10 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("GraduateListView|GraduateArchiveView|ExportView|DegreeGrantView"), ".*"],
         [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_final|can_register|can_export")],
         [_anchored("SignatureView"), "^can_image$"],  # 初审 signatures of the college's students
+        [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
+        [_anchored("SwaggerView"), "^can_show$"],
+        [_anchored("GraduationWorkflowApi"), _anchored("can_audit|can_confirm|can_override")],
+        [_anchored("DegreeWorkflowApi"), _anchored("can_audit|can_final")],
         [_anchored(_MENUS_ADMIN), "^menu_access$"],
         [_anchored("GraduateFormView"), "^review_form$"],
         # own password only through PasswordView (old password + rules); FAB's reset form asks neither
@@ -66,6 +72,10 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_preview")],
         [_anchored("GraduateListView|GraduateArchiveView|ExportView|DegreeGrantView"), ".*"],
         [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_review|can_register|can_export")],
+        [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
+        [_anchored("SwaggerView"), "^can_show$"],
+        [_anchored("GraduationWorkflowApi"), _anchored("can_audit|can_confirm|can_override")],
+        [_anchored("DegreeWorkflowApi"), _anchored("can_audit|can_review")],
         [_anchored(_MENUS_ADMIN), "^menu_access$"],
         [_anchored("GraduateFormView"), "^review_form$"],
         [_anchored("UserInfoEditView|UserDBModelView"), _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from app.extensions import db
+from app.services.degree import degree_counts
 from app.models.graduation import GraduationAudit, GraduationBatch
 from app.models.org import Organisation
 from app.models.student import Student
@@ -132,5 +133,5 @@ def dashboard_for(scope: Scope) -> dict[str, Any]:
         "totals": totals,
         "total": sum(totals.values()),
         "top_reasons": top_reasons(scope),
-        "degree": None,  # placeholder: degree (学位) figures are filled in by the degree module
+        "degree": degree_counts(scope),
     }

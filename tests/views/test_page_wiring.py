@@ -1,0 +1,51 @@
+"""The pages offer the exports and figures their users expect, wired to the right routes."""
+from __future__ import annotations
+
+from app.extensions import db
+from app.models import DegreeApplication, Task
+from tests import factories
+
+
+def _last_task():
+    db.session.expire_all()
+    return db.session.query(Task).order_by(Task.id.desc()).first()
+
+
+def test_degree_page_offers_the_summary_export(world, site_client):
+    """学位申请审核管理 has 导出学位申请信息汇总表, which starts the summary export for the filter."""
+    batch = factories.degree_batch()
+    factories.graduation_result(world.student1)
+    db.session.add(DegreeApplication(batch_id=batch.id, student_id=world.student1.id))
+    db.session.commit()
+    page = site_client.get(f"/degree/audit/?batch_id={batch.id}&applied=applied").get_data(as_text=True)
+    assert "导出学位申请信息汇总表" in page
+    resp = site_client.post("/exports/degree-summary", data={"batch_id": batch.id, "applied": "applied"})
+    assert resp.status_code == 302
+    task = _last_task()
+    assert task.kind == "degree_summary_export" and task.state == "succeeded"
+    assert task.result_name.startswith("学位申请信息汇总表")
+
+
+def test_graduation_lists_offer_an_export_of_the_current_filter(world, site_client):
+    """毕业审核管理 and 毕业生列表 both have 导出, which exports the filtered list."""
+    page = site_client.get("/graduation/audit/?enrol_grade=2020").get_data(as_text=True)
+    assert 'name="list" value="graduation"' in page
+    site_client.post("/exports/list", data={"list": "graduation", "enrol_grade": "2020"})
+    assert _last_task().kind == "list_export"
+    page = site_client.get("/graduation/graduates/").get_data(as_text=True)
+    assert 'name="list" value="graduates"' in page
+
+
+def test_dashboard_shows_degree_figures(world, site_client):
+    """The admin home page shows the degree counts beside the graduation counts."""
+    batch = factories.degree_batch()
+    db.session.add(DegreeApplication(batch_id=batch.id, student_id=world.student1.id))
+    db.session.commit()
+    page = site_client.get("/").get_data(as_text=True)
+    assert "已申请" in page and "已授予" in page
+
+
+def test_student_space_menu_only_for_students(world, ce_client, student_client):
+    """学生空间 appears in the student's menu and not in an admin's."""
+    assert "学生空间" in student_client.get("/space/").get_data(as_text=True)
+    assert "学生空间" not in ce_client.get("/").get_data(as_text=True)
