@@ -256,6 +256,7 @@ class OperationLogView(ClampedModelView):
     route_base = "/oplog"
     include_route_methods = {"list", "show"}
     base_permissions = ["can_list", "can_show"]
+    list_template = "exports/oplog_list.html"
     base_filters = [["id", OperationLogScopeFilter, lambda: None]]
     base_order = ("at", "desc")
     list_title = show_title = "操作日志"

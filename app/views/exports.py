@@ -93,6 +93,26 @@ class GraduateArchiveView(BaseView):
         return redirect(url_for(".list", **filters))
 
 
+# FAB search columns of the model list pages → the export's filter keys (equality filters only).
+FAB_SEARCH_KEYS = {
+    "enrol_grade": "enrol_grade", "study_grade": "study_grade", "level": "level", "site": "site_id",
+    "major": "major_id", "status": "status", "name": "q", "student_no": "q",
+    "actor_name": "actor_name", "action": "action",
+}
+
+
+def fab_search_to_filters(form) -> dict:
+    """Turn a FAB list page's ``_flt_<n>_<column>`` query arguments into plain export filters."""
+    out = {}
+    for key, value in form.items():
+        if not key.startswith("_flt_") or value == "":
+            continue
+        column = key.split("_", 3)[-1]
+        if column in FAB_SEARCH_KEYS:
+            out[FAB_SEARCH_KEYS[column]] = value
+    return out
+
+
 class ExportView(BaseView):
     """POST-only routes behind the 导出 buttons of the degree and list pages (no menu)."""
 
@@ -121,7 +141,8 @@ class ExportView(BaseView):
             abort(404)
         if not self.appbuilder.sm.has_access(*LIST_PAGES[kind]):
             abort(403)
-        _submit(lambda: exports.start_list_export(actor=g.user, scope=scope, kind=kind, filters=request.form))
+        filters = {**fab_search_to_filters(request.form), **request.form.to_dict()}
+        _submit(lambda: exports.start_list_export(actor=g.user, scope=scope, kind=kind, filters=filters))
         return redirect(back_url())
 
 

@@ -125,6 +125,7 @@ class StudentView(LoggedEditsMixin, ScopedModelView):
     route_base = "/students"
     include_route_methods = CRUD_ROUTES | {"photo", "upload_photo"}
     show_template = "records/student_show.html"
+    list_template = "exports/students_list.html"
     list_title = show_title = "学生学籍"
     add_title = "新增学生"
     edit_title = "修改学籍"

@@ -49,3 +49,15 @@ def test_student_space_menu_only_for_students(world, ce_client, student_client):
     """学生空间 appears in the student's menu and not in an admin's."""
     assert "学生空间" in student_client.get("/space/").get_data(as_text=True)
     assert "学生空间" not in ce_client.get("/").get_data(as_text=True)
+
+
+def test_student_and_oplog_lists_export_their_current_search(world, site_client):
+    """学生学籍 and 操作日志 have 导出; the FAB search of the page becomes the export's filter."""
+    page = site_client.get("/students/list/?_flt_0_enrol_grade=2020").get_data(as_text=True)
+    assert 'name="list" value="students"' in page and 'name="_flt_0_enrol_grade" value="2020"' in page
+    site_client.post("/exports/list", data={"list": "students", "_flt_0_enrol_grade": "2020"})
+    task = _last_task()
+    assert task.kind == "list_export" and task.params["filters"].get("enrol_grade") in (2020, "2020")
+    assert task.state == "succeeded"
+    page = site_client.get("/oplog/list/").get_data(as_text=True)
+    assert 'name="list" value="oplog"' in page
