@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import relationship
 
 from app.models.base import JSONType, utcnow
@@ -26,7 +26,8 @@ class Task(Model):
     state = Column(String(10), nullable=False, default=TaskState.QUEUED.value)
     done = Column(Integer, nullable=False, default=0)
     total = Column(Integer, nullable=False, default=0)
-    summary = Column(JSONType)  # e.g. {"预毕业": 812, "不合格": 95}
+    # plain JSON, not JSONB: PostgreSQL must keep the key order the handler chose ("预毕业 812，不合格 95")
+    summary = Column(JSON)  # e.g. {"预毕业": 812, "不合格": 95}
     result_path = Column(String(300))  # storage-relative
     result_name = Column(String(200))  # download file name (may be Chinese)
     error = Column(Text)
