@@ -608,8 +608,10 @@ def run_degree_summary_export(task, progress: Progress) -> dict:
 # --------------------------------------------------------------------------- list exports
 
 LIST_TITLES = {"students": "学生学籍", "graduation": "毕业审核管理", "graduates": "毕业生列表", "oplog": "操作日志"}
-STUDENT_HEADERS = ("学号", "姓名", "性别", "身份证号", "学籍年级", "学习年级", "层次", "专业", "二级学院", "教学点",
-                   "学习形式", "学籍状态", "已通过课程数", "已获总学分", "毕业照片")
+# The first 17 columns are the 学生学籍 import template (app.imports.schema.STUDENTS): an export imports back.
+STUDENT_HEADERS = ("学号", "姓名", "性别", "身份证号", "出生日期", "民族", "政治面貌", "手机号", "学籍年级", "学习年级",
+                   "层次", "专业", "学习形式", "学制", "教学点", "学籍状态", "入学日期", "二级学院", "已通过课程数",
+                   "已获总学分", "毕业照片")
 GRADUATION_HEADERS = ("学号", "姓名", "学籍年级", "学习年级", "层次", "专业", "教学点", "已通过课程数", "已获总学分",
                       "同步时间", "毕业审核结果", "是否手工修改", "核实说明", "不合格原因", "确认状态")
 GRADUATE_HEADERS = ("学号", "姓名", "性别", "身份证号", "学籍年级", "学习年级", "层次", "专业", "二级学院", "教学点",
@@ -735,9 +737,10 @@ def _time(value: dt.datetime | None) -> str:
 def _student_row(kind: str, s: Student, a: GraduationAudit | None, orgs: Mapping, majors: Mapping) -> list:
     level = label(s.level, Level)
     if kind == "students":
-        return [s.student_no, s.name, s.gender, s.id_card, str(s.enrol_grade), str(s.study_grade), level,
-                majors.get(s.major_id, ""), orgs.get(s.college_id, ""), orgs.get(s.site_id, ""),
-                label(s.study_mode, StudyMode), label(s.status, EnrolmentStatus), s.passed_courses,
+        return [s.student_no, s.name, s.gender, s.id_card, s.birth_date, s.ethnicity, s.political_status, s.mobile,
+                str(s.enrol_grade), str(s.study_grade), level, majors.get(s.major_id, ""),
+                label(s.study_mode, StudyMode), s.duration_years, orgs.get(s.site_id, ""),
+                label(s.status, EnrolmentStatus), s.enrolled_on, orgs.get(s.college_id, ""), s.passed_courses,
                 s.earned_credits, "已上传" if s.photo_path else "未上传"]
     if kind == "graduation":
         result = a.result if a is not None else GraduationResult.UNAUDITED.value

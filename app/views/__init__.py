@@ -13,6 +13,7 @@ VIEW_MODULES = [
     "app.views.tasks",
     "app.views.records",
     "app.views.admin",
+    "app.views.imports",
     "app.views.student_space",
     "app.views.api",
 ]
