@@ -53,7 +53,7 @@ def test_manual_section_2_graduation_audit(world, login):
     assert f'data-target="#reasons-{weak.id}"' in page and "毕业生登记表未提交" in page
     detail = jxd.get(f"/graduation/audit/student/{weak.id}").get_data(as_text=True)
     assert "毕业生登记表未提交" in detail and "选修二" in detail
-    jxd.post("/graduation/audit/override", data={"ids": str(weak.id), "result": "pre_graduate",
+    jxd.post("/graduation/audit/override", data={"ids": str(weak.id), "override_result": "pre_graduate",
                                                  "reason": "纸质登记表已线下提交", "enrol_grade": "2020"})
     row = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == weak.id))
     assert (row.result, row.computed_result, row.override_reason) == ("pre_graduate", "failed", "纸质登记表已线下提交")

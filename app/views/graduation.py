@@ -170,8 +170,10 @@ class GraduationAuditView(BaseView):
     @has_access
     def override(self):
         _scope, filters, ids = self._target()
+        # ``result`` is the list's filter (a hidden input); the new result is ``override_result``.
+        new_result = request.form.get("override_result", "")
         try:
-            n = graduation.override(ids, request.form.get("result", ""), request.form.get("reason", ""), actor=g.user)
+            n = graduation.override(ids, new_result, request.form.get("reason", ""), actor=g.user)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()

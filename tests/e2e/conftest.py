@@ -105,8 +105,32 @@ def browser():
         b.close()
 
 
+# English words Flask-AppBuilder shows when a translation is missing; none may appear on our pages.
+ENGLISH_LEFTOVERS = re.compile(
+    r"(?<![A-Za-z])(List|Add|Search|Record Count|Actions|Edit|Delete|Show|Back|Home|Security|Refresh|Cancel|OK|"
+    r"Save|Submit|Login|Logout|Previous|Next|Page not found|No records found|Records|Filter|Select|Upload|Download|"
+    r"User info|Profile|Reset Password)(?![A-Za-z])"
+)
+# All text of the page, hidden dialogs and menus included (they show on a click), scripts and styles excluded.
+PAGE_TEXT_JS = """() => {
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('script, style, noscript').forEach(e => e.remove());
+  return body.textContent;
+}"""
+TASK_TIMEOUT = 60  # seconds a background task may take to show 处理成功 in 任务中心
+
+
+def english_leftovers(text: str) -> list[str]:
+    """The untranslated FAB words in a page's visible text."""
+    return sorted({m.group(0) for m in ENGLISH_LEFTOVERS.finditer(text)})
+
+
 class Person:
-    """One person at a browser: logs in through the login page and screenshots every page."""
+    """One person at a browser: logs in through the login page and screenshots every page.
+
+    Every screenshot also checks the page's text (hidden dialogs and menus included) for English
+    leftovers, so each page visited is asserted to be Chinese.
+    """
 
     def __init__(self, browser, base: str, name: str):
         self.context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
@@ -117,10 +141,79 @@ class Person:
         self.step = 0
         ARTIFACTS.mkdir(exist_ok=True)
 
-    def shot(self, label: str) -> None:
+    def shot(self, label: str, check: bool = True) -> None:
+        """Save a full-page screenshot; unless ``check`` is off, fail on English words in the page."""
         self.step += 1
         safe = re.sub(r"[^\w\-]+", "_", label)
         self.page.screenshot(path=str(ARTIFACTS / f"{self.name}_{self.step:02d}_{safe}.png"), full_page=True)
+        if check:
+            left = english_leftovers(self.text())
+            assert not left, f"English on the page {label} ({self.page.url}): {left}"
+
+    def text(self) -> str:
+        """All text of the current page, hidden dialogs, menus and options included."""
+        return self.page.evaluate(PAGE_TEXT_JS)
+
+    def menu(self, *labels: str) -> None:
+        """Click through the navbar: a category (dropdown) then an item, or a top-level item."""
+        nav = self.page.locator(".navbar")
+        for text in labels[:-1]:
+            nav.locator(".dropdown-toggle", has_text=text).click()
+        nav.locator("a", has_text=re.compile(rf"^\s*{re.escape(labels[-1])}\s*$")).click()
+        self.page.wait_for_load_state()
+        self.shot(labels[-1])
+
+    def flashes(self) -> str:
+        """Text of the flashed messages on the current page."""
+        return " ".join(t.strip() for t in self.page.locator(".alert").all_inner_texts())
+
+    def confirm_click(self, locator, expect: str, label: str | None = None) -> str:
+        """Click a button that opens a confirmation dialog, check its text, accept it; returns the flash."""
+        messages: list[str] = []
+
+        def accept(dialog):
+            messages.append(dialog.message)
+            dialog.accept()
+
+        self.page.on("dialog", accept)
+        try:
+            locator.click()
+            self.page.wait_for_load_state()
+        finally:
+            self.page.remove_listener("dialog", accept)
+        assert messages, "no confirmation dialog appeared"
+        assert expect in messages[0], messages[0]
+        if label:
+            self.shot(label)
+        return self.flashes()
+
+    def wait_task(self, kind: str, timeout: float = TASK_TIMEOUT) -> dict:
+        """Open 任务中心 and watch the newest task of ``kind`` until it shows 处理成功.
+
+        The page redraws open tasks itself every 2 s; it is reloaded now and then as a person would.
+        Returns the row's id, progress text and summary.
+        """
+        self.menu("任务中心")
+        row = self.page.locator("#task-table tbody tr", has_text=kind).first
+        task_id = row.get_attribute("data-task-id")
+        row = self.page.locator(f"#task-{task_id}")
+        deadline = time.monotonic() + timeout
+        reloads = 0
+        while True:
+            state = row.locator(".task-state").inner_text().strip()
+            if state in ("处理成功", "失败") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+            reloads += 1
+            if reloads % 10 == 0:
+                self.page.reload()
+        self.shot(f"任务中心_{kind}_{state}")
+        assert state == "处理成功", f"task {task_id} ({kind}) is {state!r}: {row.inner_text()}"
+        progress = row.locator(".task-bar").inner_text().strip()
+        done, _, total = progress.partition("/")
+        assert done == total, f"finished task shows progress {progress}"
+        return {"id": int(task_id), "progress": progress, "summary": row.locator(".task-summary").inner_text(),
+                "row": row}
 
     def goto(self, path: str, label: str | None = None):
         self.page.goto(self.base + path)
@@ -157,7 +250,7 @@ def person(browser, live_server, request):
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for p in people:
         if failed:
-            p.shot("FAILED")
+            p.shot("FAILED", check=False)
             (ARTIFACTS / f"{p.name}_FAILED.html").write_text(p.page.content(), encoding="utf-8")
         p.close()
 

@@ -156,9 +156,9 @@ def test_second_audit_refused_while_first_open(ready, site_client):
 def test_override_needs_selection_and_reason(ready, site_client):
     """修改毕业审核结果 without ticked rows or without 核实说明 changes nothing and says why."""
     site_client.post("/graduation/audit/audit", data={})
-    r = site_client.post("/graduation/audit/override", data={"result": FAILED, "reason": "x"}, follow_redirects=True)
+    r = site_client.post("/graduation/audit/override", data={"override_result": FAILED, "reason": "x"}, follow_redirects=True)
     assert "请先勾选要修改的学生" in r.get_data(as_text=True)
-    r = site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "result": FAILED,
+    r = site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "override_result": FAILED,
                                                              "reason": ""}, follow_redirects=True)
     assert "请填写核实说明" in r.get_data(as_text=True)
     assert audit_of(ready.student1.id).result == PRE
@@ -169,11 +169,11 @@ def test_site_cannot_change_confirmed_row_via_page(ready, site_client, ce_client
     site_client.post("/graduation/audit/audit", data={})
     site_client.post("/graduation/audit/confirm", data={})
     assert audit_of(ready.student1.id).confirmed_at is not None
-    r = site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "result": FAILED,
+    r = site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "override_result": FAILED,
                                                              "reason": "重新核实"}, follow_redirects=True)
     assert "已锁定" in r.get_data(as_text=True)
     assert audit_of(ready.student1.id).result == PRE
-    ce_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "result": FAILED,
+    ce_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "override_result": FAILED,
                                                        "reason": "照片不合规"})
     assert audit_of(ready.student1.id).result == FAILED
 
@@ -206,3 +206,12 @@ def test_home_dashboard_renders(ready, site_client):
     page = site_client.get("/").get_data(as_text=True)
     assert "按教学点" in page and "南通教学点" in page and "如皋教学点" not in page
     assert "cdn" not in page.lower()
+
+
+def test_override_uses_the_chosen_result_not_the_list_filter(ready, site_client):
+    """The page posts its filter ``result`` beside ``override_result``: the chosen result wins."""
+    site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "result": PRE,
+                                                         "override_result": FAILED, "reason": "线下核实"})
+    db.session.expire_all()
+    audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == ready.student1.id))
+    assert audit.override_result == FAILED
