@@ -64,7 +64,9 @@ def register_appbuilder(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from app.security import force_password_change
+    from app.views.scoped import refuse_unsafe_routes
 
+    app.before_request(refuse_unsafe_routes)
     app.before_request(force_password_change)
 
     @app.after_request

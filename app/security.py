@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 
 from flask import flash, g, redirect, request, url_for
@@ -20,7 +21,7 @@ from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from sqlalchemy import false, true
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models.account import Account
 from app.models.base import utcnow
@@ -228,6 +229,10 @@ class AppSecurityManager(SecurityManager):
         super().__init__(appbuilder)
         current_app.config.setdefault("FAB_PASSWORD_COMPLEXITY_ENABLED", True)
         current_app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", fab_password_rule)
+        # The dummy check for an unknown user must cost what a real check costs: FAB's fixed fake hash is
+        # scrypt, so with any other FAB_PASSWORD_HASH_METHOD the timing told which usernames exist.
+        self._fake_hash = generate_password_hash(
+            secrets.token_hex(16), method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
 
     def authenticate(self, username: str, password: str, login_type: str) -> Account | None:
         """Check a password with lockout; same answer for unknown user, wrong password and lock."""
@@ -237,12 +242,12 @@ class AppSecurityManager(SecurityManager):
         username = (username or "").strip()
         user = self.find_user(username=username) if username else None
         if user is None or not user.is_active:
-            check_password_hash(cfg["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")  # same timing
+            check_password_hash(self._fake_hash, password or "")  # same timing
             return None
         now = utcnow()
         is_student = user.student_id is not None
         if user.locked_until and user.locked_until > now:
-            check_password_hash(cfg["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
+            check_password_hash(self._fake_hash, password or "")
             return None
         if user.locked_until and user.locked_until <= now:
             user.locked_until = None

@@ -1,0 +1,141 @@
+"""Login under attack: lockout on both doors, rate limit, no enumeration, new session, no open redirect."""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import pytest
+
+from app.extensions import db
+from app.models import Account
+from tests import factories
+from tests.test_auth import Browser, logged_in
+
+
+def test_api_login_shares_the_lockout(app, world):
+    """Five wrong passwords through the JWT login lock the account for the login form too."""
+    client = app.test_client()
+    for _ in range(5):
+        with app.app_context():
+            r = client.post("/api/v1/security/login", json={"username": "jxd001", "password": "wrong-pass1",
+                                                             "provider": "db"})
+        assert r.status_code == 401
+    db.session.expire_all()
+    assert db.session.query(Account).filter_by(username="jxd001").one().locked_until is not None
+    assert not logged_in(Browser(app).login("jxd001", factories.PASSWORD))
+
+
+@pytest.fixture()
+def limited_app(app):
+    """A second app on the same database whose login allows 3 POSTs a minute."""
+    from app import create_app
+
+    other = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "SERVER_NAME",
+                                                      "FAB_PASSWORD_HASH_METHOD")},
+                        "APP_MODE": "test", "JOBS_MODE": "inline", "AUTH_RATE_LIMIT": "3 per minute",
+                        "RATELIMIT_STORAGE_URI": "memory://"})
+    return other
+
+
+def test_login_is_rate_limited(world, limited_app):
+    """Past AUTH_RATE_LIMIT the login POST answers 429 (in Chinese) — even with the right password."""
+    b = Browser(limited_app)
+    codes = [b.login("jxd001", "wrong-pass1").status_code for _ in range(3)]
+    assert 429 not in codes
+    resp = b.login("nobody", "whatever1")
+    assert resp.status_code == 429
+    assert "请求过于频繁" in resp.get_data(as_text=True)
+    assert Browser(limited_app).login("jxd001", factories.PASSWORD).status_code == 429  # same address
+
+
+def _mean_login_time(app, username: str, n: int = 10) -> float:
+    times = []
+    for i in range(n):
+        b = Browser(app)
+        token = b.token("/login/?type=org")
+        data = {"username": username, "password": f"wrong-pass{i}", "login_type": "org", "csrf_token": token}
+        with app.app_context():
+            start = time.perf_counter()
+            b.client.post("/login/?type=org", data=data)
+            times.append(time.perf_counter() - start)
+    return statistics.mean(times)
+
+
+def test_no_enumeration_by_timing(app, world):
+    """10 unknown-user vs 10 wrong-password logins with the production hash (scrypt): means within 2.5x."""
+    from app import create_app
+    from werkzeug.security import generate_password_hash
+
+    prod_hash = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "SERVER_NAME")},
+                            "APP_MODE": "test", "JOBS_MODE": "inline", "FAB_PASSWORD_HASH_METHOD": "scrypt",
+                            "RATELIMIT_STORAGE_URI": "memory://"})
+    for name in ("jxd001", "xy001", "jxd002"):
+        db.session.query(Account).filter_by(username=name).one().password = \
+            generate_password_hash(factories.PASSWORD, method="scrypt")
+    db.session.commit()
+    unknown = _mean_login_time(prod_hash, "nobody-here", 9)
+    # 3 wrong passwords per account: no lockout (5) during the measurement
+    wrong = statistics.mean([_mean_login_time(prod_hash, name, 3) for name in ("jxd001", "xy001", "jxd002")])
+    ratio = max(unknown, wrong) / min(unknown, wrong)
+    _record("login_timing", f"unknown {unknown * 1000:.1f} ms, wrong password {wrong * 1000:.1f} ms, ratio {ratio:.2f}")
+    assert ratio < 2.5, (unknown, wrong)
+
+
+def test_fake_check_costs_a_real_check(app):
+    """The dummy hash for unknown users uses the configured hash method (not FAB's fixed scrypt)."""
+    method = app.config["FAB_PASSWORD_HASH_METHOD"]
+    assert app.appbuilder.sm._fake_hash.startswith(method.split(":")[0])
+    assert app.appbuilder.sm._fake_hash.split("$")[0] == method
+
+
+def test_session_is_renewed_at_login(app, world):
+    """The session cookie after login differs from the one before and carries the user; logout drops it."""
+    b = Browser(app)
+    b.get("/login/")
+    before = b.client.get_cookie("session").value
+    resp = b.login("jxd001", factories.PASSWORD)
+    assert logged_in(resp)
+    after = b.client.get_cookie("session").value
+    assert before != after
+    with b.client.session_transaction() as sess:
+        assert sess.get("_user_id") and sess.get("_fresh") is True
+    b.get("/logout/")
+    with b.client.session_transaction() as sess:
+        assert not sess.get("_user_id")
+
+
+@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example/x", "http:/evil.example",
+                                    "/\\evil.example", "https:evil.example", "javascript:alert(1)"])
+def test_next_cannot_redirect_off_site(app, world, target):
+    """/login/?next=<another site> logs in and stays on this site."""
+    from urllib.parse import quote, urlparse
+
+    b = Browser(app)
+    data = {"username": "jxd001", "password": factories.PASSWORD, "login_type": "org",
+            "csrf_token": b.token("/login/?type=org")}
+    with app.app_context():
+        resp = b.client.post(f"/login/?type=org&next={quote(target, safe='')}", data=data)
+    assert resp.status_code == 302
+    location = resp.headers["Location"]
+    parsed = urlparse(location)
+    assert parsed.scheme in ("", "http") and parsed.netloc in ("", "localhost"), location
+    assert not location.startswith(("//", "/\\")) and not location.startswith("javascript"), location
+
+
+def test_next_on_site_is_kept(app, world):
+    """A local ``next`` still works (the refusal above is not a blanket one)."""
+    b = Browser(app)
+    data = {"username": "jxd001", "password": factories.PASSWORD, "login_type": "org",
+            "csrf_token": b.token("/login/?type=org")}
+    with app.app_context():
+        resp = b.client.post("/login/?type=org&next=/tasks/", data=data)
+    assert resp.headers["Location"].endswith("/tasks/")
+
+
+def _record(key: str, value: str) -> None:
+    """Figures for docs/RELIABILITY.md, printed with -s and kept in RELIABILITY_FIGURES if set."""
+    path = os.environ.get("RELIABILITY_FIGURES")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{key}: {value}\n")
