@@ -1,0 +1,105 @@
+"""REST API fixtures: a JWT client per account and a small world with results, applications and tasks."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Account, DegreeApplication, GraduationAudit, OperationLog, Task
+from app.services import degree, signatures, tasks
+from tests import factories
+
+LOGIN = "/api/v1/security/login"
+
+
+class ApiClient:
+    """A test client that logged in through the JWT endpoint and sends ``Authorization: Bearer``."""
+
+    def __init__(self, app, username: str, password: str = factories.PASSWORD):
+        self.app = app
+        self.client = app.test_client()
+        resp = self.login(username, password)
+        assert resp.status_code == 200, (username, resp.status_code, resp.get_json())
+        self.token = resp.get_json()["access_token"]
+
+    def login(self, username: str, password: str):
+        with self.app.app_context():
+            return self.client.post(LOGIN, json={"username": username, "password": password, "provider": "db"})
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, url: str, **kw):
+        with self.app.app_context():
+            return self.client.get(url, headers=self.headers, **kw)
+
+    def post(self, url: str, json=None, **kw):
+        with self.app.app_context():
+            resp = self.client.post(url, headers={**self.headers, **kw.pop("headers", {})}, json=json, **kw)
+        db.session.expire_all()
+        return resp
+
+
+@pytest.fixture()
+def api(app, world):
+    """api('jxd001') -> ApiClient logged in with the factories' password."""
+    return lambda username, password=factories.PASSWORD: ApiClient(app, username, password)
+
+
+def acct(username: str) -> Account:
+    return db.session.scalar(select(Account).where(Account.username == username))
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (160, 50), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def data(world):
+    """Both students 预毕业 (open batch), applied for a degree and audited 已达标; one task per site."""
+    factories.graduation_batch()
+    batch = factories.degree_batch()
+    apps = {}
+    for s in (world.student1, world.student2):
+        factories.graduation_result(s)
+        factories.language(s, 70)
+        factories.grades(s, factories.ALL_PASS)
+        a = DegreeApplication(batch_id=batch.id, student_id=s.id)
+        db.session.add(a)
+        db.session.flush()
+        apps[s.id] = a.id
+    db.session.commit()
+    tasks.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
+    for username in ("jxd001", "jxd002"):
+        signatures.upload_signature(acct(username), png(), acct(username))
+        t = tasks.create_task("demo", actor=acct(username), params={}, scope_text=f"范围-{username}")
+        t.state = "succeeded"
+    db.session.commit()
+    return {
+        "world": world,
+        "s1": world.student1.id, "s2": world.student2.id,
+        "app1": apps[world.student1.id], "app2": apps[world.student2.id],
+        "audit1": db.session.scalar(select(GraduationAudit.id).where(GraduationAudit.student_id == world.student1.id)),
+        "audit2": db.session.scalar(select(GraduationAudit.id).where(GraduationAudit.student_id == world.student2.id)),
+    }
+
+
+def snapshot() -> dict:
+    """Everything a workflow endpoint may change, to compare before and after a refused request."""
+    db.session.expire_all()
+    audits = [(a.id, a.result, a.override_result, a.confirmed_at, a.computed_task_id)
+              for a in db.session.scalars(select(GraduationAudit).order_by(GraduationAudit.id))]
+    apps = [(a.id, a.result, a.override_result, a.review_opinion, a.final_at, a.computed_task_id)
+            for a in db.session.scalars(select(DegreeApplication).order_by(DegreeApplication.id))]
+    return {
+        "audits": audits,
+        "apps": apps,
+        "tasks": db.session.scalar(select(func.count(Task.id))),
+        "log": db.session.scalar(select(func.count(OperationLog.id))),
+    }
