@@ -35,11 +35,18 @@ def test_migrations_build_the_schema_on_sqlite(tmp_path):
     _check(f"sqlite:///{tmp_path}/mig.db", tmp_path)
 
 
-@pytest.mark.skipif(not (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"),
-                    reason="PostgreSQL migration check runs where TEST_DATABASE_URL points at PostgreSQL (CI)")
+def _postgres_url() -> str:
+    for key in ("TEST_POSTGRES_URL", "TEST_DATABASE_URL"):
+        if (os.environ.get(key) or "").startswith("postgresql"):
+            return os.environ[key]
+    return ""
+
+
+@pytest.mark.skipif(not _postgres_url(),
+                    reason="needs a PostgreSQL server: TEST_POSTGRES_URL or TEST_DATABASE_URL (CI sets both)")
 def test_migrations_build_the_schema_on_postgresql(tmp_path):
     """The same migrations on a fresh PostgreSQL database, with `flask db check` finding no drift."""
-    base = os.environ["TEST_DATABASE_URL"]
+    base = _postgres_url()
     name = f"gd_mig_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
