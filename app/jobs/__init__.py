@@ -1,6 +1,7 @@
 """The one way to start background work.
 
-``enqueue(task_id)`` sends the task to RQ when ``JOBS_MODE == "rq"`` (``rq worker`` processes run it),
+``enqueue(task_id)`` sends the task to RQ (a fanned-out task then queues one job per chunk with
+``enqueue_chunk``) when ``JOBS_MODE == "rq"`` (``rq worker`` processes run it),
 to a background thread of the web process in ``thread`` mode (``make run`` without Redis), or runs
 it before returning in ``inline`` mode (tests that do not exercise the queue itself).
 """
@@ -59,6 +60,18 @@ def enqueue(task_id: int) -> str | None:
     return job.id
 
 
+def enqueue_chunk(task_id: int, no: int) -> str:
+    """Queue one chunk of a fanned-out task (RQ mode); any worker on the queue may take it."""
+    from redis.exceptions import RedisError
+
+    try:
+        job = queue().enqueue("app.jobs.runner.execute_chunk", task_id, no, job_id=f"task-{task_id}-chunk-{no}",
+                              failure_ttl=7 * 86400, result_ttl=86400)
+    except RedisError as exc:
+        raise QueueUnavailable(QUEUE_DOWN) from exc
+    return job.id
+
+
 def _run_in_thread(app, task_id: int) -> None:
     from app.extensions import db
     from app.services import tasks
@@ -70,6 +83,25 @@ def _run_in_thread(app, task_id: int) -> None:
             log.exception("task %s failed", task_id)
         finally:
             db.session.remove()
+
+
+def chunk_jobs_dead(task_id: int, nos) -> bool:
+    """True when RQ lost or failed any of the given chunk jobs of a fanned-out task."""
+    from redis.exceptions import RedisError
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    conn = redis_connection()
+    for no in nos:
+        try:
+            status = Job.fetch(f"task-{task_id}-chunk-{no}", connection=conn).get_status(refresh=True)
+        except NoSuchJobError:
+            return True
+        except RedisError:
+            return False
+        if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            return True
+    return False
 
 
 def job_is_dead(task) -> bool:

@@ -28,3 +28,18 @@ def execute_task(task_id: int) -> None:
             tasks.run(task_id)
         finally:
             db.session.remove()
+
+
+def execute_chunk(task_id: int, no: int) -> None:
+    """One chunk of a fanned-out task (see ``tasks.fanout``); idempotent like every job."""
+    from app.extensions import db
+    from app.services import tasks
+
+    if has_app_context():
+        tasks.run_chunk(task_id, no)
+        return
+    with _worker_app().app_context():
+        try:
+            tasks.run_chunk(task_id, no)
+        finally:
+            db.session.remove()

@@ -17,5 +17,5 @@ from app.models.degree import (  # noqa: F401
     Signature,
 )
 from app.models.numbering import CertificateCounter  # noqa: F401
-from app.models.task import Task  # noqa: F401
+from app.models.task import Task, TaskChunk  # noqa: F401
 from app.models.oplog import OperationLog  # noqa: F401

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from app.models.base import JSONType, utcnow
@@ -48,3 +48,27 @@ class Task(Model):
         if self.state == TaskState.SUCCEEDED.value:
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+
+class TaskChunk(Model):
+    """One slice of a fanned-out task (毕业审核 over 100,000 students): its own job, idempotent.
+
+    The slice's ids are frozen when the task fans out, so every worker audits exactly the students
+    the scope resolved to once; the parent's progress is the sum of its chunks' ``done``.
+    """
+
+    __tablename__ = "task_chunk"
+
+    id = Column(Integer, primary_key=True)
+    task_id = Column(Integer, ForeignKey("task.id", ondelete="CASCADE"), nullable=False)
+    no = Column(Integer, nullable=False)
+    item_ids = Column(JSON, nullable=False)
+    state = Column(String(10), nullable=False, default=TaskState.QUEUED.value)
+    done = Column(Integer, nullable=False, default=0)
+    total = Column(Integer, nullable=False, default=0)
+    summary = Column(JSON)
+    error = Column(Text)
+    started_at = Column(DateTime)
+    finished_at = Column(DateTime)
+
+    __table_args__ = (UniqueConstraint("task_id", "no", name="uq_task_chunk"),)

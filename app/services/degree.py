@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, insert, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import contains_eager
 
 from app.audit.degree import DegreeMarks, LanguageExam, audit_degree, degree_course_average
@@ -39,7 +39,7 @@ from app.security import Scope, scope_of, student_scope_clause
 from app.services import facts, oplog
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
-from app.services.tasks import Progress, create_task, handler, lock_key_for
+from app.services.tasks import Progress, create_task, fanout, handler, lock_key_for
 from app.statuses import (
     DegreeApplicationState,
     DegreeConditionResult,
@@ -600,55 +600,89 @@ def _log_row(actor, app: DegreeApplication, action: str, old: str | None, new: s
     }
 
 
+_APP_T = DegreeApplication.__table__
+_UPDATE_APP = (
+    update(_APP_T).where(_APP_T.c.id == bindparam("_id"))
+    .values(computed_result=bindparam("computed_result"), computed_reasons=bindparam("computed_reasons"),
+            computed_at=bindparam("computed_at"), computed_task_id=bindparam("computed_task_id"),
+            result=bindparam("result"))
+)
+
+
 def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[str, int]:
-    """Audit one chunk of applications: a fixed number of queries whatever the chunk size."""
-    apps = list(db.session.scalars(
-        select(DegreeApplication).join(Student, Student.id == DegreeApplication.student_id)
-        .where(DegreeApplication.id.in_(list(app_ids)))
-        .options(contains_eager(DegreeApplication.student))
-    ).unique())
-    batches = {b.id: b for b in db.session.scalars(select(DegreeBatch).where(
-        DegreeBatch.id.in_({a.batch_id for a in apps})))} if apps else {}
-    facts = gather_facts([a.student for a in apps])
-    done = set(db.session.scalars(select(DegreeSnapshot.application_id).where(
-        DegreeSnapshot.task_id == task_id, DegreeSnapshot.application_id.in_(list(app_ids)))))
-    now = utcnow()
-    counts = {MET: 0, NOT_MET: 0}
-    snapshots, logs = [], []
-    for app in apps:
-        f = facts[app.student_id]
-        verdict = audit_degree(f.graduation_result, f.graduated, f.exams, f.plan, f.best, marks_of(batches[app.batch_id]))
-        reasons = [r.to_dict() for r in verdict.reasons]
-        old = app.result
-        app.computed_result = verdict.result
-        app.computed_reasons = reasons
-        app.computed_at = now
-        app.computed_task_id = task_id
-        app.result = app.override_result or verdict.result
-        counts[app.result] = counts.get(app.result, 0) + 1
-        if app.id not in done:
-            snapshots.append({"task_id": task_id, "application_id": app.id, "result": verdict.result,
-                              "reasons": reasons, "average": degree_course_average(f.plan, f.best), "created_at": now})
-        if old != app.result:
-            logs.append(_log_row(actor, app, "degree_audit", label(old, DegreeConditionResult),
-                                 label(app.result, DegreeConditionResult), None, task_id, now))
+    """Audit one chunk of applications: a fixed number of set queries, the rules in memory, and
+    one executemany each for results, snapshots and log entries (no ORM unit of work)."""
     db.session.flush()
+    conn = db.session.connection()
+    rows = conn.execute(
+        select(DegreeApplication.id, DegreeApplication.batch_id, DegreeApplication.student_id,
+               DegreeApplication.result, DegreeApplication.override_result,
+               Student.id.label("sid"), Student.major_id, Student.level, Student.study_grade, Student.status,
+               Student.site_id, Student.college_id)
+        .join(Student, Student.id == DegreeApplication.student_id)
+        .where(DegreeApplication.id.in_(list(app_ids)))
+    ).all()
+    batches = {b.id: b for b in db.session.scalars(select(DegreeBatch).where(
+        DegreeBatch.id.in_({r.batch_id for r in rows})))} if rows else {}
+    students = list({r.sid: _StudentFacts(r.sid, r.major_id, r.level, r.study_grade, r.status) for r in rows}.values())
+    by_student = gather_facts(students)
+    done = set(conn.execute(select(DegreeSnapshot.application_id).where(
+        DegreeSnapshot.task_id == task_id, DegreeSnapshot.application_id.in_(list(app_ids)))).scalars())
+    now = utcnow()
+    marks = {bid: marks_of(b) for bid, b in batches.items()}
+    counts = {MET: 0, NOT_MET: 0}
+    updates, snapshots, logs = [], [], []
+    actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None) or "系统"
+    for r in rows:
+        f = by_student[r.student_id]
+        verdict = audit_degree(f.graduation_result, f.graduated, f.exams, f.plan, f.best, marks[r.batch_id])
+        reasons = [x.to_dict() for x in verdict.reasons]
+        new = r.override_result or verdict.result
+        updates.append({"_id": r.id, "computed_result": verdict.result, "computed_reasons": reasons,
+                        "computed_at": now, "computed_task_id": task_id, "result": new})
+        counts[new] = counts.get(new, 0) + 1
+        if r.id not in done:
+            snapshots.append({"task_id": task_id, "application_id": r.id, "result": verdict.result,
+                              "reasons": reasons, "average": degree_course_average(f.plan, f.best), "created_at": now})
+        if r.result != new:
+            logs.append({
+                "at": now, "actor_id": actor_id, "actor_name": actor_name, "action": "degree_audit",
+                "record_type": "DegreeApplication", "record_id": r.id, "student_id": r.sid, "site_id": r.site_id,
+                "college_id": r.college_id, "old_value": label(r.result, DegreeConditionResult),
+                "new_value": label(new, DegreeConditionResult), "reason": None, "task_id": task_id,
+            })
+    facts.bulk_update(_UPDATE_APP, updates)
     if snapshots:
-        db.session.execute(insert(DegreeSnapshot), snapshots)
+        conn.execute(DegreeSnapshot.__table__.insert(), snapshots)
     oplog.record_many(logs)
     return counts
 
 
-@handler("degree_audit")
-def run_audit(task, progress: Progress) -> dict:
-    """学位条件审核 job: every pending application of the task's selection, chunk by chunk."""
+@dataclass(frozen=True)
+class _StudentFacts:
+    """The student columns ``gather_facts`` reads, without loading Student objects."""
+
+    id: int
+    major_id: int
+    level: str
+    study_grade: int
+    status: str
+
+
+def _audit_ids(task) -> list[int]:
+    """Pending applications of the task, resolved once against the requester's scope."""
     actor = db.session.get(Account, task.requested_by_id)
-    scope = _admin_scope(actor)
-    ids = _task_ids(task, scope, stage=PENDING)
-    progress(0, len(ids))
+    return _task_ids(task, _admin_scope(actor), stage=PENDING)
+
+
+@fanout("degree_audit", items=_audit_ids)
+def run_audit(task, app_ids: list[int], progress: Progress) -> dict:
+    """学位条件审核 job, one chunk of applications; each sub-chunk commits with the counter."""
+    actor = db.session.get(Account, task.requested_by_id)
+    progress(0, len(app_ids))
     totals = {MET: 0, NOT_MET: 0}
     done = 0
-    for chunk in _chunks(ids):
+    for chunk in _chunks(app_ids):
         for key, n in audit_applications(chunk, task_id=task.id, actor=actor).items():
             totals[key] = totals.get(key, 0) + n
         done += len(chunk)

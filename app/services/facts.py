@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import event, func, select, tuple_
+from sqlalchemy.engine import Engine
 
 from app.audit.types import Plan, PlanCourse as RulePlanCourse
 from app.extensions import db
@@ -57,6 +58,49 @@ def load_plans(keys: Iterable[PlanKey]) -> dict[PlanKey, tuple[int, Plan]]:
     return {key: (h[0], Plan(h[1], h[2], tuple(courses[key]))) for key, h in heads.items()}
 
 
+BATCHED = {"batched_executemany": True}
+
+
+@event.listens_for(Engine, "do_executemany")
+def _execute_batch(cursor, statement, parameters, context):
+    """Bulk UPDATEs marked ``BATCHED`` go to PostgreSQL 1,000 rows per round trip (psycopg2's
+    ``execute_batch``) instead of one round trip per row; other statements and drivers are untouched.
+    Only for Core statements whose row count nobody checks (the ORM's flushes never carry the mark)."""
+    if not context.execution_options.get("batched_executemany") or context.dialect.driver != "psycopg2":
+        return None
+    from psycopg2.extras import execute_batch
+
+    execute_batch(cursor, statement, parameters, page_size=1000)
+    return True
+
+
+def bulk_update(stmt, rows: list[dict]) -> None:
+    """Run ``UPDATE … WHERE id = :_id`` for many rows in the session's transaction (see ``BATCHED``)."""
+    if rows:
+        db.session.flush()
+        db.session.connection().execute(stmt.execution_options(**BATCHED), rows)
+
+
+def raw_rows(stmt) -> list[tuple]:
+    """Plain tuples of a Core SELECT, fetched through the DBAPI cursor of the session's connection.
+
+    For the few statements that return millions of rows per audit (best scores): skipping the
+    ORM and Row layers is most of the audit's Python time. Same transaction as the session.
+    """
+    db.session.flush()  # what autoflush would do before a session query
+    conn = db.session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def best_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, float]]:
     """Best score per student and course code over all attempts (正考/补考/重修), in one grouped query."""
     out: dict[int, dict[str, float]] = {sid: {} for sid in student_ids}
@@ -67,9 +111,12 @@ def best_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, float]]:
         .where(Grade.student_id.in_(list(student_ids)))
         .group_by(Grade.student_id, Grade.course_code)
     )
-    for sid, code, score in db.session.execute(stmt):
+    for sid, code, score in raw_rows(stmt):
         if score is not None:
-            out.setdefault(sid, {})[code] = float(score)
+            bucket = out.get(sid)
+            if bucket is None:
+                bucket = out[sid] = {}
+            bucket[code] = float(score)
     return out
 
 

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any, Iterable, Mapping, Sequence
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.audit.graduation import GraduationFacts, audit_graduation
@@ -44,6 +44,7 @@ from app.statuses import (
 )
 
 CHUNK = 1000
+AUDIT_CHUNK = 2500  # students per audit transaction: a few set queries and bulk writes each
 FORM_MAX_CHARS = 2000
 TIMEZONE_FALLBACK = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 
@@ -195,20 +196,25 @@ def page(filters: Mapping[str, Any] | None, scope: Scope, page_no: int, per_page
 
 
 def filter_options(scope: Scope) -> dict[str, list[tuple[Any, str]]]:
-    """Dropdown options of the filter bar, only from the students the scope may see."""
+    """Dropdown options of the filter bar, only from the students the scope may see.
+
+    Sites and majors are EXISTS probes on the student indexes (one per organisation/major, not a scan
+    of every student); the two grades come from one DISTINCT over the (教学点, 层次, 年级) index.
+    """
     clause = student_scope_clause(scope)
     sites = db.session.execute(
         select(Organisation.id, Organisation.name)
-        .where(Organisation.id.in_(select(Student.site_id).where(clause).distinct()))
+        .where(exists().where(Student.site_id == Organisation.id, clause))
         .order_by(Organisation.code)
     ).all()
     majors = db.session.execute(
         select(Major.id, Major.name)
-        .where(Major.id.in_(select(Student.major_id).where(clause).distinct()))
+        .where(exists().where(Student.major_id == Major.id, clause))
         .order_by(Major.code)
     ).all()
-    enrol = db.session.scalars(select(Student.enrol_grade).where(clause).distinct().order_by(Student.enrol_grade.desc())).all()
-    study = db.session.scalars(select(Student.study_grade).where(clause).distinct().order_by(Student.study_grade.desc())).all()
+    pairs = db.session.execute(select(Student.enrol_grade, Student.study_grade).where(clause).distinct()).all()
+    enrol = sorted({e for e, _s in pairs}, reverse=True)
+    study = sorted({s for _e, s in pairs}, reverse=True)
     return {
         "enrol_grade": [(g, f"{g}级") for g in enrol],
         "study_grade": [(g, f"{g}级") for g in study],
@@ -388,16 +394,22 @@ _AUDIT_COLS = (
 )
 
 
+def _core_rows(stmt) -> list:
+    """Rows of a column SELECT through the session's connection (Core rows: no ORM loading cost)."""
+    db.session.flush()
+    return db.session.connection().execute(stmt).all()
+
+
 def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -> list[Case]:
     """The rule inputs of a chunk of students in five set queries (students, forms, plans, grades, audits)."""
     ids = list(student_ids)
-    students = db.session.execute(select(*_STUDENT_COLS).where(Student.id.in_(ids)).order_by(Student.id)).all()
-    forms = dict(db.session.execute(
+    students = _core_rows(select(*_STUDENT_COLS).where(Student.id.in_(ids)).order_by(Student.id))
+    forms = dict(_core_rows(
         select(GraduateForm.student_id, GraduateForm.state).where(GraduateForm.student_id.in_(ids))
-    ).all())
-    audits = {r.student_id: r for r in db.session.execute(
+    ))
+    audits = {r.student_id: r for r in _core_rows(
         select(*_AUDIT_COLS).where(GraduationAudit.student_id.in_(ids))
-    ).all()}
+    )}
     plans.load(facts.plan_key(s) for s in students)
     best = facts.best_scores_for(ids)
     cases = []
@@ -475,10 +487,22 @@ def _log_row(*, actor: Account | None, action: str, student, record_id: int | No
     }
 
 
+_AUDIT_T = GraduationAudit.__table__
+_SNAPSHOT_T = GraduationSnapshot.__table__
+_UPDATE_AUDIT = (
+    update(_AUDIT_T).where(_AUDIT_T.c.id == bindparam("_id"))
+    .values(computed_result=bindparam("computed_result"), computed_reasons=bindparam("computed_reasons"),
+            computed_at=bindparam("computed_at"), computed_task_id=bindparam("computed_task_id"),
+            result=bindparam("result"), batch_id=bindparam("batch_id"))
+)
+
+
 def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account | None,
                    progress=None, now: dt.datetime | None = None) -> dict[str, int]:
     """Audit students chunk by chunk: upsert results, replace this task's snapshots, log changes.
 
+    Per chunk: five set queries, the pure rules in memory, then one executemany each for new
+    results, changed results, snapshots and log entries (Core statements: no ORM unit of work).
     Idempotent per task: a rerun of the same task replaces its snapshots instead of adding more.
     Confirmed and published rows keep their result; the computed one is stored beside it.
     """
@@ -491,7 +515,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     done = 0
     if progress:
         progress(0, total)
-    for chunk in chunks(ids, CHUNK):
+    for chunk in chunks(ids, AUDIT_CHUNK):
         now_chunk = now or utcnow()
         cases = load_cases(chunk, batches, plans)
         inserts, updates, snapshots, logs = [], [], [], []
@@ -513,11 +537,9 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
             else:
                 locked = _is_locked(case.audit)
                 new = old if locked else (case.audit.override_result or verdict.result)
-                row = {"id": case.audit.id, "computed_result": verdict.result, "computed_reasons": reasons,
-                       "computed_at": now_chunk, "computed_task_id": task_id, "result": new}
-                if not locked:
-                    row["batch_id"] = case.batch.id
-                updates.append(row)
+                updates.append({"_id": case.audit.id, "computed_result": verdict.result, "computed_reasons": reasons,
+                                "computed_at": now_chunk, "computed_task_id": task_id, "result": new,
+                                "batch_id": case.audit.batch_id if locked else case.batch.id})
             snapshots.append({
                 "task_id": task_id, "student_id": case.student.id, "batch_id": case.batch.id,
                 "result": verdict.result, "reasons": reasons, "passed_courses": prog.passed_courses,
@@ -527,27 +549,28 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
                 summary[result_label(new)] += 1
             if new != old:
                 logs.append((case, old, new))
+        conn = db.session.connection()
         if inserts:
-            db.session.execute(insert(GraduationAudit), inserts)
-        if updates:
-            db.session.execute(update(GraduationAudit), updates)
+            conn.execute(_AUDIT_T.insert(), inserts)
+        facts.bulk_update(_UPDATE_AUDIT, updates)
         audited = [s["student_id"] for s in snapshots]
         if audited:
-            db.session.execute(delete(GraduationSnapshot).where(
-                GraduationSnapshot.task_id == task_id, GraduationSnapshot.student_id.in_(audited)))
-            db.session.execute(insert(GraduationSnapshot), snapshots)
+            conn.execute(delete(_SNAPSHOT_T).where(
+                _SNAPSHOT_T.c.task_id == task_id, _SNAPSHOT_T.c.student_id.in_(audited)))
+            conn.execute(_SNAPSHOT_T.insert(), snapshots)
         if logs:
-            audit_ids = dict(db.session.execute(
-                select(GraduationAudit.student_id, GraduationAudit.id)
-                .where(GraduationAudit.student_id.in_([c.student.id for c, _, _ in logs]))
-            ).all())
+            audit_ids = {c.audit.student_id: c.audit.id for c, _, _ in logs if c.audit is not None}
+            new_rows = [c.student.id for c, _, _ in logs if c.audit is None]
+            if new_rows:
+                audit_ids.update(conn.execute(
+                    select(_AUDIT_T.c.student_id, _AUDIT_T.c.id).where(_AUDIT_T.c.student_id.in_(new_rows))
+                ).all())
             oplog.record_many([
                 _log_row(actor=actor, action="graduation_audit", student=c.student,
                          record_id=audit_ids.get(c.student.id), old=result_label(o), new=result_label(n),
                          task_id=task_id, at=now_chunk)
                 for c, o, n in logs
             ])
-        db.session.flush()
         done += len(chunk)
         if progress:
             progress(done, total)
@@ -556,25 +579,34 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     return summary
 
 
-@tasks.handler("graduation_audit")
-def run_audit(task: Task, progress) -> dict:
-    """毕业审核任务: resolve the filter (or ids) inside the scope again, then audit chunk by chunk."""
-    ids = resolve_student_ids(task.params or {})
-    return audit_students(ids, task_id=task.id, actor=task.requested_by, progress=progress)
+def _task_student_ids(task: Task) -> list[int]:
+    """The task's students, resolved once when it fans out (filter or ids, re-checked against the scope)."""
+    return resolve_student_ids(task.params or {})
 
 
-@tasks.handler("graduation_sync")
-def run_sync(task: Task, progress) -> dict:
-    """同步课程数据任务: recompute the synced figures chunk by chunk (each chunk committed)."""
-    ids = resolve_student_ids(task.params or {})
-    total = len(ids)
-    progress(0, total)
-    done = 0
-    for chunk in chunks(ids, CHUNK):
-        done += sync_course_data(chunk)
-        progress(done, total)
+@tasks.fanout("graduation_audit", items=_task_student_ids)
+def run_audit(task: Task, student_ids: list[int], progress) -> dict:
+    """毕业审核任务, one chunk: audit these students (any worker may run any chunk)."""
+    return audit_students(student_ids, task_id=task.id, actor=task.requested_by, progress=progress)
+
+
+def _sync_finished(task: Task, summary: dict) -> dict:
+    """One 同步课程数据 log entry for the whole task, written with its 成功."""
+    done = int(summary.get("已同步", 0))
     oplog.record(actor=task.requested_by, action="graduation_sync", record_type="Task", record_id=task.id,
                  new=f"{done} 名学生", task_id=task.id)
+    return {"已同步": done}
+
+
+@tasks.fanout("graduation_sync", items=_task_student_ids, finish=_sync_finished)
+def run_sync(task: Task, student_ids: list[int], progress) -> dict:
+    """同步课程数据任务, one chunk: recompute the synced figures (each sub-chunk committed)."""
+    total = len(student_ids)
+    progress(0, total)
+    done = 0
+    for chunk in chunks(student_ids, CHUNK):
+        done += sync_course_data(chunk)
+        progress(done, total)
     return {"已同步": done}
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.grade import Grade
 from app.models.plan import PlanCourse, TeachingPlan
 from app.models.student import Student
+from app.services import facts
 from app.statuses import PASS_SCORE
 
 CHUNK = 1000
@@ -68,16 +69,25 @@ def progress_figures(student_ids: Iterable[int]) -> dict[int, tuple[int, float]]
         .join(best, best.c.sid == Student.id)
         .outerjoin(TeachingPlan, plan_join_condition())
         .outerjoin(PlanCourse, and_(PlanCourse.plan_id == TeachingPlan.id, PlanCourse.course_code == best.c.code))
-        .where(best.c.best >= PASS_SCORE)
+        .where(best.c.best >= PASS_SCORE, Student.id.in_(ids))  # lets the planner use the key, not scan students
         .group_by(Student.id)
     )
     figures: dict[int, tuple[int, float]] = {}
-    for sid, plan_id, plan_passed, credits, any_passed in db.session.execute(stmt):
+    db.session.flush()
+    for sid, plan_id, plan_passed, credits, any_passed in db.session.connection().execute(stmt):
         if plan_id is None:
             figures[sid] = (int(any_passed), 0.0)
         else:
             figures[sid] = (int(plan_passed), round(float(credits or 0), 2))
     return figures
+
+
+_STUDENT_T = Student.__table__
+_UPDATE_FIGURES = (
+    update(_STUDENT_T).where(_STUDENT_T.c.id == bindparam("_id"))
+    .values(passed_courses=bindparam("passed_courses"), earned_credits=bindparam("earned_credits"),
+            synced_at=bindparam("synced_at"))
+)
 
 
 def sync_course_data(student_ids: Sequence[int], now: dt.datetime | None = None) -> int:
@@ -90,12 +100,12 @@ def sync_course_data(student_ids: Sequence[int], now: dt.datetime | None = None)
     for chunk in chunks(list(student_ids)):
         figures = progress_figures(chunk)
         rows = [
-            {"id": sid, "passed_courses": figures.get(sid, (0, 0.0))[0],
+            {"_id": sid, "passed_courses": figures.get(sid, (0, 0.0))[0],
              "earned_credits": figures.get(sid, (0, 0.0))[1], "synced_at": now}
             for sid in chunk
         ]
         if rows:
-            db.session.execute(update(Student), rows)
+            facts.bulk_update(_UPDATE_FIGURES, rows)  # batched executemany, no ORM unit of work
             count += len(rows)
     db.session.flush()
     return count

@@ -4,21 +4,29 @@ A task row is created (and committed) before its job is enqueued; the job only c
 Handlers are registered per kind with ``@handler(kind)`` and receive the task plus a ``progress``
 callback that commits the work done so far together with the counter, so that progress on screen
 never runs ahead of, or behind, what is in the database.
+
+Kinds registered with ``@fanout(kind, items=...)`` (the audits) are split into chunks: the scope is
+resolved once into ids, frozen in ``task_chunk`` rows, and each chunk is its own job — an RQ job per
+chunk in ``rq`` mode, so any number of ``rq worker`` processes share one audit; in sequence otherwise.
+A chunk marks itself done in the transaction that writes its last results, so a chunk run twice
+writes the same thing once; the task's progress is the sum over its chunks, it is 成功 when every
+chunk is, 失败 as soon as one fails, and ``run(task_id)`` on a failed task runs only the missing chunks.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import traceback
-from typing import Callable, Protocol
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.task import Task
+from app.models.task import Task, TaskChunk
 from app.services.errors import Conflict, NotFound
 from app.statuses import TaskState
 
@@ -132,6 +140,9 @@ def run(task_id: int) -> None:
         raise NotFound(f"任务 {task_id} 不存在")
     if task.state == TaskState.SUCCEEDED.value:
         return
+    if task.kind in _FANOUTS:
+        _run_fanout(task, _FANOUTS[task.kind])
+        return
     fn = _HANDLERS.get(task.kind)
     now = utcnow()
     task.state = TaskState.RUNNING.value
@@ -161,10 +172,170 @@ def run(task_id: int) -> None:
         db.session.commit()
     except Exception as exc:  # the task row records every failure; the job itself fails too
         db.session.rollback()
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        message = _failure_message(exc)
         log.error("task %s failed: %s", task_id, traceback.format_exc())
         fail(task_id, message)
         raise
+
+
+def _failure_message(exc: BaseException) -> str:
+    return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------- fan-out
+
+ChunkFn = Callable[[Task, list[int], Progress], dict]
+DEFAULT_CHUNK_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """How a kind splits: ``items`` resolves the task's ids once, ``chunk`` handles a slice (flush
+    only; it may call ``progress``), ``finish`` turns the summed chunk summaries into the task's."""
+
+    items: Callable[[Task], Sequence[int]]
+    chunk: ChunkFn
+    finish: Callable[[Task, dict], dict] | None = None
+    size: int = DEFAULT_CHUNK_SIZE
+
+
+_FANOUTS: dict[str, FanOut] = {}
+
+
+def fanout(kind: str, *, items: Callable[[Task], Sequence[int]], finish: Callable[[Task, dict], dict] | None = None,
+           size: int = DEFAULT_CHUNK_SIZE) -> Callable[[ChunkFn], ChunkFn]:
+    """Register ``fn(task, ids, progress) -> summary`` as the chunk handler of a fanned-out kind."""
+
+    def register(fn: ChunkFn) -> ChunkFn:
+        _FANOUTS[kind] = FanOut(items=items, chunk=fn, finish=finish, size=size)
+        return fn
+
+    return register
+
+
+def chunk_size(spec: FanOut) -> int:
+    """Students per chunk; ``FANOUT_CHUNK_SIZE`` in the config overrides the kind's default."""
+    return max(1, int(current_app.config.get("FANOUT_CHUNK_SIZE") or spec.size))
+
+
+def _run_fanout(task: Task, spec: FanOut) -> None:
+    """Split the task into chunks (once), then run or enqueue the chunks not done yet."""
+    task_id = task.id
+    now = utcnow()
+    task.state = TaskState.RUNNING.value
+    task.started_at = task.started_at or now
+    task.heartbeat_at = now
+    task.error = None
+    task.finished_at = None
+    db.session.commit()
+    try:
+        if not db.session.scalar(select(func.count()).where(TaskChunk.task_id == task_id)):
+            ids = list(spec.items(task))
+            size = chunk_size(spec)
+            rows = [{"task_id": task_id, "no": no, "item_ids": ids[start:start + size],
+                     "total": len(ids[start:start + size]), "state": TaskState.QUEUED.value, "done": 0}
+                    for no, start in enumerate(range(0, len(ids), size))]
+            if rows:
+                db.session.execute(insert(TaskChunk), rows)
+            db.session.execute(update(Task).where(Task.id == task_id).values(total=len(ids), done=0))
+            db.session.commit()
+        pending = list(db.session.scalars(
+            select(TaskChunk.no).where(TaskChunk.task_id == task_id, TaskChunk.state != TaskState.SUCCEEDED.value)
+            .order_by(TaskChunk.no)))
+        db.session.execute(update(TaskChunk).where(TaskChunk.task_id == task_id, TaskChunk.no.in_(pending))
+                           .values(state=TaskState.QUEUED.value, error=None))
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        log.error("task %s failed: %s", task_id, traceback.format_exc())
+        fail(task_id, _failure_message(exc))
+        raise
+    if not pending:
+        _finish_fanout(task_id)
+        return
+    if current_app.config["JOBS_MODE"] == "rq":
+        from app.jobs import enqueue_chunk
+
+        try:
+            for no in pending:
+                enqueue_chunk(task_id, no)
+        except Exception as exc:
+            fail(task_id, _failure_message(exc))
+            raise
+        return
+    for no in pending:
+        run_chunk(task_id, no)
+
+
+def _sum_progress(task_id: int) -> None:
+    """The task's ``done`` is the sum of its chunks' (one UPDATE; no read-modify-write race)."""
+    total_done = select(func.coalesce(func.sum(TaskChunk.done), 0)).where(TaskChunk.task_id == task_id).scalar_subquery()
+    db.session.execute(update(Task).where(Task.id == task_id).values(done=total_done, heartbeat_at=utcnow()))
+
+
+def run_chunk(task_id: int, no: int) -> None:
+    """Run one chunk of a fanned-out task; a chunk already done, or of a failed task, is skipped."""
+    chunk = db.session.scalar(select(TaskChunk).where(TaskChunk.task_id == task_id, TaskChunk.no == no))
+    task = db.session.get(Task, task_id)
+    if chunk is None or task is None:
+        raise NotFound(f"任务 {task_id} 的第 {no} 段不存在")
+    if chunk.state == TaskState.SUCCEEDED.value:
+        _finish_fanout(task_id)
+        return
+    if task.state != TaskState.RUNNING.value:
+        return  # another chunk failed (or the task was reaped): a retry runs this one
+    spec = _FANOUTS[task.kind]
+    ids = [int(i) for i in chunk.item_ids]
+    db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id)
+                       .values(state=TaskState.RUNNING.value, started_at=utcnow(), error=None))
+    db.session.commit()
+
+    def progress(done: int, total: int | None = None) -> None:
+        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id).values(done=min(done, len(ids))))
+        _sum_progress(task_id)
+        db.session.commit()
+
+    try:
+        summary = spec.chunk(task, ids, progress) or {}
+        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id).values(
+            state=TaskState.SUCCEEDED.value, done=len(ids), summary=summary, finished_at=utcnow()))
+        _sum_progress(task_id)
+        db.session.commit()  # the chunk's last writes and its 成功 in one transaction
+    except Exception as exc:
+        db.session.rollback()
+        message = _failure_message(exc)
+        log.error("task %s chunk %s failed: %s", task_id, no, traceback.format_exc())
+        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id).values(
+            state=TaskState.FAILED.value, error=message[:4000], finished_at=utcnow()))
+        db.session.commit()
+        fail(task_id, message)
+        raise
+    _finish_fanout(task_id)
+
+
+def _finish_fanout(task_id: int) -> None:
+    """When every chunk is done, the one caller that flips the task to 成功 writes its summary."""
+    open_chunks = db.session.scalar(select(func.count()).where(
+        TaskChunk.task_id == task_id, TaskChunk.state != TaskState.SUCCEEDED.value))
+    if open_chunks:
+        return
+    claimed = db.session.execute(
+        update(Task).where(Task.id == task_id, Task.state == TaskState.RUNNING.value)
+        .values(state=TaskState.SUCCEEDED.value, done=Task.total, finished_at=utcnow(), lock_key=None)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        return
+    summary: dict = {}
+    for part in db.session.scalars(select(TaskChunk.summary).where(TaskChunk.task_id == task_id).order_by(TaskChunk.no)):
+        for key, value in (part or {}).items():
+            summary[key] = summary.get(key, 0) + value if isinstance(value, (int, float)) else value
+    task = db.session.get(Task, task_id)
+    spec = _FANOUTS[task.kind]
+    if spec.finish is not None:
+        summary = spec.finish(task, summary)
+    db.session.execute(update(Task).where(Task.id == task_id).values(summary=summary))
+    db.session.commit()
 
 
 def fail(task_id: int, message: str) -> None:
@@ -184,6 +355,13 @@ def is_stale(task: Task, now: dt.datetime | None = None) -> bool:
     if task.state not in (TaskState.RUNNING.value, TaskState.QUEUED.value):
         return False
     now = now or utcnow()
+    if task.state == TaskState.RUNNING.value and current_app.config["JOBS_MODE"] == "rq" and task.kind in _FANOUTS:
+        open_chunks = list(db.session.scalars(select(TaskChunk.no).where(
+            TaskChunk.task_id == task.id, TaskChunk.state != TaskState.SUCCEEDED.value)))
+        if open_chunks:  # chunks may wait in the queue behind other work: ask RQ, not the clock
+            from app.jobs import chunk_jobs_dead
+
+            return chunk_jobs_dead(task.id, open_chunks)
     limit = dt.timedelta(seconds=current_app.config["TASK_STALE_SECONDS"])
     if task.state == TaskState.RUNNING.value and task.heartbeat_at and now - task.heartbeat_at > limit:
         return True
