@@ -36,7 +36,7 @@ serve: setup
 	$(BIN)/gunicorn -w $${WEB_CONCURRENCY:-4} -b 127.0.0.1:$(PORT) run:app
 
 worker: install
-	$(BIN)/rq worker --url $${REDIS_URL:-redis://127.0.0.1:6379/0} $${RQ_QUEUE:-audit}
+	$(BIN)/rq worker -w app.jobs.worker.AppWorker --url $${REDIS_URL:-redis://127.0.0.1:6379/0} $${RQ_QUEUE:-audit}
 
 test: install translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -1,19 +1,34 @@
 """RQ entry points: thin, idempotent, only a task id in; the service does the work."""
 from __future__ import annotations
 
-from flask import current_app, has_app_context
+import os
+
+from flask import has_app_context
 
 _app = None
+_app_pid = None
 
 
-def _worker_app():
-    """Build the app once per worker process (jobs need an app context)."""
-    global _app
+def worker_app():
+    """The app for jobs: built once per worker (AppWorker builds it before RQ forks a job).
+
+    A forked job inherits the app but must not reuse the parent's database connections, so the
+    first use in a new process drops the pool (without closing the parent's sockets).
+    """
+    global _app, _app_pid
     if _app is None:
         from app import create_app
 
         _app = create_app()
+        _app_pid = os.getpid()
+    elif _app_pid != os.getpid():
+        from app.extensions import db
+
+        with _app.app_context():
+            db.engine.dispose(close=False)
+        _app_pid = os.getpid()
     return _app
+
 
 
 def execute_task(task_id: int) -> None:
@@ -23,7 +38,7 @@ def execute_task(task_id: int) -> None:
     if has_app_context():
         tasks.run(task_id)
         return
-    with _worker_app().app_context():
+    with worker_app().app_context():
         try:
             tasks.run(task_id)
         finally:
@@ -38,7 +53,7 @@ def execute_chunk(task_id: int, no: int) -> None:
     if has_app_context():
         tasks.run_chunk(task_id, no)
         return
-    with _worker_app().app_context():
+    with worker_app().app_context():
         try:
             tasks.run_chunk(task_id, no)
         finally:

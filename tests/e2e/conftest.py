@@ -71,7 +71,7 @@ def live_server():
     if redis_url:
         procs.append(subprocess.Popen([str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "run:app"],
                                       cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True))
-        procs.append(subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--url", redis_url, env["RQ_QUEUE"]],
+        procs.append(subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--url", redis_url, env["RQ_QUEUE"]],
                                       cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True))
     else:
         procs.append(subprocess.Popen([sys.executable, "-m", "flask", "run", "--port", str(port)],

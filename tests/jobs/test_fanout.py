@@ -89,7 +89,7 @@ def _worker_processes(queue_name: str, n: int, app) -> None:
     """n real `rq worker --burst` processes on the queue, started together, waited for."""
     env = dict(os.environ, APP_MODE="test", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=REDIS_URL,
                RQ_QUEUE=queue_name, STORAGE_DIR=app.config["STORAGE_DIR"], JOBS_MODE="rq")
-    procs = [subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, queue_name],
+    procs = [subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL, queue_name],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(n)]
     for p in procs:

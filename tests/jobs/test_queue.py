@@ -74,7 +74,11 @@ def test_job_goes_through_redis_and_a_worker_runs_it(rq_mode):
 
 @pytest.mark.skipif(not REDIS_URL, reason="a separate worker process needs a real Redis server (TEST_REDIS_URL)")
 def test_real_rq_worker_process_runs_the_job(rq_mode, app_ctx):
-    """`rq worker` as its own process (as in production) builds the app and completes the task."""
+    """`rq worker -w AppWorker` as its own process (as in production) completes several tasks.
+
+    The app is built once before RQ forks each job; every forked job gets fresh DB connections.
+    """
+    more = [_demo_task(_ce_admin(), n=2) for _ in range(2)]
     task = _demo_task(_ce_admin(), n=3)
     env = dict(os.environ)
     env.update(
@@ -85,12 +89,13 @@ def test_real_rq_worker_process_runs_the_job(rq_mode, app_ctx):
         STORAGE_DIR=app_ctx.config["STORAGE_DIR"],
     )
     out = subprocess.run(
-        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, rq_mode],
+        [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL, rq_mode],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     db.session.expire_all()
-    assert db.session.get(Task, task.id).state == TaskState.SUCCEEDED.value
+    assert [db.session.get(Task, t.id).state for t in more + [task]] == [TaskState.SUCCEEDED.value] * 3
+
 
 
 def test_failed_job_is_recorded_and_can_be_retried(rq_mode):
@@ -159,3 +164,28 @@ def test_thread_mode_runs_in_the_background(app_ctx, world, monkeypatch):
             break
         time.sleep(0.05)
     assert db.session.get(Task, task.id).state == TaskState.SUCCEEDED.value
+
+
+def test_app_worker_builds_the_app_once_and_forked_jobs_reuse_it(app_ctx, monkeypatch):
+    """AppWorker builds the app before RQ forks; a forked job reuses it (no rebuild) with its own DB pool."""
+    from app.jobs import runner
+    from app.jobs.worker import AppWorker
+
+    monkeypatch.setattr(runner, "_app", None)
+    built = []
+    monkeypatch.setattr("app.create_app", lambda *a, **k: built.append(1) or app_ctx)
+    import fakeredis
+    from rq import Queue
+
+    conn = fakeredis.FakeStrictRedis()
+    AppWorker([Queue("x", connection=conn)], connection=conn)
+    assert built == [1] and runner.worker_app() is app_ctx
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the forked job: same app object, no second build
+        ok = runner.worker_app() is app_ctx and built == [1] and runner._app_pid == os.getpid()
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert built == [1]
