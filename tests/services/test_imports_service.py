@@ -334,3 +334,25 @@ def test_a_missing_upload_fails_with_a_message(world):
     tasks.submit(task)
     db.session.expire_all()
     assert db.session.get(Task, task.id).error == "上传的文件已不存在，请重新上传"
+
+
+def test_the_demo_students_exported_import_back_unchanged(app_ctx, monkeypatch):
+    """The demo's own students: export 学生学籍 → empty the students → import the export → the same records."""
+    from app.demo import seed_demo
+
+    monkeypatch.setitem(app_ctx.config, "FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    seed_demo(students=200)
+    before = snapshot()
+    assert len(before) == 200
+
+    export = exports.start_list_export(actor=ce(), scope=scope_of(ce()), kind="students", filters={})
+    tasks.submit(export)
+    data = storage.resolve(db.session.get(Task, export.id).result_path).read_bytes()
+
+    db.session.execute(update(Account).where(Account.student_id.isnot(None)).values(student_id=None))
+    for model in (GraduateForm, Grade, LanguageScore, GraduationAudit, DegreeApplication, Student):
+        db.session.execute(delete(model))
+    db.session.commit()
+
+    assert succeeded(run_import("students", data, filename=export.result_name)) == {"新增": 200, "更新": 0, "未变": 0}
+    assert snapshot() == before
