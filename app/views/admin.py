@@ -12,6 +12,7 @@ from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -58,8 +59,8 @@ class OrganisationView(ClampedModelView):
     include_route_methods = {"list", "show", "add", "edit", "delete"}
     list_title = show_title = "机构"
     base_order = ("code", "asc")
-    label_columns = {"code": "机构代码", "name": "机构名称", "kind": "机构类型", "kind_label": "机构类型",
-                     "parent": "上级机构"}
+    label_columns = {"code": _l("机构代码"), "name": _l("机构名称"), "kind": _l("机构类型"), "kind_label": _l("机构类型"),
+                     "parent": _l("上级机构")}
     list_columns = show_columns = ["code", "name", "kind_label", "parent"]
     add_columns = edit_columns = ["code", "name", "kind", "parent"]
     search_columns = ["code", "name", "kind"]
@@ -100,7 +101,7 @@ class MajorView(ClampedModelView):
     include_route_methods = {"list", "show", "add", "edit", "delete"}
     list_title = show_title = "专业"
     base_order = ("code", "asc")
-    label_columns = {"code": "专业代码", "name": "专业名称", "college": "二级学院"}
+    label_columns = {"code": _l("专业代码"), "name": _l("专业名称"), "college": _l("二级学院")}
     list_columns = show_columns = add_columns = edit_columns = ["code", "name", "college"]
     search_columns = ["code", "name", "college"]
     college_only = {"college": [["kind", FilterEqual, OrgKind.COLLEGE.value]]}
@@ -163,17 +164,17 @@ class AccountView(ClampedModelView):
     list_title = show_title = "账号管理"
     base_order = ("username", "asc")
     label_columns = {
-        "username": "账号（工号/学号）",
-        "first_name": "姓名",
-        "roles": "角色",
-        "org": "所属机构",
-        "student": "学生",
-        "mobile": "手机号",
-        "active": "是否启用",
-        "must_change_password": "首次登录需改密",
-        "locked_until": "锁定至",
-        "fail_login_count": "连续失败次数",
-        "last_login": "最近登录",
+        "username": _l("账号（工号/学号）"),
+        "first_name": _l("姓名"),
+        "roles": _l("角色"),
+        "org": _l("所属机构"),
+        "student": _l("学生"),
+        "mobile": _l("手机号"),
+        "active": _l("是否启用"),
+        "must_change_password": _l("首次登录需改密"),
+        "locked_until": _l("锁定至"),
+        "fail_login_count": _l("连续失败次数"),
+        "last_login": _l("最近登录"),
     }
     list_columns = ["username", "first_name", "roles", "org", "student", "mobile", "active",
                     "must_change_password", "locked_until"]
@@ -261,16 +262,16 @@ class OperationLogView(ClampedModelView):
     base_order = ("at", "desc")
     list_title = show_title = "操作日志"
     label_columns = {
-        "at": "时间",
-        "actor_name": "操作人",
-        "action": "操作",
-        "record_type": "记录",
-        "record_id": "记录编号",
-        "student_id": "学号",
-        "old_value": "原值",
-        "new_value": "新值",
-        "reason": "原因/说明",
-        "task_id": "任务",
+        "at": _l("时间"),
+        "actor_name": _l("操作人"),
+        "action": _l("操作"),
+        "record_type": _l("记录"),
+        "record_id": _l("记录编号"),
+        "student_id": _l("学号"),
+        "old_value": _l("原值"),
+        "new_value": _l("新值"),
+        "reason": _l("原因/说明"),
+        "task_id": _l("任务"),
     }
     list_columns = ["at", "actor_name", "action", "record_type", "record_id", "old_value", "new_value", "reason",
                     "task_id"]

@@ -12,6 +12,7 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
@@ -132,32 +133,32 @@ class StudentView(LoggedEditsMixin, ScopedModelView):
     base_order = ("student_no", "asc")
 
     label_columns = {
-        "student_no": "学号",
-        "name": "姓名",
-        "gender": "性别",
-        "id_card": "身份证号",
-        "birth_date": "出生日期",
-        "ethnicity": "民族",
-        "political_status": "政治面貌",
-        "mobile": "手机号",
-        "enrol_grade": "学籍年级",
-        "study_grade": "学习年级",
-        "level": "层次",
-        "level_label": "层次",
-        "major": "专业",
-        "college": "二级学院",
-        "study_mode": "学习形式",
-        "study_mode_label": "学习形式",
-        "duration_years": "学制（年）",
-        "site": "教学点",
-        "status": "学籍状态",
-        "status_label": "学籍状态",
-        "enrolled_on": "入学日期",
-        "passed_courses": "已通过课程数",
-        "earned_credits": "已获总学分",
-        "synced_at": "同步时间",
-        "has_photo": "毕业照片",
-        "photo_path": "毕业照片",
+        "student_no": _l("学号"),
+        "name": _l("姓名"),
+        "gender": _l("性别"),
+        "id_card": _l("身份证号"),
+        "birth_date": _l("出生日期"),
+        "ethnicity": _l("民族"),
+        "political_status": _l("政治面貌"),
+        "mobile": _l("手机号"),
+        "enrol_grade": _l("学籍年级"),
+        "study_grade": _l("学习年级"),
+        "level": _l("层次"),
+        "level_label": _l("层次"),
+        "major": _l("专业"),
+        "college": _l("二级学院"),
+        "study_mode": _l("学习形式"),
+        "study_mode_label": _l("学习形式"),
+        "duration_years": _l("学制（年）"),
+        "site": _l("教学点"),
+        "status": _l("学籍状态"),
+        "status_label": _l("学籍状态"),
+        "enrolled_on": _l("入学日期"),
+        "passed_courses": _l("已通过课程数"),
+        "earned_credits": _l("已获总学分"),
+        "synced_at": _l("同步时间"),
+        "has_photo": _l("毕业照片"),
+        "photo_path": _l("毕业照片"),
     }
     list_columns = ["student_no", "name", "enrol_grade", "study_grade", "level_label", "site", "major",
                     "status_label", "passed_courses", "earned_credits", "has_photo"]
@@ -264,14 +265,14 @@ class PlanCourseView(LoggedEditsMixin, ClampedModelView):
     list_title = show_title = "教学计划课程"
     page_size = 50
     label_columns = {
-        "plan": "教学计划",
-        "course_code": "课程代码",
-        "course_name": "课程名称",
-        "credits": "学分",
-        "nature": "课程性质",
-        "nature_label": "课程性质",
-        "is_degree_course": "学位课程",
-        "suggested_term": "建议学期",
+        "plan": _l("教学计划"),
+        "course_code": _l("课程代码"),
+        "course_name": _l("课程名称"),
+        "credits": _l("学分"),
+        "nature": _l("课程性质"),
+        "nature_label": _l("课程性质"),
+        "is_degree_course": _l("学位课程"),
+        "suggested_term": _l("建议学期"),
     }
     list_columns = ["plan", "course_code", "course_name", "credits", "nature_label", "is_degree_course",
                     "suggested_term"]
@@ -298,12 +299,12 @@ class TeachingPlanView(LoggedEditsMixin, ClampedModelView):
     list_title = show_title = "教学计划"
     base_order = ("grade", "desc")
     label_columns = {
-        "major": "专业",
-        "level": "层次",
-        "level_label": "层次",
-        "grade": "年级",
-        "min_total_credits": "毕业最低总学分",
-        "min_elective_credits": "选修最低学分",
+        "major": _l("专业"),
+        "level": _l("层次"),
+        "level_label": _l("层次"),
+        "grade": _l("年级"),
+        "min_total_credits": _l("毕业最低总学分"),
+        "min_elective_credits": _l("选修最低学分"),
     }
     list_columns = ["grade", "major", "level_label", "min_total_credits", "min_elective_credits"]
     show_columns = list_columns
@@ -340,16 +341,16 @@ class GradeView(LoggedEditsMixin, ScopedModelView):
     list_title = show_title = "成绩"
     base_order = ("id", "desc")
     label_columns = {
-        "student": "学生",
-        "student_id": "学号",
-        "student_no": "学号",
-        "course_code": "课程代码",
-        "course_name": "课程名称",
-        "term": "学期",
-        "score": "成绩（折算）",
-        "raw_score": "成绩",
-        "exam_kind": "考试性质",
-        "exam_kind_label": "考试性质",
+        "student": _l("学生"),
+        "student_id": _l("学号"),
+        "student_no": _l("学号"),
+        "course_code": _l("课程代码"),
+        "course_name": _l("课程名称"),
+        "term": _l("学期"),
+        "score": _l("成绩（折算）"),
+        "raw_score": _l("成绩"),
+        "exam_kind": _l("考试性质"),
+        "exam_kind_label": _l("考试性质"),
     }
     list_columns = ["student", "course_code", "course_name", "term", "raw_score", "score", "exam_kind_label"]
     show_columns = list_columns
@@ -389,14 +390,14 @@ class LanguageScoreView(LoggedEditsMixin, ScopedModelView):
     list_title = show_title = "学位外语成绩"
     base_order = ("exam_date", "desc")
     label_columns = {
-        "student": "学生",
-        "student_id": "学号",
-        "student_no": "学号",
-        "exam_date": "考试日期",
-        "score": "成绩",
-        "substitute": "替代考试",
-        "substitute_score": "替代考试成绩",
-        "passed": "是否合格",
+        "student": _l("学生"),
+        "student_id": _l("学号"),
+        "student_no": _l("学号"),
+        "exam_date": _l("考试日期"),
+        "score": _l("成绩"),
+        "substitute": _l("替代考试"),
+        "substitute_score": _l("替代考试成绩"),
+        "passed": _l("是否合格"),
     }
     list_columns = ["student", "exam_date", "score", "substitute", "substitute_score", "passed"]
     show_columns = list_columns
@@ -442,14 +443,14 @@ class GraduateFormView(LoggedEditsMixin, ScopedModelView):
     list_title = show_title = "毕业生登记表"
     base_order = ("id", "desc")
     label_columns = {
-        "student": "学生",
-        "student_id": "学号",
-        "self_assessment": "自我鉴定",
-        "site_opinion": "教学点意见",
-        "college_opinion": "学院意见",
-        "state": "状态",
-        "state_label": "状态",
-        "submitted_at": "提交时间",
+        "student": _l("学生"),
+        "student_id": _l("学号"),
+        "self_assessment": _l("自我鉴定"),
+        "site_opinion": _l("教学点意见"),
+        "college_opinion": _l("学院意见"),
+        "state": _l("状态"),
+        "state_label": _l("状态"),
+        "submitted_at": _l("提交时间"),
     }
     list_columns = ["student", "state_label", "submitted_at"]
     show_columns = ["student", "state_label", "submitted_at", "self_assessment", "site_opinion", "college_opinion"]

@@ -201,8 +201,9 @@ def refuse_unsafe_routes():
     if not view_name:
         return None
     for key, value in request.args.items():
-        # FAB's list pages int() these without a check: ?page_StudentView=x was a 500
-        if key.startswith(("page_", "psize_")) and not value.lstrip("-").isdigit():
+        # FAB's list pages int() these without a check: ?page_StudentView=x was a 500, and a negative
+        # page becomes a negative OFFSET, which PostgreSQL refuses (another 500)
+        if key.startswith(("page_", "psize_")) and not value.isdigit():
             abort(400)
     if method == "delete" and request.method == "GET":
         abort(405)
