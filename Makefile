@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.lock $(BIN)/python
 install: $(VENV)/.installed
 
 translations: install
-	$(BIN)/pybabel compile -f -d app/translations >/dev/null 2>&1 || true
+	$(BIN)/pybabel -q compile -f -d app/translations
 
 setup: install translations
 	APP_MODE=$${APP_MODE:-demo} $(BIN)/flask db upgrade
