@@ -6,7 +6,6 @@ Jobs run inline unless a test asks for the real queue (see tests/jobs).
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 
 import pytest
@@ -18,6 +17,7 @@ os.environ.setdefault("INSTANCE_DIR", _tmp)
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.clients import RoleClient  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
 
@@ -90,48 +90,6 @@ def app_ctx(app):
 def world(app_ctx):
     """Organisations, majors, plans, two students and one account per role (see factories.World)."""
     return factories.world()
-
-
-class RoleClient:
-    """A test client logged in as one account, which adds the CSRF token to every POST."""
-
-    def __init__(self, app, username: str, login_type: str = "org"):
-        self.app = app
-        self.username = username
-        self.client = app.test_client()
-        self._token = None
-        r = self.post(
-            "/login/?type=" + login_type, csrf=False,
-            data={"username": username, "password": factories.PASSWORD, "login_type": login_type,
-                  "csrf_token": self._login_token(login_type)},
-        )
-        assert r.status_code == 302, (username, r.status_code)
-        assert "/login" not in r.headers.get("Location", ""), f"login failed for {username}"
-
-    def _login_token(self, login_type: str) -> str:
-        page = self.get("/login/?type=" + login_type).get_data(as_text=True)
-        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-    @property
-    def token(self) -> str:
-        if self._token is None:
-            page = self.get("/account/password").get_data(as_text=True)
-            self._token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        return self._token
-
-    def get(self, url, **kw):
-        # a fresh app context per request, as in production: no ``g`` or session shared with the test
-        with self.app.app_context():
-            return self.client.get(url, **kw)
-
-    def post(self, url, data=None, csrf: bool = True, **kw):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.token)
-        with self.app.app_context():
-            resp = self.client.post(url, data=data, **kw)
-        db.session.expire_all()
-        return resp
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import re
 from dataclasses import dataclass
 
 import pytest
@@ -17,6 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from tests import factories
+from tests.clients import Client
 
 OTHER_NO = "2020020001"
 OTHER_NAME = "李四"
@@ -118,33 +118,8 @@ def changed_tables(before: dict, after: dict) -> list[str]:
     return sorted(name for name in before if before[name] != after.get(name))
 
 
-class AnonClient:
+class AnonClient(Client):
     """A client that is not logged in; it takes its CSRF token from the login page."""
-
-    def __init__(self, app):
-        self.app = app
-        self.client = app.test_client()
-        self._token = None
-
-    @property
-    def token(self) -> str:
-        if self._token is None:
-            page = self.get("/login/").get_data(as_text=True)
-            self._token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        return self._token
-
-    def get(self, url, **kw):
-        with self.app.app_context():
-            return self.client.get(url, **kw)
-
-    def post(self, url, data=None, csrf: bool = True, **kw):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.token)
-        with self.app.app_context():
-            resp = self.client.post(url, data=data, **kw)
-        db.session.expire_all()
-        return resp
 
 
 REQUIRED = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}

@@ -73,7 +73,7 @@ def test_publish_twice_numbers_once(site_client, ce_client, pre_graduates):
 def test_review_twice_reviews_once(app, world):
     """初审 posted twice: the row is reviewed once and the log has one entry."""
     from app.services import signatures
-    from tests.conftest import RoleClient
+    from tests.clients import RoleClient
 
     batch = factories.degree_batch()
     appl = DegreeApplication(batch_id=batch.id, student_id=world.student1.id, result="met", computed_result="met")
