@@ -146,6 +146,33 @@ def student_scope_clause(scope: Scope, student_cls=None):
     return false()
 
 
+def task_scope_clause(scope: Scope):
+    """Tasks (任务中心) an account may see: its organisation's, or all for the CE admin; never a student's."""
+    from app.models.task import Task
+
+    if scope.is_all:
+        return true()
+    if scope.kind in ("site", "college") and scope.org_id is not None:
+        return Task.org_id == scope.org_id
+    return false()
+
+
+def oplog_scope_clause(scope: Scope, actor_id: int | None):
+    """操作日志 an account may see: CE all; a site or college its students' entries and its own actions."""
+    from sqlalchemy import or_
+
+    from app.models.oplog import OperationLog
+
+    if scope.is_all:
+        return true()
+    mine = OperationLog.actor_id == actor_id if actor_id is not None else false()
+    if scope.kind == "site":
+        return or_(OperationLog.site_id == scope.org_id, mine)
+    if scope.kind == "college":
+        return or_(OperationLog.college_id == scope.org_id, mine)
+    return false()
+
+
 def role_of(account: Account | None) -> str | None:
     if account is None:
         return None

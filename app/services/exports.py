@@ -16,7 +16,7 @@ import zipfile
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from flask import current_app
-from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from app import storage
@@ -37,7 +37,7 @@ from app.models import (
     Organisation,
     Student,
 )
-from app.security import Scope, student_scope_clause
+from app.security import Scope, oplog_scope_clause, student_scope_clause
 from app.services import facts, graduation
 from app.services.errors import DomainError, NotFound
 from app.services.oplog import ACTION_LABELS
@@ -664,18 +664,6 @@ def _student_list_query(kind: str, filters: Mapping[str, Any], scope: Scope):
     return stmt
 
 
-def _oplog_clause(scope: Scope, actor_id: int | None):
-    """As the 操作日志 page: CE all; a site or college its students' entries and its own actions."""
-    mine = OperationLog.actor_id == actor_id if actor_id is not None else false()
-    if scope.is_all:
-        return true()
-    if scope.kind == "site":
-        return or_(OperationLog.site_id == scope.org_id, mine)
-    if scope.kind == "college":
-        return or_(OperationLog.college_id == scope.org_id, mine)
-    return false()
-
-
 def _utc_bound(day: str, *, end: bool) -> dt.datetime:
     """A local (Asia/Shanghai) calendar day boundary as stored naive UTC."""
     from zoneinfo import ZoneInfo
@@ -686,7 +674,7 @@ def _utc_bound(day: str, *, end: bool) -> dt.datetime:
 
 
 def oplog_query(filters: Mapping[str, Any], scope: Scope, actor_id: int | None):
-    stmt = select(OperationLog).where(_oplog_clause(scope, actor_id))
+    stmt = select(OperationLog).where(oplog_scope_clause(scope, actor_id))
     if filters.get("action"):
         stmt = stmt.where(OperationLog.action == filters["action"])
     if filters.get("actor_name"):

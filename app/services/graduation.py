@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any, Iterable, Mapping, Sequence
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.audit.graduation import GraduationFacts, audit_graduation

@@ -13,7 +13,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, or_, select
+from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models.account import Account
 from app.models.oplog import OperationLog
 from app.models.org import Major, Organisation
-from app.security import current_scope
+from app.security import current_scope, oplog_scope_clause
 from app.services import accounts
 from app.services.errors import DomainError
 from app.services.oplog import ACTION_LABELS
@@ -238,16 +238,7 @@ class OperationLogScopeFilter(BaseFilter):
     arg_name = "oplog_scope"
 
     def apply(self, query, value):
-        scope = current_scope()
-        if scope.is_all:
-            return query
-        me = getattr(g.get("user"), "id", None)
-        mine = OperationLog.actor_id == me if me is not None else false()
-        if scope.kind == "site":
-            return query.filter(or_(OperationLog.site_id == scope.org_id, mine))
-        if scope.kind == "college":
-            return query.filter(or_(OperationLog.college_id == scope.org_id, mine))
-        return query.filter(false())
+        return query.filter(oplog_scope_clause(current_scope(), getattr(g.get("user"), "id", None)))
 
 
 class OperationLogView(ClampedModelView):

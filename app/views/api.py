@@ -43,7 +43,7 @@ from app.models.degree import DegreeApplication
 from app.models.graduation import GraduationAudit
 from app.models.student import Student
 from app.models.task import Task
-from app.security import current_scope
+from app.security import current_scope, task_scope_clause
 from app.services import degree, graduation, tasks
 from app.services.errors import DomainError
 from app.statuses import (
@@ -56,7 +56,6 @@ from app.statuses import (
     label,
 )
 from app.views.scoped import StudentScopeFilter
-from app.views.tasks import task_scope_clause
 
 MAX_PAGE_SIZE = 100
 MAX_IDS = 10000
@@ -133,7 +132,7 @@ class ApiAccessMixin:
 
 
 class TaskScopeFilter(BaseFilter):
-    """The 任务中心 rule (``app.views.tasks.task_scope_clause``) as a FAB base filter."""
+    """The 任务中心 rule (``app.security.task_scope_clause``) as a FAB base filter."""
 
     name = "task scope"
     arg_name = "task_scope"

@@ -7,27 +7,18 @@ from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from sqlalchemy import false, func, select
+from sqlalchemy import func, select
 
 from app import storage
 from app.extensions import db
 from app.models.task import Task
-from app.security import Scope, current_scope
+from app.security import current_scope, task_scope_clause
 from app.services import tasks
 from app.statuses import TaskState
 from app.views.scoped import local_time
 
 PAGE_SIZE = 20
 _OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
-
-
-def task_scope_clause(scope: Scope):
-    """Tasks an account may see: its organisation's, or all for the CE admin; never a student's."""
-    if scope.is_all:
-        return Task.id.isnot(None)
-    if scope.kind in ("site", "college") and scope.org_id is not None:
-        return Task.org_id == scope.org_id
-    return false()
 
 
 def state_text(task: Task) -> str:
