@@ -713,7 +713,12 @@ def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt:
         if locked:
             raise NotAllowed(f"以下学生的学位申请已终审，不能修改授予结论：{_names(locked)}")
     now = utcnow()
+    changed = 0
     for app in apps:
+        if (app.override_result == result and app.override_reason == reason
+                and app.override_by_id == actor.id and app.result == result):
+            continue  # the same override posted again: nothing changes, nothing is logged
+        changed += 1
         old = app.result
         app.override_result = result
         app.override_reason = reason
@@ -723,7 +728,7 @@ def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt:
         oplog.record(actor=actor, action="degree_override", record=app, student=app.student,
                      old=label(old, DegreeConditionResult), new=label(result, DegreeConditionResult), reason=reason)
     db.session.flush()
-    return len(apps)
+    return changed
 
 
 # --------------------------------------------------------------------------- 初审

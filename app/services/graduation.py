@@ -638,7 +638,8 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
 
     Sites and colleges cannot change confirmed or published results; the CE admin can change
     confirmed ones (a confirmed student set to 不合格 leaves the confirmed list). Published results
-    are final for everyone: the diploma has been issued. Returns the number of changed students.
+    are final for everyone: the diploma has been issued. Posting the same override again changes
+    and logs nothing. Returns the number of changed students.
     """
     reason = (reason or "").strip()
     if result not in SETTABLE_RESULTS:
@@ -661,7 +662,12 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
     if missing_batch:
         raise DomainError(f"以下学生不在任何毕业批次中，不能修改毕业审核结果：{'、'.join(missing_batch[:10])}")
     now = now or utcnow()
+    changed = 0
     for student, audit in rows:
+        if (audit is not None and audit.override_result == result and audit.override_reason == reason
+                and audit.override_by_id == actor.id and audit.result == result):
+            continue  # the same override posted again: nothing changes, nothing is logged
+        changed += 1
         old = _effective(audit)
         old_text = result_label(old)
         if audit is None:
@@ -681,7 +687,7 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
         oplog.record(actor=actor, action="graduation_override", record=audit, student=student,
                      old=old_text, new=result_label(result), reason=reason)
     db.session.flush()
-    return len(rows)
+    return changed
 
 
 # --------------------------------------------------------------------------- 一键确认毕业
