@@ -123,11 +123,10 @@ def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
     passed = 0
     required = 0.0
     elective = 0.0
-    seen: set[str] = set()
-    for course in plan.courses:
-        if course.code in seen or not is_pass(best.get(course.code)):
+    get = best.get
+    for course in plan.distinct_courses:
+        if not is_pass(get(course.code)):
             continue
-        seen.add(course.code)
         passed += 1
         if course.required:
             required += course.credits

@@ -65,6 +65,20 @@ class Plan:
     min_total_credits: float
     min_elective_credits: float
     courses: tuple[PlanCourse, ...]
+    # Derived once per plan (a year's audit evaluates each plan ~2,000 times): the first course of
+    # each code, and the required ones among all courses, in plan order.
+    distinct_courses: tuple[PlanCourse, ...] = field(init=False, repr=False, compare=False)
+    required_courses: tuple[PlanCourse, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        distinct = []
+        for course in self.courses:
+            if course.code not in seen:
+                seen.add(course.code)
+                distinct.append(course)
+        object.__setattr__(self, "distinct_courses", tuple(distinct))
+        object.__setattr__(self, "required_courses", tuple(c for c in self.courses if c.required))
 
 
 @dataclass(frozen=True, slots=True)

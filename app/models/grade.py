@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from app.statuses import ExamKind, LABELS
@@ -13,7 +13,7 @@ class Grade(Model):
 
     __tablename__ = "grade"
     id = Column(Integer, primary_key=True)
-    student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False, index=True)
+    student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False)
     student = relationship("Student")
     course_code = Column(String(20), nullable=False)
     course_name = Column(String(100), nullable=False)
@@ -23,6 +23,9 @@ class Grade(Model):
     exam_kind = Column(String(10), nullable=False, default=ExamKind.REGULAR.value)
     __table_args__ = (
         UniqueConstraint("student_id", "course_code", "term", "exam_kind", name="uq_grade_attempt"),
+        # Covers the best-score aggregate of every audit (student → course → max score) without
+        # touching the table: an index-only scan in (student, course) order, no sort, no hash.
+        Index("ix_grade_best", "student_id", "course_code", "score"),
     )
 
     @property

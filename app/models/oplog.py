@@ -17,7 +17,7 @@ class OperationLog(Model):
     record_type = Column(String(40), nullable=False)
     record_id = Column(Integer)
     student_id = Column(Integer, index=True)
-    site_id = Column(Integer, index=True)  # scope columns copied from the student at write time
+    site_id = Column(Integer)  # scope columns copied from the student at write time (ix_oplog_site_at)
     college_id = Column(Integer, index=True)
     old_value = Column(Text)
     new_value = Column(Text)

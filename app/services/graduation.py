@@ -18,8 +18,8 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from app.audit.graduation import GraduationFacts, audit_graduation
-from app.audit.scores import course_progress, is_pass
+from app.audit.graduation import GraduationFacts, audit_graduation_with_progress
+from app.audit.scores import Progress, course_progress, is_pass
 from app.audit.types import Plan, Reason, Verdict
 from app.extensions import db
 from app.models.account import Account
@@ -421,11 +421,12 @@ def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -
     return cases
 
 
-def evaluate(case: Case) -> Verdict:
+def evaluate(case: Case) -> tuple[Verdict, Progress]:
     """Run the pure rules with the batch's conditions in force (no batch: every condition applies).
 
     A condition the batch switches off is passed as met; the plan must still exist (a missing plan
-    is a data problem the registrar needs to see whatever the batch says).
+    is a data problem the registrar needs to see whatever the batch says). The progress is always
+    counted against the student's real plan (it is what the snapshot shows).
     """
     b = case.batch
     require_plan = b is None or b.require_plan_courses
@@ -436,10 +437,10 @@ def evaluate(case: Case) -> Verdict:
         form_state=case.form_state if require_form else FormState.SUBMITTED.value,
         has_photo=bool(case.student.photo_path) if require_photo else True,
     )
-    plan = case.plan
-    if plan is not None and not require_plan:
-        plan = Plan(0, 0, ())
-    return audit_graduation(facts, plan, case.best)
+    if case.plan is not None and not require_plan:
+        verdict, _ = audit_graduation_with_progress(facts, Plan(0, 0, ()), case.best)
+        return verdict, course_progress(case.plan, case.best)
+    return audit_graduation_with_progress(facts, case.plan, case.best)
 
 
 def _is_locked(audit_row) -> bool:
@@ -461,7 +462,7 @@ def preview(student: Student) -> Verdict:
     """审核预览: the same rules on the same data as the batch audit, writing nothing."""
     batch = active_batch(student)
     batches = {} if batch is None else {batch_key(batch.enrol_grade, batch.study_grade, batch.level): batch}
-    return evaluate(load_cases([student.id], batches, PlanCache())[0])
+    return evaluate(load_cases([student.id], batches, PlanCache())[0])[0]
 
 
 # --------------------------------------------------------------------------- jobs
@@ -510,7 +511,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     total = len(ids)
     batches = load_batches()
     plans = PlanCache()
-    summary = {label(GraduationResult.PRE_GRADUATE): 0, label(GraduationResult.FAILED): 0}
+    counts = {PRE: 0, FAILED: 0}
     skipped = 0
     done = 0
     if progress:
@@ -523,9 +524,8 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
             if case.batch is None:
                 skipped += 1
                 continue
-            verdict = evaluate(case)
+            verdict, prog = evaluate(case)
             reasons = [r.to_dict() for r in verdict.reasons]
-            prog = course_progress(case.plan, case.best)
             old = _effective(case.audit)
             if case.audit is None:
                 new = verdict.result
@@ -545,19 +545,18 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
                 "result": verdict.result, "reasons": reasons, "passed_courses": prog.passed_courses,
                 "earned_credits": prog.total_credits, "created_at": now_chunk,
             })
-            if new in (PRE, FAILED):
-                summary[result_label(new)] += 1
+            if new in counts:
+                counts[new] += 1
             if new != old:
                 logs.append((case, old, new))
         conn = db.session.connection()
-        if inserts:
-            conn.execute(_AUDIT_T.insert(), inserts)
+        facts.bulk_insert(_AUDIT_T, inserts)
         facts.bulk_update(_UPDATE_AUDIT, updates)
         audited = [s["student_id"] for s in snapshots]
         if audited:
             conn.execute(delete(_SNAPSHOT_T).where(
                 _SNAPSHOT_T.c.task_id == task_id, _SNAPSHOT_T.c.student_id.in_(audited)))
-            conn.execute(_SNAPSHOT_T.insert(), snapshots)
+            facts.bulk_insert(_SNAPSHOT_T, snapshots)
         if logs:
             audit_ids = {c.audit.student_id: c.audit.id for c, _, _ in logs if c.audit is not None}
             new_rows = [c.student.id for c, _, _ in logs if c.audit is None]
@@ -574,6 +573,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
         done += len(chunk)
         if progress:
             progress(done, total)
+    summary = {result_label(code): n for code, n in counts.items()}
     if skipped:
         summary[SKIPPED_KEY] = skipped
     return summary

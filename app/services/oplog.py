@@ -5,6 +5,7 @@ from typing import Any
 
 from app.extensions import db
 from app.models.oplog import OperationLog
+from app.services.facts import bulk_insert
 
 ACTION_LABELS: dict[str, str] = {
     "graduation_audit": "毕业审核",
@@ -69,4 +70,4 @@ def record(
 def record_many(rows: list[dict]) -> None:
     """Bulk-append entries given as column dicts (for jobs touching thousands of students)."""
     if rows:
-        db.session.execute(OperationLog.__table__.insert(), rows)
+        bulk_insert(OperationLog.__table__, rows)

@@ -36,3 +36,52 @@ def test_keys_without_a_plan_are_absent(world):
     """No plan for (专业, 层次, 年级) means the key is simply missing (the rules then say no_plan)."""
     missing = (world.major1.id, Level.HIGH_TO_JUNIOR.value, 2099)
     assert missing not in facts.load_plans([missing])
+
+
+def test_bulk_insert_round_trips_awkward_values(world):
+    """``bulk_insert`` (COPY on PostgreSQL) stores exactly what ``table.insert()`` would: NULL vs empty
+    string, separators and backslashes in text and JSON, Chinese, datetimes, Python-side defaults."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.models import OperationLog
+
+    t = OperationLog.__table__
+    at = dt.datetime(2026, 12, 1, 6, 30, 15, 123456)
+    awkward = "制表\t换行\n回车\r反斜杠\\N \\t 引号\"'，=1+1"
+    facts.bulk_insert(t, [
+        {"at": at, "actor_name": "系统", "action": "graduation_audit", "record_type": "Task", "old_value": None, "new_value": "",
+         "reason": awkward, "student_id": 7},
+    ])
+    facts.bulk_insert(t, [  # no "at": the default applies
+        {"actor_name": awkward, "action": "graduation_audit", "record_type": "Task", "old_value": "\\", "new_value": "\\N"},
+    ])
+    rows = db.session.execute(select(t).order_by(t.c.id)).mappings().all()[-2:]
+    assert rows[0]["at"] == at and rows[0]["old_value"] is None and rows[0]["new_value"] == ""
+    assert rows[0]["reason"] == awkward and rows[0]["student_id"] == 7 and rows[0]["site_id"] is None
+    assert rows[1]["actor_name"] == awkward and rows[1]["old_value"] == "\\" and rows[1]["new_value"] == "\\N"
+    assert rows[1]["at"] is not None  # the column's Python-side default (utcnow) was applied
+
+
+def test_bulk_insert_round_trips_json_and_numbers(world):
+    """JSON columns (reasons) and floats survive ``bulk_insert`` unchanged, empty lists included."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.models import GraduationSnapshot
+
+    t = GraduationSnapshot.__table__
+    reasons = [{"code": "missing_required_course", "message": "必修课程未通过：高等数学（4学分，最高成绩 52）\t\n\\",
+                "detail": {"credits": 4.0, "best_score": 52.5, "course_code": "C\\01"}}]
+    now = dt.datetime(2026, 12, 1, 7, 0, 0)
+    facts.bulk_insert(t, [
+        {"task_id": 1, "student_id": 11, "batch_id": 1, "result": "failed", "reasons": reasons,
+         "passed_courses": 30, "earned_credits": 80.5, "created_at": now},
+        {"task_id": 1, "student_id": 12, "batch_id": 1, "result": "pre_graduate", "reasons": [],
+         "passed_courses": 0, "earned_credits": 0.1 + 0.2, "created_at": now},
+    ])
+    got = {r.student_id: r for r in db.session.execute(select(t).where(t.c.task_id == 1))}
+    assert got[11].reasons == reasons and got[11].earned_credits == 80.5 and got[11].passed_courses == 30
+    assert got[12].reasons == [] and got[12].earned_credits == 0.1 + 0.2 and got[12].created_at == now
