@@ -29,8 +29,8 @@ class Student(Model):
     ethnicity = Column(String(20), default="汉族")
     political_status = Column(String(20), default="群众")
     mobile = Column(String(20))
-    enrol_grade = Column(Integer, nullable=False)  # 学籍年级
-    study_grade = Column(Integer, nullable=False)  # 学习年级
+    enrol_grade = Column(Integer, nullable=False, index=True)  # 学籍年级 (indexed for the filter's year range)
+    study_grade = Column(Integer, nullable=False, index=True)  # 学习年级
     level = Column(String(5), nullable=False)  # Level
     major_id = Column(Integer, ForeignKey("major.id"), nullable=False, index=True)
     major = relationship("Major")

@@ -431,3 +431,20 @@ def test_dashboard_counts_by_state_and_reasons(world, three):
     assert "degree" in board
     own = dashboard_for(Scope("site", org_id=world.site2.id))
     assert [r["org_id"] for r in own["by_site"]] == [world.site2.id] and own["top_reasons"] == []
+
+
+def test_grade_options_span_the_scope_years_newest_first(world):
+    """The 学籍年级/学习年级 dropdowns offer every year from the scope's earliest to its latest grade;
+    another site's students do not widen the site admin's range."""
+    early = factories.student(world.site1, world.major1, no="2017000001", grade=2017)
+    early.study_grade = 2018
+    factories.student(world.site2, world.major2, no="2011000001", grade=2011)
+    db.session.commit()
+    site = graduation.filter_options(site_scope(world))
+    assert [g for g, _ in site["enrol_grade"]][0] >= 2020 and [g for g, _ in site["enrol_grade"]][-1] == 2017
+    assert [g for g, _ in site["enrol_grade"]] == sorted({g for g, _ in site["enrol_grade"]}, reverse=True)
+    assert (2019, "2019级") in site["enrol_grade"] and (2011, "2011级") not in site["enrol_grade"]
+    assert [g for g, _ in site["study_grade"]][-1] == 2018
+    everyone = graduation.filter_options(Scope("all"))
+    assert [g for g, _ in everyone["enrol_grade"]][-1] == 2011
+    assert graduation.filter_options(Scope("none"))["enrol_grade"] == []
