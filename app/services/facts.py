@@ -128,7 +128,12 @@ _NULL = "\\N"
 
 def _copy_text(value) -> str:
     """Text in COPY's text format: backslash escapes for the separators; ``\\N`` is NULL."""
-    return _NULL if value is None else str(value).translate(_COPY_ESCAPES)
+    if value is None:
+        return _NULL
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # rare: skip the slow translate
+        return text.translate(_COPY_ESCAPES)
+    return text
 
 
 def _copy_number(value) -> str:
@@ -142,7 +147,8 @@ def _copy_bool(value) -> str:
 def _copy_json(value) -> str:
     if value is None:
         return _NULL
-    return "[]" if value == [] else json.dumps(value).translate(_COPY_ESCAPES)
+    # json.dumps escapes control characters and non-ASCII itself: only its backslashes need doubling
+    return "[]" if value == [] else json.dumps(value).replace("\\", "\\\\")
 
 
 def _copy_datetime_encoder():
