@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 
 from app.audit.graduation import NO_PLAN_MESSAGE
 from app.audit.scores import format_number, is_pass
-from app.audit.types import Plan, Reason, Verdict
+from app.audit.types import Plan, PlanCourse, Reason, Verdict
 from app.statuses import DegreeConditionResult, GraduationResult, label
 
 
@@ -53,7 +53,11 @@ def degree_course_average(plan: Plan | None, best: Mapping[str, float]) -> float
     """
     if plan is None:
         return None
-    scores = [best[c.code] for c in plan.courses if c.degree_course and best.get(c.code) is not None]
+    return _average([c for c in plan.courses if c.degree_course], best)
+
+
+def _average(degree_courses: Sequence[PlanCourse], best: Mapping[str, float]) -> float | None:
+    scores = [best[c.code] for c in degree_courses if best.get(c.code) is not None]
     if not scores:
         return None
     return round(sum(scores) / len(scores), 2)
@@ -84,9 +88,9 @@ def _language_reasons(exams: Sequence[LanguageExam], pass_mark: float) -> list[R
     )]
 
 
-def _course_reasons(plan: Plan, best: Mapping[str, float], marks: DegreeMarks) -> list[Reason]:
-    """Reasons about the degree courses of an existing plan."""
-    courses = [c for c in plan.courses if c.degree_course]
+def _course_reasons(courses: Sequence[PlanCourse], best: Mapping[str, float], marks: DegreeMarks,
+                    average: float | None) -> list[Reason]:
+    """Reasons about the degree courses of an existing plan (``average``: their average)."""
     if not courses:
         return [Reason("no_degree_courses", "教学计划未设置学位课程", {})]
     reasons: list[Reason] = []
@@ -101,7 +105,6 @@ def _course_reasons(plan: Plan, best: Mapping[str, float], marks: DegreeMarks) -
                 f"学位课程不合格：{course.name} {format_number(score)}",
                 {**detail, "score": score},
             ))
-    average = degree_course_average(plan, best)
     if average is not None and average < marks.course_average_mark:
         reasons.append(Reason(
             "degree_average_below",
@@ -134,6 +137,23 @@ def audit_degree(
         with every reason. The average is compared after rounding to 2 decimals, so the
         decision matches the figure shown.
     """
+    return audit_degree_with_average(graduation_result, graduated, exams, plan, best, marks)[0]
+
+
+def audit_degree_with_average(
+    graduation_result: str | None,
+    graduated: bool,
+    exams: Sequence[LanguageExam],
+    plan: Plan | None,
+    best: Mapping[str, float],
+    marks: DegreeMarks,
+) -> tuple[Verdict, float | None]:
+    """``audit_degree`` plus the 学位课程平均分 it was decided on (``degree_course_average``).
+
+    The audit job stores both (result and snapshot): computed once instead of twice per applicant.
+    """
+    courses = [c for c in plan.courses if c.degree_course] if plan is not None else []
+    average = _average(courses, best) if plan is not None else None
     reasons: list[Reason] = []
     if not graduated and graduation_result != GraduationResult.PRE_GRADUATE.value:
         result_label = _graduation_label(graduation_result)
@@ -146,6 +166,6 @@ def audit_degree(
     if plan is None:
         reasons.append(Reason("no_plan", NO_PLAN_MESSAGE, {}))
     else:
-        reasons.extend(_course_reasons(plan, best, marks))
+        reasons.extend(_course_reasons(courses, best, marks, average))
     result = DegreeConditionResult.NOT_MET if reasons else DegreeConditionResult.MET
-    return Verdict(result.value, tuple(reasons))
+    return Verdict(result.value, tuple(reasons)), average

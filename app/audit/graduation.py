@@ -43,7 +43,8 @@ def _status_label(code: str) -> str:
 def _plan_reasons(plan: Plan, best: Mapping[str, float], progress: Progress) -> list[Reason]:
     """Reasons about required courses and credits of an existing plan (``progress`` against that plan)."""
     reasons: list[Reason] = []
-    for course in plan.required_courses:
+    all_required_passed = progress.required_passed == plan.distinct_required
+    for course in () if all_required_passed else plan.required_courses:
         score = best.get(course.code)
         if is_pass(score):
             continue

@@ -99,12 +99,15 @@ class Progress:
         total_credits: Credits of passed plan courses.
         elective_credits: Credits of passed 选修 plan courses.
         required_credits: Credits of passed 必修 plan courses.
+        required_passed: Number of passed 必修 plan courses (when it equals the plan's
+            ``distinct_required``, no required course is missing).
     """
 
     passed_courses: int
     total_credits: float
     elective_credits: float
     required_credits: float
+    required_passed: int = 0
 
 
 def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
@@ -121,6 +124,7 @@ def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
     if plan is None:
         return Progress(sum(1 for s in best.values() if is_pass(s)), 0.0, 0.0, 0.0)
     passed = 0
+    required_passed = 0
     required = 0.0
     elective = 0.0
     get = best.get
@@ -129,6 +133,7 @@ def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
             continue
         passed += 1
         if course.required:
+            required_passed += 1
             required += course.credits
         else:
             elective += course.credits
@@ -137,4 +142,5 @@ def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
         total_credits=round(required + elective, 2),
         elective_credits=round(elective, 2),
         required_credits=round(required, 2),
+        required_passed=required_passed,
     )

@@ -69,6 +69,7 @@ class Plan:
     # each code, and the required ones among all courses, in plan order.
     distinct_courses: tuple[PlanCourse, ...] = field(init=False, repr=False, compare=False)
     required_courses: tuple[PlanCourse, ...] = field(init=False, repr=False, compare=False)
+    distinct_required: int = field(init=False, repr=False, compare=False)  # required course codes
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -79,6 +80,7 @@ class Plan:
                 distinct.append(course)
         object.__setattr__(self, "distinct_courses", tuple(distinct))
         object.__setattr__(self, "required_courses", tuple(c for c in self.courses if c.required))
+        object.__setattr__(self, "distinct_required", sum(1 for c in distinct if c.required))
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,19 +101,15 @@ def bulk_insert(table, rows: list[dict]) -> None:
         conn.execute(table.insert(), rows)
         return
     names = list(rows[0])
-    defaults = {c.name: c.default.arg for c in table.columns
-                if c.name not in names and c.default is not None and c.default.is_scalar}
-    callables = [c for c in table.columns if c.name not in names and c.default is not None
-                 and c.default.is_callable]
-    columns = names + list(defaults) + [c.name for c in callables]
-    encoders = [_copy_encoder(table.c[name].type) for name in columns]
-    buf = io.StringIO()
-    write = buf.write
-    for row in rows:
-        values = [row[n] for n in names] + list(defaults.values()) + [c.default.arg(None) for c in callables]
-        write("\t".join(enc(v) for enc, v in zip(encoders, values)))
-        write("\n")
-    buf.seek(0)
+    values_of: dict[str, list] = {n: [row[n] for row in rows] for n in names}
+    for c in table.columns:  # the defaults ``table.insert()`` would fill in
+        if c.name not in values_of and c.default is not None and (c.default.is_scalar or c.default.is_callable):
+            values_of[c.name] = ([c.default.arg] * len(rows) if c.default.is_scalar
+                                 else [c.default.arg(None) for _ in rows])
+    columns = list(values_of)
+    # encoded column by column (a map per column is far cheaper than a call per cell), joined row-wise
+    encoded = [_copy_column(table.c[n].type, values_of[n]) for n in columns]
+    buf = io.StringIO("\n".join(map("\t".join, zip(*encoded))) + "\n")
     cols = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in columns)
     cursor = conn.connection.dbapi_connection.cursor()
     try:
@@ -136,14 +132,6 @@ def _copy_text(value) -> str:
     return text
 
 
-def _copy_number(value) -> str:
-    return _NULL if value is None else str(value)
-
-
-def _copy_bool(value) -> str:
-    return _NULL if value is None else ("t" if value else "f")
-
-
 def _copy_json(value) -> str:
     if value is None:
         return _NULL
@@ -151,31 +139,24 @@ def _copy_json(value) -> str:
     return "[]" if value == [] else json.dumps(value).replace("\\", "\\\\")
 
 
-def _copy_datetime_encoder():
-    """Jobs stamp thousands of rows with the same time: format each distinct value once."""
-    last: list = [None, _NULL]
-
-    def encode(value) -> str:
-        if value is None:
-            return _NULL
-        if value is not last[0]:
-            last[0], last[1] = value, value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
-        return last[1]
-
-    return encode
+def _copy_time(value) -> str:
+    if value is None:
+        return _NULL
+    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
 
 
-def _copy_encoder(type_):
-    """The COPY text encoder of one column type (JSON serialised as SQLAlchemy's JSON type would)."""
+def _copy_column(type_, values: list) -> list[str]:
+    """One column's values in COPY's text format (JSON serialised as SQLAlchemy's JSON type would)."""
     if isinstance(type_, sqltypes.JSON):
-        return _copy_json
+        return list(map(_copy_json, values))
     if isinstance(type_, sqltypes.Boolean):
-        return _copy_bool
+        return [_NULL if v is None else ("t" if v else "f") for v in values]
     if isinstance(type_, (sqltypes.Integer, sqltypes.Numeric)):
-        return _copy_number
+        return list(map(str, values)) if None not in values else [_NULL if v is None else str(v) for v in values]
     if isinstance(type_, (sqltypes.DateTime, sqltypes.Date)):
-        return _copy_datetime_encoder()
-    return _copy_text
+        memo: dict = {}  # jobs stamp thousands of rows with the same time: format each value once
+        return [memo[v] if v in memo else memo.setdefault(v, _copy_time(v)) for v in values]
+    return list(map(_copy_text, values))
 
 
 def raw_rows(stmt) -> list[tuple]:

@@ -154,3 +154,25 @@ def test_missing_course_detail_is_json_and_round_trips() -> None:
     assert reason.detail == {"course_code": "MATH", "course_name": "高等数学", "credits": 4, "best_score": 52.0}
     data = json.loads(json.dumps([r.to_dict() for r in verdict.reasons], ensure_ascii=False))
     assert tuple(Reason.from_dict(d) for d in data) == verdict.reasons
+
+
+def _reference_missing_required(plan: Plan, best: dict) -> list[str]:
+    """The rule written the obvious way: every required plan course (in plan order) not passed."""
+    return [c.code for c in plan.courses if c.required and not (best.get(c.code) is not None and best[c.code] >= 60)]
+
+
+@pytest.mark.parametrize("best", [
+    {}, ALL_PASSED, {"MATH": 59.5}, {"ENG": 60.0, "MATH": 100.0}, {"MATH": 30.0, "ENG": 20.0, "PHOTO": 99.0},
+])
+@pytest.mark.parametrize("plan", [
+    PLAN,
+    Plan(4, 0, (PlanCourse("MATH", "高等数学", 4, True, True), PlanCourse("MATH", "高等数学", 4, True, True))),
+    Plan(0, 0, (PlanCourse("PHOTO", "摄影", 2, False, False),)),
+    Plan(0, 0, ()),
+])
+def test_missing_required_courses_match_the_plain_rule(plan: Plan, best: dict) -> None:
+    """The audit's short cut (skip the required-course scan when progress says all passed) gives the
+    same reasons as checking every required course, duplicated plan entries included."""
+    verdict = audit_graduation(GOOD, plan, best)
+    got = [r.detail["course_code"] for r in verdict.reasons if r.code == "missing_required_course"]
+    assert got == _reference_missing_required(plan, best)

@@ -92,11 +92,11 @@ def test_is_pass_uses_pass_score(score: float | None, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("plan", "best", "expected"),
     [
-        (PLAN, {}, Progress(0, 0.0, 0.0, 0.0)),
-        (PLAN, {"M1": 60, "E1": 59, "X1": 85}, Progress(2, 6.0, 2.0, 4.0)),
-        (PLAN, {"M1": 95, "E1": 65, "X1": 70, "X2": 88}, Progress(4, 11.0, 3.5, 7.5)),
-        (PLAN, {"M1": 95, "ZZ": 99}, Progress(1, 4.0, 0.0, 4.0)),  # non-plan course ignored
-        (None, {"M1": 95, "E1": 30, "ZZ": 60}, Progress(2, 0.0, 0.0, 0.0)),  # no plan: count only
+        (PLAN, {}, Progress(0, 0.0, 0.0, 0.0, 0)),
+        (PLAN, {"M1": 60, "E1": 59, "X1": 85}, Progress(2, 6.0, 2.0, 4.0, 1)),
+        (PLAN, {"M1": 95, "E1": 65, "X1": 70, "X2": 88}, Progress(4, 11.0, 3.5, 7.5, 2)),
+        (PLAN, {"M1": 95, "ZZ": 99}, Progress(1, 4.0, 0.0, 4.0, 1)),  # non-plan course ignored
+        (None, {"M1": 95, "E1": 30, "ZZ": 60}, Progress(2, 0.0, 0.0, 0.0, 0)),  # no plan: count only
     ],
 )
 def test_course_progress_counts_plan_courses(
