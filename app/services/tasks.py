@@ -178,7 +178,16 @@ def run(task_id: int) -> None:
         raise
 
 
+DB_LOST_MESSAGE = "数据库连接中断，任务失败，请重试"
+
+
 def _failure_message(exc: BaseException) -> str:
+    """What 任务中心 shows: the service's Chinese message, or for a lost database connection a Chinese
+    sentence instead of the driver's English (the traceback is in the worker's log either way)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DB_LOST_MESSAGE
     return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
 
 
@@ -288,6 +297,7 @@ def run_chunk(task_id: int, no: int) -> None:
     ids = [int(i) for i in chunk.item_ids]
     db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id)
                        .values(state=TaskState.RUNNING.value, started_at=utcnow(), error=None))
+    db.session.execute(update(Task).where(Task.id == task_id).values(heartbeat_at=utcnow()))
     db.session.commit()
 
     def progress(done: int, total: int | None = None) -> None:
@@ -355,15 +365,21 @@ def is_stale(task: Task, now: dt.datetime | None = None) -> bool:
     if task.state not in (TaskState.RUNNING.value, TaskState.QUEUED.value):
         return False
     now = now or utcnow()
+    limit = dt.timedelta(seconds=current_app.config["TASK_STALE_SECONDS"])
+    silent = task.heartbeat_at is not None and now - task.heartbeat_at > limit
     if task.state == TaskState.RUNNING.value and current_app.config["JOBS_MODE"] == "rq" and task.kind in _FANOUTS:
-        open_chunks = list(db.session.scalars(select(TaskChunk.no).where(
-            TaskChunk.task_id == task.id, TaskChunk.state != TaskState.SUCCEEDED.value)))
-        if open_chunks:  # chunks may wait in the queue behind other work: ask RQ, not the clock
+        open_chunks = db.session.execute(select(TaskChunk.no, TaskChunk.state).where(
+            TaskChunk.task_id == task.id, TaskChunk.state != TaskState.SUCCEEDED.value)).all()
+        if open_chunks:
             from app.jobs import chunk_jobs_dead
 
-            return chunk_jobs_dead(task.id, open_chunks)
-    limit = dt.timedelta(seconds=current_app.config["TASK_STALE_SECONDS"])
-    if task.state == TaskState.RUNNING.value and task.heartbeat_at and now - task.heartbeat_at > limit:
+            if chunk_jobs_dead(task.id, [no for no, _state in open_chunks]):
+                return True
+            # Chunks waiting in the queue behind other work are not dead, whatever the clock says. A chunk a
+            # worker has taken commits progress every slice (and its start bumps the heartbeat), so silence
+            # beyond the limit means its worker was killed: RQ would keep that job "started" for minutes.
+            return silent and any(state == TaskState.RUNNING.value for _no, state in open_chunks)
+    if task.state == TaskState.RUNNING.value and silent:
         return True
     from app.jobs import job_is_dead
 
@@ -374,14 +390,21 @@ def reap_stale(tasks: list[Task]) -> None:
     """Mark tasks whose worker died as failed, so the task center never shows them running forever."""
     for task in tasks:
         if is_stale(task):
-            fail(task.id, STALE_MESSAGE)
+            _fail_stale(task.id)
             db.session.refresh(task)
+
+
+def _fail_stale(task_id: int) -> None:
+    """The task is 失败, and so are the chunks its dead workers had taken (a rerun queues them again)."""
+    db.session.execute(update(TaskChunk).where(TaskChunk.task_id == task_id, TaskChunk.state == TaskState.RUNNING.value)
+                       .values(state=TaskState.FAILED.value, error=STALE_MESSAGE, finished_at=utcnow()))
+    fail(task_id, STALE_MESSAGE)
 
 
 def _release_stale_lock(lock_key: str) -> None:
     holder = db.session.scalar(select(Task).where(Task.lock_key == lock_key))
     if holder is not None and is_stale(holder):
-        fail(holder.id, STALE_MESSAGE)
+        _fail_stale(holder.id)
 
 
 @handler("demo")

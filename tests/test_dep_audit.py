@@ -1,0 +1,127 @@
+"""bench/dep_audit.py: OSV range matching on a tiny fake advisory set (no mirror, no network)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from bench import dep_audit
+from bench.dep_audit import Pin, audit, match, range_includes, read_pins
+from packaging.version import Version
+
+
+def adv(id_, name, *, events=None, versions=None, ecosystem="PyPI", **extra) -> dict:
+    affected = {"package": {"name": name, "ecosystem": ecosystem}}
+    if events is not None:
+        affected["ranges"] = [{"type": "ECOSYSTEM", "events": events}]
+    if versions is not None:
+        affected["versions"] = versions
+    return {"id": id_, "aliases": [f"CVE-{id_}"], "summary": f"summary of {id_}", "affected": [affected], **extra}
+
+
+FAKE = [
+    adv("A-1", "demo-pkg", events=[{"introduced": "0"}, {"fixed": "2.0"}]),
+    adv("A-2", "Demo_Pkg", events=[{"introduced": "1.0"}, {"fixed": "1.2"}, {"introduced": "2.0"}, {"fixed": "2.1"}]),
+    adv("A-3", "demo-pkg", events=[{"introduced": "0"}, {"last_affected": "3.1"}]),
+    adv("A-4", "demo-pkg", versions=["4.0", "4.1"]),
+    adv("A-5", "other-pkg", events=[{"introduced": "0"}]),
+    adv("A-6", "demo-pkg", events=[{"introduced": "0"}], withdrawn="2024-01-01T00:00:00Z"),
+    adv("A-7", "demo-pkg", events=[{"introduced": "0"}], ecosystem="npm"),
+]
+
+
+def ids(version: str, name: str = "demo-pkg") -> list[str]:
+    return [f.id for f in audit([Pin(name, version, f"{name}=={version}")], FAKE)]
+
+
+@pytest.mark.parametrize("version, expected", [
+    ("1.1", ["A-1", "A-2", "A-3"]),   # below 2.0; inside 1.0–1.2; below last_affected
+    ("1.2", ["A-1", "A-3"]),          # 1.2 is A-2's first fix (exclusive)
+    ("1.5", ["A-1", "A-3"]),          # between A-2's two ranges
+    ("2.0", ["A-2", "A-3"]),          # A-1 fixed in 2.0; A-2's second range starts at 2.0 (inclusive)
+    ("2.1", ["A-3"]),
+    ("3.1", ["A-3"]),                 # last_affected is inclusive
+    ("3.1.1", []),
+    ("4.1", ["A-4"]),                 # explicit versions list
+    ("4.1.0", ["A-4"]),               # same PEP 440 version as a listed one
+    ("4.2", []),
+    ("0.9", ["A-1", "A-3"]),          # below A-2's introduced
+])
+def test_ranges_last_affected_and_versions(version, expected):
+    assert ids(version) == expected
+
+
+def test_other_package_withdrawn_and_other_ecosystem_never_match():
+    assert ids("1.0", "other-pkg") == ["A-5"]
+    assert ids("1.0", "unrelated") == []
+    assert "A-6" not in ids("1.0") and "A-7" not in ids("1.0")
+
+
+def test_finding_names_the_fixing_version():
+    found = {f.id: f for f in audit([Pin("demo-pkg", "2.0.5", "")], FAKE)}
+    assert found["A-2"].fix == "2.1" and found["A-2"].fixed == ["1.2", "2.1"]
+    assert found["A-2"].aliases == ["CVE-A-2"] and found["A-2"].summary == "summary of A-2"
+    assert found["A-3"].fix is None  # last_affected only: no release fixes it
+    git_fix = adv("G-1", "demo-pkg", events=[{"introduced": "0"}, {"fixed": "9.0"}])
+    git_fix["affected"][0]["ranges"].append({"type": "GIT", "repo": "x", "events": [{"introduced": "0"},
+                                                                                 {"fixed": "abc123"}]})
+    assert match(Pin("demo-pkg", "1.0", ""), git_fix).fixed == ["9.0"]  # commit hashes are not versions
+
+
+def test_range_events_in_any_order_and_unparseable_bounds():
+    assert range_includes(Version("1.1"), [{"fixed": "1.2"}, {"introduced": "1.0"}]) is True
+    assert range_includes(Version("1.1"), [{"introduced": "0"}, {"fixed": "not a version"}]) is None
+
+
+def test_read_pins_takes_exact_pins_only():
+    pins, skipped = read_pins([
+        "# comment", "", "fakeredis[lua]==2.30.1", "Flask_AppBuilder==5.3.0  # via x",
+        "pytz==2024.1 ; python_version >= '3'", "requests>=2.0", "-r other.txt", "    --hash=sha256:abc",
+    ])
+    assert [(p.name, p.version) for p in pins] == [("fakeredis", "2.30.1"), ("flask-appbuilder", "5.3.0"),
+                                                   ("pytz", "2024.1")]
+    assert skipped == ["requests>=2.0"]
+
+
+def _write_db(root):
+    for a in FAKE:
+        folder = root / "vulns" / a["affected"][0]["package"]["name"].lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{a['id']}.yaml").write_text(yaml.safe_dump(a, allow_unicode=True), encoding="utf-8")
+
+
+def test_command_line_on_a_checkout_and_on_a_git_dir(tmp_path, capsys):
+    """Exit 1 and the finding's id, aliases and fix on a vulnerable pin; exit 0 on a clean one."""
+    _write_db(tmp_path / "db")
+    vulnerable, clean = tmp_path / "bad.lock", tmp_path / "good.lock"
+    vulnerable.write_text("demo-pkg==1.1\nunrelated==1.0\n")
+    clean.write_text("demo-pkg==3.2\n")
+    assert dep_audit.main(["--advisory-repo", str(tmp_path / "db"), "-r", str(vulnerable)]) == 1
+    out = capsys.readouterr().out
+    assert "demo-pkg==1.1  A-1  (CVE-A-1)" in out and "summary of A-2" in out
+    assert "fix: 2.0" in out and "fix: 1.2" in out
+    assert "advisories published after it are not covered" in out
+    assert dep_audit.main(["--advisory-repo", str(tmp_path / "db"), "-r", str(clean)]) == 0
+    assert "no known vulnerabilities" in capsys.readouterr().out
+
+    assert shutil.which("git"), "git is needed to read the advisory database"
+    repo = tmp_path / "db"
+    run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    run("add", "vulns")
+    run("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "db")
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True, capture_output=True)
+    assert dep_audit.main(["--advisory-repo", str(bare), "-r", str(vulnerable), "--json"]) == 1
+    report = yaml.safe_load(capsys.readouterr().out)  # JSON is YAML
+    assert [f["id"] for f in report["findings"]] == ["A-1", "A-2", "A-3"]
+    assert report["database_date"][:4].isdigit()
+
+
+def test_missing_database_is_an_error_not_a_clean_result(tmp_path, capsys):
+    lock = tmp_path / "r.lock"
+    lock.write_text("demo-pkg==1.0\n")
+    (tmp_path / "empty").mkdir()
+    assert dep_audit.main(["--advisory-repo", str(tmp_path / "empty"), "-r", str(lock)]) == 2
