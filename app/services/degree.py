@@ -36,7 +36,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.security import Scope, scope_of, student_scope_clause
-from app.services import facts, oplog
+from app.services import facts, numbering, oplog
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
 from app.services.tasks import Progress, create_task, fanout, handler, lock_key_for
@@ -879,7 +879,13 @@ def run_publish(task, progress: Progress) -> dict:
         logs = []
         for batch_id, group in by_batch.items():
             batch = db.session.get(DegreeBatch, batch_id)
-            numbers = allocate(degree_prefix(school, batch.year), len(group))
+            prefix = degree_prefix(school, batch.year)
+            numbering.lock(prefix)  # then re-read: a publication beside this one may have numbered some
+            fresh = set(db.session.scalars(select(DegreeApplication.id).where(
+                DegreeApplication.id.in_([a.id for a in group]), DegreeApplication.published_at.is_(None))))
+            group = [a for a in group if a.id in fresh]
+            published += len(group)
+            numbers = allocate(prefix, len(group))
             for app, number in zip(group, numbers):
                 app.degree_no = number
                 app.granted_on = batch.grant_date or today
@@ -888,7 +894,6 @@ def run_publish(task, progress: Progress) -> dict:
                 logs.append(_log_row(actor, app, "degree_publish", "未发布", f"已发布 {number}", None, task.id, now))
         db.session.flush()
         oplog.record_many(logs)
-        published += len(apps)
         done += len(chunk)
         progress(done)
     return {"已发布": published}

@@ -29,7 +29,7 @@ from app.models.org import Major, Organisation
 from app.models.student import Student
 from app.models.task import Task
 from app.security import Scope, role_of, scope_of, student_scope_clause
-from app.services import facts, oplog, tasks
+from app.services import facts, numbering, oplog, tasks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, diploma_prefix
 from app.services.sync import chunks, sync_course_data
@@ -793,11 +793,16 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
     school = current_app.config.get("SCHOOL_CODE", "10304")
     done = 0
     for (batch_id, level), members in sorted(groups.items()):
-        members.sort(key=lambda r: r[4])
         batch = db.session.get(GraduationBatch, batch_id)
+        prefix = diploma_prefix(school, batch.diploma_year, level)
+        numbering.lock(prefix)
+        members = _still_unpublished(members)
+        if not members:
+            continue
+        members.sort(key=lambda r: r[4])
         now_group = now or utcnow()
         grad_date = batch.graduation_date or shanghai_now(now_group).date()
-        numbers = allocate(diploma_prefix(school, batch.diploma_year, level), len(members))
+        numbers = allocate(prefix, len(members))
         db.session.execute(update(GraduationAudit), [
             {"id": r[0], "diploma_no": no, "graduation_date": grad_date, "published_at": now_group,
              "published_task_id": task_id}
@@ -817,6 +822,25 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
         if progress:
             progress(done, total)
     return {CONFIRM_LABELS["published"]: done}
+
+
+def _still_unpublished(members: list) -> list:
+    """The group's rows that are still unpublished, read again under the numbering lock.
+
+    Rows were picked before any lock was held: a publication running at the same time (or a
+    retried one whose first run is still committing) may have numbered some since. Re-reading
+    ``published_at`` after ``numbering.lock`` means a row is numbered once, whatever ran beside us.
+    """
+    fresh: set[int] = set()
+    for chunk in chunks(sorted(r[0] for r in members), CHUNK):
+        fresh.update(db.session.scalars(
+            select(GraduationAudit.id)
+            .where(GraduationAudit.id.in_(chunk), GraduationAudit.published_at.is_(None),
+                   GraduationAudit.diploma_no.is_(None))
+            .order_by(GraduationAudit.id)
+            .with_for_update()
+        ))
+    return [r for r in members if r[0] in fresh]
 
 
 @tasks.handler("graduation_publish")

@@ -6,7 +6,7 @@ rolls its counter back too, so no number is ever handed out twice or skipped.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -43,9 +43,22 @@ def allocate(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{n:06d}" for n in range(first, first + count)]
 
 
+def lock(prefix: str) -> None:
+    """Hold the prefix's counter for the rest of the transaction, before choosing what to number.
+
+    A publication locks first and then re-reads which rows are still unpublished: whatever ran
+    beside it has committed by then, so no row is numbered twice.
+    """
+    _locked_counter(prefix)
+
+
 def _locked_counter(prefix: str) -> CertificateCounter:
+    """The counter row, locked: a no-op UPDATE takes the row lock on PostgreSQL and the write lock
+    on SQLite (where FOR UPDATE means nothing), so reads after it see every earlier publication."""
+    db.session.execute(update(CertificateCounter).where(CertificateCounter.prefix == prefix)
+                       .values(last_value=CertificateCounter.last_value).execution_options(synchronize_session=False))
     stmt = select(CertificateCounter).where(CertificateCounter.prefix == prefix).with_for_update()
-    counter = db.session.scalar(stmt)
+    counter = db.session.scalar(stmt.execution_options(populate_existing=True))
     if counter is not None:
         return counter
     try:

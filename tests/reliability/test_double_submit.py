@@ -140,3 +140,50 @@ def test_twenty_parallel_publish_calls(app, site_client, pre_graduates):
 
     _record("parallel_publish", f"{db.engine.dialect.name}: 20 calls in {elapsed:.1f}s, "
                                 f"{outcomes.count('ran')} ran, {len(outcomes) - outcomes.count('ran')} refused/failed")
+
+
+def test_two_publications_over_the_same_rows_number_each_student_once(app, site_client, pre_graduates, monkeypatch):
+    """Two 发布 runs over the same students at the same moment (e.g. a 重试 while the first run is still
+    committing, which the task lock does not prevent): both pick the rows, then race for the numbers.
+    Every student is numbered once, numbers are unique and gap-free, one log entry each."""
+    from app.services import graduation
+
+    site_client.post("/graduation/audit/confirm", data={})
+    ce_id = db.session.scalar(select(Account.id).where(Account.username == "jjy001"))
+    ids = list(db.session.scalars(select(GraduationAudit.student_id)))
+    db.session.commit()
+    real_allocate = graduation.allocate
+    barrier = threading.Barrier(2)
+
+    def allocate_together(prefix, count):
+        try:  # both runs reach the numbering with the rows they picked (unless one is held by row locks)
+            barrier.wait(timeout=3)
+        except threading.BrokenBarrierError:
+            pass
+        return real_allocate(prefix, count)
+
+    monkeypatch.setattr(graduation, "allocate", allocate_together)
+    outcomes: list[str] = []
+
+    def publish():
+        with app.app_context():
+            try:
+                actor = db.session.get(Account, ce_id)
+                done = graduation.publish_students(ids, task_id=None, actor=actor, progress=lambda *a: db.session.commit())
+                db.session.commit()
+                outcomes.append(f"published {sum(done.values())}")
+            except Exception as exc:  # noqa: BLE001 — SQLite may refuse the second writer; asserted below
+                db.session.rollback()
+                outcomes.append(f"error: {exc}"[:200])
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=publish, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not any(t.is_alive() for t in threads), "a publication hung"
+    assert not [o for o in outcomes if o.startswith("error") and "locked" not in o], outcomes
+    assert_unique_gap_free(numbers(), pre_graduates)
+    assert logs("graduation_publish") == pre_graduates
