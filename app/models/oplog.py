@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
 
@@ -38,3 +39,11 @@ def _refuse_update(*_args) -> None:
 @event.listens_for(OperationLog, "before_delete")
 def _refuse_delete(*_args) -> None:
     raise OperationLogImmutable("操作日志不可删除")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state) -> None:
+    """The same refusal for ORM bulk statements (``update(OperationLog)``, ``query(...).delete()``),
+    which never pass through the per-object hooks above."""
+    if (state.is_update or state.is_delete) and any(m.class_ is OperationLog for m in state.all_mappers):
+        raise OperationLogImmutable("操作日志不可修改或删除")

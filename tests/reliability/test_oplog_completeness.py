@@ -592,3 +592,21 @@ def test_orm_refuses_to_update_or_delete_an_entry(world):
     from app.services import oplog
 
     assert not [n for n in vars(oplog) if n.startswith(("update", "delete", "edit", "remove", "purge"))]
+
+
+def test_orm_bulk_statements_cannot_change_the_log(world):
+    """ORM bulk UPDATE/DELETE statements (which skip the per-object hooks) are refused too."""
+    import pytest
+    from sqlalchemy import delete, update
+
+    _seed_log(world)
+    before = log_digest()
+    for stmt in (update(OperationLog).values(new_value="篡改"), delete(OperationLog),
+                 update(OperationLog).where(OperationLog.id > 0).values(reason="x")):
+        with pytest.raises(OperationLogImmutable):
+            db.session.execute(stmt)
+        db.session.rollback()
+    with pytest.raises(OperationLogImmutable):
+        db.session.query(OperationLog).delete()
+    db.session.rollback()
+    assert log_digest() == before
