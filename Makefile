@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test setup install migrate demo worker serve bench clean translations
+.PHONY: run test setup install migrate demo worker serve bench soak clean translations
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install translations
 
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Load: gunicorn -w 4 + one `rq worker` on $DATABASE_URL / $REDIS_URL, 50 users for 60 s (docs/RELIABILITY.md §10).
+soak: install translations
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) instance

@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,31 +265,56 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_list_page(args, site_id: int, level: str) -> dict:
-    """Median of 20 GETs of 毕业审核管理 filtered by 教学点 + 层次, against gunicorn -w 2."""
+@contextmanager
+def gunicorn(database_url: str, workers: int = 2, env: dict | None = None):
+    """``gunicorn -w N run:app`` on a free loopback port against ``database_url``; yields its base URL.
+
+    Demo mode (plain-HTTP session cookies, a generated key) with jobs inline, unless ``env`` says otherwise
+    (``REDIS_URL``, ``JOBS_MODE=rq``...). Stopped (SIGTERM, then waited for) on leaving the block.
+    """
     import requests
 
     port = free_port()
-    env = dict(os.environ, APP_MODE="demo", DATABASE_URL=args.database_url, JOBS_MODE="inline",
-               STORAGE_DIR=str(OUT / "storage"), INSTANCE_DIR=os.environ["INSTANCE_DIR"])
-    env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "run:app"], cwd=ROOT, env=env)
+    run_env = dict(os.environ, APP_MODE="demo", DATABASE_URL=database_url, JOBS_MODE="inline",
+                   STORAGE_DIR=str(OUT / "storage"), INSTANCE_DIR=os.environ["INSTANCE_DIR"])
+    run_env.pop("REDIS_URL", None)
+    run_env.update(env or {})
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "run:app"], cwd=ROOT, env=run_env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
+            if proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {proc.returncode}")
             try:
                 requests.get(base + "/login/", timeout=60)
                 break
             except requests.RequestException:
                 time.sleep(0.1)
-        s = requests.Session()
-        page = s.get(base + "/login/?type=org").text
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        r = s.post(base + "/login/?type=org", data={"username": ADMIN, "password": PASSWORD, "login_type": "org",
-                                                    "csrf_token": token}, allow_redirects=False)
-        if r.status_code != 302 or "/login" in r.headers.get("Location", ""):
-            raise SystemExit(f"bench login failed: {r.status_code}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def login(base: str, username: str = ADMIN, password: str = PASSWORD):
+    """A ``requests.Session`` logged in through the organisation login form (with its CSRF token)."""
+    import requests
+
+    s = requests.Session()
+    page = s.get(base + "/login/?type=org", timeout=60).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    r = s.post(base + "/login/?type=org", data={"username": username, "password": password, "login_type": "org",
+                                                "csrf_token": token}, allow_redirects=False, timeout=60)
+    if r.status_code != 302 or "/login" in r.headers.get("Location", ""):
+        raise SystemExit(f"login of {username} failed: {r.status_code}")
+    return s
+
+
+def http_list_page(args, site_id: int, level: str) -> dict:
+    """Median of 20 GETs of 毕业审核管理 filtered by 教学点 + 层次, against gunicorn -w 2."""
+    with gunicorn(args.database_url, workers=2) as base:
+        s = login(base)
         url = f"{base}/graduation/audit/?site_id={site_id}&level={level}"
         times = []
         for i in range(22):
@@ -301,9 +327,6 @@ def http_list_page(args, site_id: int, level: str) -> dict:
                 times.append(elapsed)
         return {"median": statistics.median(times), "p90": sorted(times)[int(len(times) * 0.9) - 1],
                 "min": min(times), "url": url.replace(base, "")}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def reset_audit_results() -> None:

@@ -17,6 +17,9 @@ the scope with 404 before anything is written. Errors are JSON ``{"message": "<�
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
+import urllib.parse
 from types import SimpleNamespace
 
 import prison
@@ -59,11 +62,25 @@ from app.views.scoped import StudentScopeFilter
 
 MAX_PAGE_SIZE = 100
 MAX_IDS = 10000
+MAX_ID = 2**31 - 1  # ids and grades are INTEGER columns: a larger number must be a 400/404, not a database error
 TASK_SUBMITTED = "任务已提交，可在任务中心查看进度"
 OPEN_STATES = (TaskState.QUEUED.value, TaskState.RUNNING.value)
 MUST_CHANGE_PASSWORD = "首次登录请先在网页上修改初始密码，之后才能使用接口"
 
 # --------------------------------------------------------------------------- access
+
+
+def _has_huge_int(value, depth: int = 0) -> bool:
+    """An integer outside 64 bits anywhere in a parsed ``q`` (no column holds one; drivers cannot bind it)."""
+    if depth > 50:
+        return False  # deeper nesting is FAB's to refuse
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, dict):
+        return any(_has_huge_int(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_huge_int(v, depth + 1) for v in value)
+    return False
 
 
 class ApiAccessMixin:
@@ -74,7 +91,7 @@ class ApiAccessMixin:
     @before_request
     def _api_account(self):
         """Runs before FAB's ``@protect``: make the token's account the request's user (and scope)."""
-        bad_query = self._bad_rison()
+        bad_query = self._bad_query()
         if bad_query:
             return self.response_400(bad_query)
         verify_jwt_in_request(optional=True)  # a bad or expired token answers 401 here
@@ -88,25 +105,44 @@ class ApiAccessMixin:
         return None
 
     @staticmethod
-    def _bad_rison() -> str | None:
-        """prison crashes on some inputs ("(((", "(page:") where FAB would answer 500: answer 400 instead."""
+    def _bad_query() -> str | None:
+        """``q`` on which FAB would answer 500: answer 400 instead.
+
+        prison crashes on some inputs ("(((", "(page:"); the database refuses an OFFSET below 0 or past
+        64 bits (a ``page`` out of range), and SQLite cannot even bind an integer beyond 64 bits.
+        """
         raw = request.args.get("q")
         if not raw:
             return None
         try:
-            prison.loads(raw)
+            args = prison.loads(raw)
         except prison.decoder.ParserException:
-            return None  # FAB tries JSON next and answers 400 itself
+            try:  # FAB's JSON fallback, parsed as FAB parses it
+                args = json.loads(urllib.parse.parse_qs(f"q={raw}").get("q", [""])[0])
+            except Exception:  # noqa: BLE001  (FAB answers 400 itself)
+                return None
         except Exception:  # noqa: BLE001  (RecursionError, TypeError inside prison)
             return "q 不是有效的 Rison 参数"
+        if _has_huge_int(args):
+            return "q 中的数值超出范围"
+        page = args.get("page") if isinstance(args, dict) else None
+        if isinstance(page, int) and not isinstance(page, bool) and not 0 <= page <= MAX_ID:
+            return f"page 应为 0 到 {MAX_ID} 之间的整数"
         return None
 
     def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs) -> None:
-        """OpenAPI: these endpoints accept the JWT only (FAB also lists its API-key scheme, which is off)."""
+        """OpenAPI: these endpoints accept the JWT only (FAB also lists its API-key scheme, which is off).
+
+        Every one of them answers 403 to an account without the permission (students) or that must
+        still change its password, so 403 is documented on each, not only on the workflow endpoints.
+        """
         super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
         for operation in operations.values():
             if "security" in operation:
                 operation["security"] = [{"jwt": []}]
+                responses = operation.setdefault("responses", {})
+                if 403 not in responses and "403" not in responses:  # YAML docstrings give int keys
+                    responses[403] = {"$ref": "#/components/responses/403"}
 
     def response_400(self, message=None):
         text = "请求参数无效" + (f"：{message}" if message else "")
@@ -141,12 +177,32 @@ class TaskScopeFilter(BaseFilter):
         return query.filter(task_scope_clause(current_scope()))
 
 
+class UtcDateTime(fields.DateTime):
+    """Timestamps are stored as naive UTC (``app.models.base.utcnow``): the API writes them with ``+00:00``.
+
+    Without the offset a client could not tell UTC from 北京时间, and the value would not be the
+    ``date-time`` (RFC 3339) that the OpenAPI document promises.
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class _Converter(Model2SchemaConverter):
-    """Name nested schemas after the relation too (site and college are both Organisation)."""
+    """Name nested schemas after the relation too (site and college are both Organisation); UTC timestamps."""
 
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
         name = f"{parent_schema_name}.{column.name}" if parent_schema_name else None
         return super()._column2relation(datamodel, column, nested=nested, parent_schema_name=name)
+
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        field = super()._column2field(datamodel, column, nested=nested, parent_schema_name=parent_schema_name)
+        if type(field) is fields.DateTime:  # not Date, which subclasses it
+            field = UtcDateTime(required=field.required, allow_none=field.allow_none, dump_only=field.dump_only,
+                                metadata=field.metadata)
+        return field
 
 
 class _NoWriteSchema(Schema):
@@ -162,15 +218,68 @@ class ScopedReadApi(ApiAccessMixin, ModelRestApi):
     max_page_size = MAX_PAGE_SIZE
     add_model_schema = edit_model_schema = _NoWriteSchema()
     model2schemaconverter = _Converter
+    derived_columns: tuple[str, ...] = ()  # the keys decorate_row adds (documented in the OpenAPI schemas)
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs) -> None:
+        """OpenAPI: the primary keys in ``id`` and ``ids`` are integers (FAB documents them as strings)."""
+        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
+        for operation in operations.values():
+            ok = operation.get("responses", {}).get(200, {}).get("content", {}).get("application/json", {})
+            props = ok.get("schema", {}).get("properties", {})
+            if "ids" in props:
+                props["ids"] = {**props["ids"], "items": {"type": "integer"}}
+            if "id" in props:
+                props["id"] = {**props["id"], "type": "integer"}
 
     def add_apispec_components(self, api_spec) -> None:
         """Document only the list and show schemas (FAB would add post/put ones we do not route)."""
         BaseApi.add_apispec_components(self, api_spec)
-        api_spec.components.schema(self.list_model_schema_name, schema=self.list_model_schema)
-        api_spec.components.schema(self.show_model_schema_name, schema=self.show_model_schema)
+        page = api_spec.components.schemas.get("get_list_schema", {}).get("properties", {}).get("page")
+        if page is not None:  # the bounds _bad_query enforces
+            page.update(minimum=0, maximum=MAX_ID)
+        for name, schema in ((self.list_model_schema_name, self.list_model_schema),
+                             (self.show_model_schema_name, self.show_model_schema)):
+            api_spec.components.schema(name, schema=schema)
+            properties = api_spec.components.schemas[name].setdefault("properties", {})
+            for column in self.derived_columns:
+                properties[column] = {"type": "string", "readOnly": True,
+                                      "description": self.label_columns.get(column, column)}
 
     def decorate_row(self, row: dict) -> None:
         """Add derived Chinese labels to one serialised row (no query: from its own columns)."""
+
+    def get_headless(self, pk, **kwargs):
+        """A pk no row can have (werkzeug's ``<int:pk>`` takes any length) is 404, not a database error."""
+        if not 1 <= pk <= MAX_ID:
+            return self.response_404()
+        return super().get_headless(pk, **kwargs)
+
+    def get_list_headless(self, **kwargs):
+        bad = self._bad_filter_values(kwargs.get("rison", {}).get("filters"))
+        if bad:
+            return self.response_400(bad)
+        return super().get_list_headless(**kwargs)
+
+    def _bad_filter_values(self, filters) -> str | None:
+        """FAB passes a filter's value to SQL as given: a number on a text column, or a scalar for ``in``,
+        is a database error (500) on PostgreSQL. Integer columns take an integer or a string (FAB converts it);
+        text columns a string; ``in``/``not_in`` an array of those. Unknown columns and operators are FAB's to refuse.
+        """
+        columns = self.datamodel.obj.__table__.columns
+        for flt in filters if isinstance(filters, list) else []:
+            name = flt.get("col") if isinstance(flt, dict) else None
+            if name not in self.search_columns or name not in columns:
+                continue
+            is_int = columns[name].type.python_type is int
+            accepted = (int, str) if is_int else (str,)
+            value = flt.get("value")
+            many = flt.get("opr") in ("in", "not_in")
+            values = value if many and isinstance(value, list) else [value]
+            if (many and not isinstance(value, list)) or not all(
+                    isinstance(v, accepted) and not isinstance(v, bool) for v in values):
+                kind = "整数" if is_int else "字符串"
+                return f"筛选条件 {name} 的取值应为{kind}" + ("数组" if many else "")
+        return None
 
     def pre_get(self, data: dict) -> None:
         self.decorate_row(data["result"])
@@ -243,6 +352,8 @@ class GraduationResultApi(ScopedReadApi):
         "student_id": "学生编号", "batch_id": "毕业批次编号",
     }
 
+    derived_columns = ("confirm_state", "confirm_state_label")
+
     def decorate_row(self, row: dict) -> None:
         state = graduation.confirm_state(SimpleNamespace(confirmed_at=row.get("confirmed_at"),
                                                          published_at=row.get("published_at")))
@@ -277,6 +388,8 @@ class DegreeApplicationApi(ScopedReadApi):
         "degree_no": "学位证书编号", "granted_on": "授予日期", "batch_id": "学位批次编号",
     }
 
+    derived_columns = ("review_opinion_label",)
+
     def decorate_row(self, row: dict) -> None:
         opinion = row.get("review_opinion")
         row["review_opinion_label"] = label(opinion, ReviewOpinion) if opinion else "未初审"
@@ -304,6 +417,8 @@ class TaskApi(ScopedReadApi):
         "result_name": "结果文件", "error": "错误信息", "retry_of_id": "重试自任务",
     }
 
+    derived_columns = ("kind_label",)
+
     def decorate_row(self, row: dict) -> None:
         row["kind_label"] = tasks.TASK_KINDS.get(row.get("kind"), row.get("kind"))
 
@@ -315,7 +430,8 @@ class TaskApi(ScopedReadApi):
         tasks.reap_stale(list(db.session.scalars(stmt.limit(MAX_PAGE_SIZE))))
 
     def get_headless(self, pk, **kwargs):
-        self._reap_stale(pk)
+        if 1 <= pk <= MAX_ID:
+            self._reap_stale(pk)
         return super().get_headless(pk, **kwargs)
 
     def get_list_headless(self, **kwargs):
@@ -336,7 +452,8 @@ class _Body(Schema):
 
 
 def _int(text: str, **kw) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1, error=f"{text}应为正整数"),
+    positive = validate.Range(min=1, max=MAX_ID, error=f"{text}应为正整数（不超过 {MAX_ID}）")
+    return fields.Integer(strict=True, validate=positive,
                           error_messages={"invalid": f"{text}应为整数", "null": f"{text}不能为 null"}, **kw)
 
 
