@@ -12,6 +12,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.update(build_config(overrides))
+    from app.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     from app.security import ROLE_PERMISSIONS
 
     app.config.setdefault("FAB_ROLES", ROLE_PERMISSIONS)

@@ -22,6 +22,7 @@ from app.audit.graduation import GraduationFacts, audit_graduation_with_progress
 from app.audit.scores import Progress, course_progress, is_pass
 from app.audit.types import Plan, Reason, Verdict
 from app.extensions import db
+from app.ids import parse_id
 from app.models.account import Account
 from app.models.base import utcnow
 from app.models.graduation import GraduateForm, GraduationAudit, GraduationBatch, GraduationSnapshot
@@ -113,10 +114,9 @@ def clean_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
         if not value:
             continue
         if key in _INT_KEYS:
-            try:
-                out[key] = int(value)
-            except ValueError:
-                continue
+            number = parse_id(value)
+            if number is not None:
+                out[key] = number
         elif key == "level":
             if value in {m.value for m in Level}:
                 out[key] = value
@@ -256,10 +256,11 @@ def parse_ids(values: Iterable[Any]) -> list[int]:
         v = str(v).strip()
         if not v:
             continue
-        if not v.isdigit():
+        number = parse_id(v)
+        if number is None:
             raise DomainError("所选学生编号无效")
-        if int(v) not in out:
-            out.append(int(v))
+        if number not in out:
+            out.append(number)
     return out
 
 

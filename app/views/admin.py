@@ -17,6 +17,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from app.ids import parse_id
 from app.extensions import db
 from app.models.account import Account
 from app.models.oplog import OperationLog
@@ -214,7 +215,7 @@ class AccountView(ClampedModelView):
     @has_access
     def edit(self, pk):
         """启用/停用, 解除锁定, 重置密码; each change is logged."""
-        account = db.session.get(Account, int(pk)) if str(pk).isdigit() else None
+        account = db.session.get(Account, parse_id(pk)) if parse_id(pk) is not None else None
         if account is None:
             abort(404)
         form = AccountEditForm(data={"active": account.active} if request.method == "GET" else None)

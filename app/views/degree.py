@@ -13,6 +13,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField
 from wtforms.validators import NumberRange, ValidationError
 
+from app.ids import parse_page
 from app.extensions import db
 from app.models import DegreeBatch
 from app.security import current_scope
@@ -22,13 +23,6 @@ from app.statuses import Level, ReviewOpinion, choices, label
 
 PAGE_SIZE = 50
 BREADCRUMB = ("学位管理", "学位审核及授予")
-
-
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _filter(values) -> degree.DegreeFilter:
@@ -73,7 +67,7 @@ class DegreeAuditView(BaseView):
     def list(self):
         scope = current_scope()
         flt = _filter(request.args)
-        data = degree.audit_page(scope, flt, _page_arg(), PAGE_SIZE)
+        data = degree.audit_page(scope, flt, parse_page(request.args.get("page"), first=1), PAGE_SIZE)
         return self.render_template(
             "degree/audit_list.html", flt=flt, params=flt.to_params(), data=data,
             options=degree.filter_options(scope), scope_kind=scope.kind, breadcrumb=BREADCRUMB,
@@ -180,7 +174,7 @@ class DegreeGrantView(BaseView):
     def list(self):
         scope = current_scope()
         flt = _filter(request.args)
-        data = degree.grant_page(scope, flt, _page_arg(), PAGE_SIZE)
+        data = degree.grant_page(scope, flt, parse_page(request.args.get("page"), first=1), PAGE_SIZE)
         return self.render_template("degree/grant_list.html", flt=flt, params=flt.to_params(), data=data,
                                     options=degree.filter_options(scope), scope_kind=scope.kind,
                                     breadcrumb=BREADCRUMB)

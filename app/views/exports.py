@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
+from app.ids import parse_page
 from app.extensions import db
 from app.security import current_scope
 from app.services import exports, tasks
@@ -50,13 +51,6 @@ def _submit(start) -> None:
         flash(SUBMITTED, "success")
 
 
-def _page_no() -> int:
-    try:
-        return max(0, int(request.args.get("page", "0")))
-    except ValueError:
-        return 0
-
-
 class GraduateArchiveView(BaseView):
     """毕业生档案管理: filter, tick students (none = all of the filter), export 学籍卡/成绩单/毕业生登记表."""
 
@@ -68,7 +62,7 @@ class GraduateArchiveView(BaseView):
     def list(self):
         scope = _admin_scope()
         filters = exports.clean_archive_filters(request.args)
-        page_no = _page_no()
+        page_no = parse_page(request.args.get("page"))
         rows, total = exports.archive_page(filters, scope, page_no, PER_PAGE)
         return self.render_template(
             "exports/archive.html",

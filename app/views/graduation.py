@@ -14,6 +14,7 @@ from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectField
 
+from app.ids import parse_id, parse_page
 from app.extensions import db
 from app.models.graduation import GraduationBatch
 from app.security import current_scope
@@ -23,13 +24,6 @@ from app.statuses import GraduationResult, Level, choices, label
 
 TASK_SUBMITTED = "任务已提交，可在任务中心查看进度"
 PER_PAGE = 20
-
-
-def _page_no() -> int:
-    try:
-        return max(0, int(request.args.get("page", "0")))
-    except ValueError:
-        return 0
 
 
 def local_time(value: dt.datetime | None) -> str:
@@ -53,8 +47,8 @@ class GraduationAuditView(BaseView):
     def _back(self, filters: dict):
         if request.form.get("back") == "detail":
             ids = request.form.getlist("ids")
-            if len(ids) == 1 and ids[0].isdigit():
-                return redirect(url_for(".detail", student_id=int(ids[0])))
+            if len(ids) == 1 and parse_id(ids[0]) is not None:
+                return redirect(url_for(".detail", student_id=parse_id(ids[0])))
         return redirect(url_for(".list", **filters))
 
     def _target(self):
@@ -88,7 +82,7 @@ class GraduationAuditView(BaseView):
     def list(self):
         scope = current_scope()
         filters = self._filters(request.args)
-        page_no = _page_no()
+        page_no = parse_page(request.args.get("page"))
         rows, total = graduation.page(filters, scope, page_no, PER_PAGE)
         pages = max(1, -(-total // PER_PAGE))
         return self.render_template(
@@ -213,7 +207,7 @@ class GraduateListView(BaseView):
         filters = graduation.clean_filters(request.args)
         filters.pop("result", None)
         filters["confirm_state"] = graduation.ConfirmState.PUBLISHED.value
-        page_no = _page_no()
+        page_no = parse_page(request.args.get("page"))
         rows, total = graduation.page(filters, scope, page_no, PER_PAGE)
         filters.pop("confirm_state")
         options = graduation.filter_options(scope)

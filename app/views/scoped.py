@@ -13,6 +13,7 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import false, select
 
+from app.ids import parse_id
 from app.security import current_scope, student_scope_clause
 
 PAGE_SIZE_MAX = 100
@@ -130,9 +131,10 @@ class ScopedModelView(PostDeleteMixin, ModelView):
 
     def get_scoped(self, pk):
         """Load one row by primary key through the base filters, or None (also for a malformed id)."""
-        if not str(pk).isdigit():
+        number = parse_id(pk)
+        if number is None:
             return None
-        return self.datamodel.get(int(pk), self._base_filters)
+        return self.datamodel.get(number, self._base_filters)
 
     # Re-exposed: a method overridden without @expose loses its route in FAB.
     @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
@@ -203,8 +205,11 @@ def refuse_unsafe_routes():
     for key, value in request.args.items():
         # FAB's list pages int() these without a check: ?page_StudentView=x was a 500, and a negative
         # page becomes a negative OFFSET, which PostgreSQL refuses (another 500)
-        if key.startswith(("page_", "psize_")) and not value.isdigit():
-            abort(400)
+        if key.startswith(("page_", "psize_")) and parse_id(value) is None:
+            abort(400)  # also "²" (isdigit, not int) and numbers no OFFSET can take
+    pk = (request.view_args or {}).get("pk")
+    if pk is not None and parse_id(pk) is None:
+        abort(404)  # FAB routes <pk> as a string: "x", "-1" or a number past INTEGER names no row
     if method == "delete" and request.method == "GET":
         abort(405)
     if view_name == "UserStatsChartView":

@@ -10,6 +10,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import func, select
 
 from app import storage
+from app.ids import parse_id
 from app.extensions import db
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
@@ -90,9 +91,10 @@ class TaskView(BaseView):
         """JSON state of the listed tasks (``?ids=1,2``); any id outside the scope makes it a 404."""
         ids = set()
         for part in [p.strip() for p in (request.args.get("ids") or "").split(",") if p.strip()][:100]:
-            if not part.isdigit():
+            number = parse_id(part)
+            if number is None:
                 abort(404)
-            ids.add(int(part))
+            ids.add(number)
         rows = db.session.scalars(
             select(Task).where(Task.id.in_(ids), task_scope_clause(current_scope())).order_by(Task.id)
         ).all() if ids else []

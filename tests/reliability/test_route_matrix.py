@@ -291,3 +291,32 @@ def test_malformed_list_arguments_are_not_500(app, ce_client):
             if resp.status_code >= 500:
                 problems.append(f"{url}?{q.format(v=view)} -> {resp.status_code}")
     assert not problems, "\n".join(problems)
+
+
+HUGE = "99999999999999999999"  # past every database INTEGER (and past PostgreSQL's bigint)
+HUGE_QUERY = "&".join(f"{k}={HUGE}" for k in (
+    "page", "site_id", "major_id", "batch_id", "grade", "enrol_grade", "study_grade", "ids", "id", "student_id"))
+
+
+@pytest.mark.parametrize("role", ["jjy001", "jxd001"])
+def test_huge_numbers_anywhere_are_not_500(app, login, role):
+    """Numbers no INTEGER column can hold, in every path parameter and in the common query arguments of
+    every GET route (and FAB's page_/psize_ arguments, and digits like "²"): 4xx or a page, never a 500
+    (both an OverflowError on SQLite and "out of range" on PostgreSQL were 500s)."""
+    import re
+
+    client = login(role)
+    problems = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in ALLOWED:
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = re.sub(r"<(?:[^:<>]+:)?" + arg + r">", HUGE, url)
+        view = rule.endpoint.split(".")[0]
+        for query in (HUGE_QUERY, f"page_{view}={HUGE}&psize_{view}={HUGE}", "page=²&site_id=²&ids=²"):
+            resp = client.get(f"{url}?{query}")
+            if resp.status_code >= 500:
+                problems.append(f"{url}?{query[:60]} -> {resp.status_code}")
+    assert not problems, "\n".join(problems)
+    assert client.get(f"/graduation/audit/student/{HUGE}").status_code == 404
