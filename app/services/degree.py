@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from app.audit.degree import DegreeMarks, LanguageExam, audit_degree, degree_course_average
+from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, degree_course_average
 from app.audit.scores import format_number
 from app.audit.types import Plan
 from app.extensions import db
+from app.ids import parse_id
 from app.models import (
     Account,
     DegreeApplication,
@@ -53,6 +54,7 @@ from app.statuses import (
 )
 
 CHUNK = 500
+AUDIT_CHUNK = 5000  # applications per transaction of the audit job (a whole fan-out chunk by default)
 BACHELOR_LEVELS = (Level.HIGH_TO_BACHELOR.value, Level.JUNIOR_TO_BACHELOR.value)
 NOT_AUDITED_TEXT = "学位条件审核尚未进行"
 MET = DegreeConditionResult.MET.value
@@ -159,10 +161,7 @@ def _names(apps_or_students: Iterable[Any]) -> str:
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(str(value).strip()) if value not in (None, "") else None
-    except ValueError:
-        return None
+    return parse_id(value)
 
 
 @dataclass(frozen=True)
@@ -344,7 +343,11 @@ def _resolve(scope: Scope, ids: Sequence[Any] | None, flt: DegreeFilter | None, 
 
 @dataclass(frozen=True)
 class DegreeFacts:
-    """What the degree rule needs about one student, gathered from the database."""
+    """What the degree rule needs about one student, gathered from the database.
+
+    ``best`` holds the best score of each 学位课程 of the student's plan — all that the rule, the
+    average and the tables read (not every course of the plan).
+    """
 
     graduation_result: str | None
     graduated: bool
@@ -354,37 +357,69 @@ class DegreeFacts:
     language_rows: tuple[tuple[float | None, str | None, bool], ...] = ()
 
 
-def gather_facts(students: Sequence[Student]) -> dict[int, DegreeFacts]:
-    """Facts for many students in a handful of queries (no per-student query).
+class DegreeFigures(NamedTuple):
+    """The part of ``DegreeFacts`` the tables show (学位外语成绩, 学位课程成绩, 学位课程平均分): no
+    graduation result, so nothing to decide with — ``language_text`` and ``average_text`` read either."""
 
-    Language scores, the (专业, 层次, 年级) teaching plans with their courses, the best grade per
-    course (SQL MAX over all attempts) and the graduation result.
+    plan: Plan | None
+    best: dict[str, float]
+    language_rows: tuple[tuple[float | None, str | None, bool], ...]
+
+
+PlanCache = dict  # plan key → (plan id, plan) or None, kept by a job across its chunks
+
+
+def gather_figures(students: Sequence[Any], plans: PlanCache | None = None) -> dict[int, DegreeFigures]:
+    """Language scores, the (专业, 层次, 年级) plans and the best grade of each degree course (SQL MAX
+    over all attempts) of many students, in a handful of queries read as plain columns.
+
+    ``students``: models or rows with id, major_id, level and study_grade. ``plans``: a cache the
+    caller keeps across chunks (filled with the keys it lacks); without it the plans are loaded.
     """
     ids = [s.id for s in students]
     if not ids:
         return {}
     language: dict[int, list] = {i: [] for i in ids}
-    for sid, score, substitute, passed in db.session.execute(
+    for sid, score, substitute, passed in facts.raw_rows(
         select(LanguageScore.student_id, LanguageScore.score, LanguageScore.substitute, LanguageScore.passed)
-        .where(LanguageScore.student_id.in_(ids))
-        .order_by(LanguageScore.exam_date)
+        .where(facts.ids_in(LanguageScore.student_id, ids))
+        .order_by(LanguageScore.student_id, LanguageScore.exam_date)
     ):
         language[sid].append((score, substitute, bool(passed)))
+    plans = {} if plans is None else plans
+    missing = {facts.plan_key(s) for s in students} - plans.keys()
+    if missing:
+        found = facts.load_plans_lean(missing)
+        plans.update({key: found.get(key) for key in missing})
+    best = facts.best_degree_scores_for(ids)
+    out = {}
+    for s in students:
+        plan = plans[facts.plan_key(s)]
+        out[s.id] = DegreeFigures(plan[1] if plan else None, best[s.id], tuple(language[s.id]))
+    return out
 
-    plans = facts.load_plans(facts.plan_key(s) for s in students)
-    best = facts.best_scores_for(ids)
 
+def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
+    """Facts for many students in a handful of queries (no per-student query): ``gather_figures``
+    and the graduation result.
+
+    ``students``: models or rows with id, major_id, level, study_grade and status.
+    """
+    figures = gather_figures(students)
+    if not figures:
+        return {}
     graduation: dict[int, tuple[str | None, bool]] = {}
-    for sid, result, published_at in db.session.execute(
+    for sid, result, published_at in facts.raw_rows(
         select(GraduationAudit.student_id, GraduationAudit.result, GraduationAudit.published_at)
-        .where(GraduationAudit.student_id.in_(ids))
+        .where(facts.ids_in(GraduationAudit.student_id, list(figures)))
     ):
         graduation[sid] = (result, published_at is not None)
 
+    graduated_status = EnrolmentStatus.GRADUATED.value
     out = {}
     for s in students:
         result, published = graduation.get(s.id, (None, False))
-        rows = language[s.id]
+        plan, best, rows = figures[s.id]
         exams = tuple(
             # a substitute counts only when it was recorded as a pass (CET-4 ≥ 425, PETS-3 合格)
             LanguageExam(score, substitute if (substitute and passed) else None)
@@ -392,16 +427,16 @@ def gather_facts(students: Sequence[Student]) -> dict[int, DegreeFacts]:
         )
         out[s.id] = DegreeFacts(
             graduation_result=result,
-            graduated=published or s.status == EnrolmentStatus.GRADUATED.value,
+            graduated=published or s.status == graduated_status,
             exams=exams,
-            plan=(plans.get(facts.plan_key(s)) or (None, None))[1],
-            best=best.get(s.id, {}),
-            language_rows=tuple(rows),
+            plan=plan,
+            best=best,
+            language_rows=rows,
         )
     return out
 
 
-def language_text(facts: DegreeFacts | None) -> str:
+def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
     """学位外语成绩 as shown: the best score, or the accepted substitute, or ''."""
     if facts is None:
         return ""
@@ -417,10 +452,14 @@ def language_text(facts: DegreeFacts | None) -> str:
     return ""
 
 
-def average_text(facts: DegreeFacts | None) -> str:
-    if facts is None:
-        return ""
-    avg = degree_course_average(facts.plan, facts.best)
+def average_text(facts: DegreeFacts | DegreeFigures | None) -> str:
+    """学位课程平均分 as shown, or ''."""
+    return "" if facts is None else plan_average_text(facts.plan, facts.best)
+
+
+def plan_average_text(plan: Plan | None, best: Mapping[str, float]) -> str:
+    """``average_text`` from the plan and the best scores themselves."""
+    avg = degree_course_average(plan, best)
     return "" if avg is None else format_number(avg)
 
 
@@ -600,73 +639,66 @@ def _log_row(actor, app: DegreeApplication, action: str, old: str | None, new: s
     }
 
 
-_APP_T = DegreeApplication.__table__
-_UPDATE_APP = (
-    update(_APP_T).where(_APP_T.c.id == bindparam("_id"))
-    .values(computed_result=bindparam("computed_result"), computed_reasons=bindparam("computed_reasons"),
-            computed_at=bindparam("computed_at"), computed_task_id=bindparam("computed_task_id"),
-            result=bindparam("result"))
-)
-
-
-def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[str, int]:
-    """Audit one chunk of applications: a fixed number of set queries, the rules in memory, and
-    one executemany each for results, snapshots and log entries (no ORM unit of work)."""
-    db.session.flush()
-    conn = db.session.connection()
-    rows = conn.execute(
-        select(DegreeApplication.id, DegreeApplication.batch_id, DegreeApplication.student_id,
-               DegreeApplication.result, DegreeApplication.override_result,
-               Student.id.label("sid"), Student.major_id, Student.level, Student.study_grade, Student.status,
-               Student.site_id, Student.college_id)
-        .join(Student, Student.id == DegreeApplication.student_id)
-        .where(DegreeApplication.id.in_(list(app_ids)))
-    ).all()
-    batches = {b.id: b for b in db.session.scalars(select(DegreeBatch).where(
-        DegreeBatch.id.in_({r.batch_id for r in rows})))} if rows else {}
-    students = list({r.sid: _StudentFacts(r.sid, r.major_id, r.level, r.study_grade, r.status) for r in rows}.values())
-    by_student = gather_facts(students)
-    done = set(conn.execute(select(DegreeSnapshot.application_id).where(
-        DegreeSnapshot.task_id == task_id, DegreeSnapshot.application_id.in_(list(app_ids)))).scalars())
-    now = utcnow()
-    marks = {bid: marks_of(b) for bid, b in batches.items()}
-    counts = {MET: 0, NOT_MET: 0}
-    updates, snapshots, logs = [], [], []
-    actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None) or "系统"
-    for r in rows:
-        f = by_student[r.student_id]
-        verdict = audit_degree(f.graduation_result, f.graduated, f.exams, f.plan, f.best, marks[r.batch_id])
-        reasons = [x.to_dict() for x in verdict.reasons]
-        new = r.override_result or verdict.result
-        updates.append({"_id": r.id, "computed_result": verdict.result, "computed_reasons": reasons,
-                        "computed_at": now, "computed_task_id": task_id, "result": new})
-        counts[new] = counts.get(new, 0) + 1
-        if r.id not in done:
-            snapshots.append({"task_id": task_id, "application_id": r.id, "result": verdict.result,
-                              "reasons": reasons, "average": degree_course_average(f.plan, f.best), "created_at": now})
-        if r.result != new:
-            logs.append({
-                "at": now, "actor_id": actor_id, "actor_name": actor_name, "action": "degree_audit",
-                "record_type": "DegreeApplication", "record_id": r.id, "student_id": r.sid, "site_id": r.site_id,
-                "college_id": r.college_id, "old_value": label(r.result, DegreeConditionResult),
-                "new_value": label(new, DegreeConditionResult), "reason": None, "task_id": task_id,
-            })
-    facts.bulk_update(_UPDATE_APP, updates)
-    if snapshots:
-        conn.execute(DegreeSnapshot.__table__.insert(), snapshots)
-    oplog.record_many(logs)
-    return counts
-
-
-@dataclass(frozen=True)
-class _StudentFacts:
-    """The student columns ``gather_facts`` reads, without loading Student objects."""
+class Applicant(NamedTuple):
+    """The student columns ``gather_facts`` reads, without loading Student objects (a plain tuple:
+    attribute reads on SQLAlchemy rows cost microseconds each, which adds up over a cohort)."""
 
     id: int
     major_id: int
     level: str
     study_grade: int
     status: str
+
+
+def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[str, int]:
+    """Audit one chunk of applications: a fixed number of set queries, the rules in memory, and
+    one bulk statement each for results, snapshots and log entries (no ORM unit of work)."""
+    db.session.flush()
+    ids = list(app_ids)
+    rows = [tuple(r) for r in db.session.connection().execute(
+        select(DegreeApplication.id, DegreeApplication.batch_id, DegreeApplication.result,
+               DegreeApplication.override_result, Student.site_id, Student.college_id,
+               Student.id, Student.major_id, Student.level, Student.study_grade, Student.status)
+        .join(Student, Student.id == DegreeApplication.student_id)
+        # (the id range as well: a chunk's ids are close together, and the range lets the planner
+        # read that part of the table instead of filtering all of it through the IN list)
+        .where(facts.ids_in(DegreeApplication.id, ids), DegreeApplication.id.between(min(ids), max(ids)))
+    )] if ids else []
+    if not rows:
+        return {MET: 0, NOT_MET: 0}
+    marks = {b.id: marks_of(b) for b in db.session.scalars(
+        select(DegreeBatch).where(DegreeBatch.id.in_({r[1] for r in rows})))}
+    by_student = gather_facts(list({r[6]: Applicant(*r[6:]) for r in rows}.values()))
+    done = set(db.session.scalars(select(DegreeSnapshot.application_id).where(
+        DegreeSnapshot.task_id == task_id, facts.ids_in(DegreeSnapshot.application_id, ids))))
+    now = utcnow()
+    counts = {MET: 0, NOT_MET: 0}
+    updates, snapshots, logs = [], [], []
+    actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None) or "系统"
+    labels = {m.value: label(m) for m in DegreeConditionResult}
+    for app_id, batch_id, old, override, site_id, college_id, sid, *_ in rows:
+        f = by_student[sid]
+        verdict, average = audit_degree_with_average(f.graduation_result, f.graduated, f.exams, f.plan, f.best,
+                                                     marks[batch_id])
+        reasons = [x.to_dict() for x in verdict.reasons]
+        new = override or verdict.result
+        updates.append({"id": app_id, "computed_result": verdict.result, "computed_reasons": reasons,
+                        "computed_at": now, "computed_task_id": task_id, "result": new})
+        counts[new] = counts.get(new, 0) + 1
+        if app_id not in done:
+            snapshots.append({"task_id": task_id, "application_id": app_id, "result": verdict.result,
+                              "reasons": reasons, "average": average, "created_at": now})
+        if old != new:
+            logs.append({
+                "at": now, "actor_id": actor_id, "actor_name": actor_name, "action": "degree_audit",
+                "record_type": "DegreeApplication", "record_id": app_id, "student_id": sid, "site_id": site_id,
+                "college_id": college_id, "old_value": labels.get(old) or label(old, DegreeConditionResult),
+                "new_value": labels[new], "reason": None, "task_id": task_id,
+            })
+    facts.bulk_update_values(DegreeApplication.__table__, updates)
+    facts.bulk_insert(DegreeSnapshot.__table__, snapshots)
+    oplog.record_many(logs)
+    return counts
 
 
 def _audit_ids(task) -> list[int]:
@@ -682,7 +714,7 @@ def run_audit(task, app_ids: list[int], progress: Progress) -> dict:
     progress(0, len(app_ids))
     totals = {MET: 0, NOT_MET: 0}
     done = 0
-    for chunk in _chunks(app_ids):
+    for chunk in _chunks(app_ids, AUDIT_CHUNK):
         for key, n in audit_applications(chunk, task_id=task.id, actor=actor).items():
             totals[key] = totals.get(key, 0) + n
         done += len(chunk)
@@ -697,7 +729,8 @@ def run_audit(task, app_ids: list[int], progress: Progress) -> dict:
 def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt: DegreeFilter | None = None) -> int:
     """修改授予结论: set 已达标/未达标 by hand with a reason; kept across later audits.
 
-    Sites and colleges cannot change an application after 终审; the CE admin can.
+    Sites and colleges cannot change an application after 终审; the CE admin can. Posting the same
+    override again changes and logs nothing. Returns the number of changed applications.
     """
     scope = _admin_scope(actor)
     reason = (reason or "").strip()

@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import queue
 import re
+import threading
 import zipfile
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from app import storage
@@ -25,6 +27,7 @@ from app.audit.types import Plan
 from app.exports import archive
 from app.exports.xlsx import number_text, table_workbook
 from app.extensions import db
+from app.ids import parse_id
 from app.models import (
     Account,
     DegreeApplication,
@@ -55,7 +58,7 @@ from app.statuses import (
 )
 
 CHUNK = 200  # students per archive chunk (three small workbooks each)
-ROWS_CHUNK = 1000  # rows per list/summary chunk
+ROWS_CHUNK = 1000  # rows per list chunk (the 汇总表 reads SUMMARY_CHUNK)
 DEFAULT_SCHOOL = archive.DEFAULT_SCHOOL
 OUT_OF_SCOPE = "所选学生不存在或不在您的管理范围内"
 NO_DOCUMENT = "请至少选择一种导出文档"
@@ -116,10 +119,11 @@ def _int_list(values: Iterable[Any]) -> list[int]:
         text = str(v).strip()
         if not text:
             continue
-        if not text.isdigit():
+        number = parse_id(text)
+        if number is None:
             raise NotFound(OUT_OF_SCOPE)
-        if int(text) not in out:
-            out.append(int(text))
+        if number not in out:
+            out.append(number)
     return out
 
 
@@ -246,7 +250,7 @@ def start_archive_export(*, actor, scope: Scope, filters: Mapping[str, Any] | No
 def archive_student_ids(params: Mapping[str, Any], scope: Scope) -> list[int]:
     """The task's students in 学号 order, re-checked against the scope (tampered ids drop out)."""
     if params.get("student_ids"):
-        wanted = [int(i) for i in params["student_ids"] if str(i).isdigit()]
+        wanted = [n for n in map(parse_id, params["student_ids"]) if n is not None]
         found: list[tuple[str, int]] = []
         for chunk in chunks(wanted, ROWS_CHUNK):
             found.extend(db.session.execute(
@@ -488,44 +492,151 @@ def _keyset(after: tuple[str, int] | None):
     if after is None:
         return true()
     no, app_id = after
-    return or_(Student.student_no > no, and_(Student.student_no == no, DegreeApplication.id > app_id))
+    # ``student_no >= no`` on its own as well: the planner starts the 学号 index scan there instead
+    # of filtering every earlier row again in each chunk
+    return and_(Student.student_no >= no,
+                or_(Student.student_no > no, and_(Student.student_no == no, DegreeApplication.id > app_id)))
+
+
+SUMMARY_CHUNK = 5000  # applications per chunk of the 汇总表: plain columns, a few MB per chunk
+
+# What a 汇总表 row shows, as plain columns; the last five are a ``degree.Applicant`` (what
+# ``degree.gather_figures`` reads). Rows are read as plain tuples, by position.
+_SUMMARY_COLUMNS = (
+    DegreeApplication.id, DegreeApplication.batch_id, DegreeApplication.result,
+    # the reasons only where the table shows them (未达标): no JSON to decode for the other rows
+    case((DegreeApplication.result == DegreeConditionResult.NOT_MET.value, DegreeApplication.computed_reasons)),
+    DegreeApplication.override_result, DegreeApplication.override_reason,
+    DegreeApplication.review_opinion, DegreeApplication.review_comment, DegreeApplication.reviewed_by_id,
+    DegreeApplication.reviewed_at, DegreeApplication.final_at, DegreeApplication.published_at,
+    DegreeApplication.degree_no,
+    Student.student_no, Student.name, Student.gender, Student.id_card, Student.enrol_grade, Student.site_id,
+    Student.college_id,
+    Student.id, Student.major_id, Student.level, Student.study_grade, Student.status,
+)
+_BATCH, _REVIEWER, _STUDENT_NO, _SITE, _COLLEGE, _STUDENT, _MAJOR = 1, 8, 13, 18, 19, 20, 21
+
+
+class _NameCache(dict):
+    """id → display name, filled a chunk at a time with the ids not seen yet (one IN query each)."""
+
+    def __init__(self, load: Callable[[set[int]], Iterable[tuple[int, str]]]):
+        super().__init__()
+        self._load = load
+
+    def add(self, ids: Iterable[int | None]) -> None:
+        missing = {i for i in ids if i is not None and i not in self}
+        if missing:
+            self.update(self._load(missing))
+
+
+def _name_loader(model) -> Callable[[set[int]], Iterable[tuple[int, str]]]:
+    return lambda ids: db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all()
+
+
+def _people_loader(ids: set[int]) -> Iterable[tuple[int, str]]:
+    return [(p.id, _person(p)) for p in db.session.execute(
+        select(Account.id, Account.first_name, Account.last_name, Account.username).where(Account.id.in_(ids)))]
+
+
+def _summary_chunks(base, degree) -> Iterator[tuple[list[tuple], dict]]:
+    """(rows, ``degree.DegreeFigures`` by student id) of the 汇总表, a chunk at a time in (学号, id)
+    order; the plans are loaded once for the whole export."""
+    after = None
+    plans: dict = {}
+    while True:
+        page = [tuple(r) for r in db.session.connection().execute(  # Core: no ORM row handling
+            base.where(_keyset(after)).order_by(Student.student_no, DegreeApplication.id).limit(SUMMARY_CHUNK))]
+        if not page:
+            return
+        facts = degree.gather_figures([degree.Applicant(*r[-5:]) for r in page], plans)
+        db.session.rollback()  # read-only: no transaction stays open between chunks
+        after = (page[-1][_STUDENT_NO], page[-1][0])
+        yield page, facts
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+_END = object()
+
+
+def _read_ahead(produce: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    """The items of ``produce()``, made in a thread one item ahead of the caller.
+
+    The thread has its own app context, hence its own session and connection, so the database
+    answers the next chunk's queries while this thread formats and writes the current one (about a
+    quarter of the 汇总表's time was spent waiting for PostgreSQL). Items must be plain values.
+    An error in the thread is raised here; closing this generator stops the thread.
+    """
+    app = current_app._get_current_object()
+    items: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                for item in produce():
+                    if not offer(item):
+                        return
+        except BaseException as exc:  # handed over to the consumer, which raises it
+            offer(_Failed(exc))
+            return
+        offer(_END)
+
+    worker = threading.Thread(target=run, name="summary-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def degree_summary_rows(scope: Scope, flt, *, stage: str = "any", ids: Sequence[int] | None = None,
                         on_chunk: Callable[[int], None] | None = None) -> Iterator[list]:
     """Yield one row per application, chunk by chunk (flat memory for 100,000 rows).
 
-    Each chunk costs a fixed number of queries: the applications with their students, the degree
-    facts (``degree.gather_facts``), organisation, major, batch and reviewer names.
+    Each chunk costs a fixed number of queries: the applications with their students as plain
+    columns, what the table shows of the degree facts (``degree.gather_figures``: language scores,
+    the best score of each 学位课程; the plans once) and the names not seen in an earlier chunk.
+    The next chunk is read while this one is written (``_read_ahead``).
     """
     degree = _degree()
-    base = degree.applications_select(scope, flt, stage=stage)
+    base = degree.applications_select(scope, flt, stage=stage).with_only_columns(*_SUMMARY_COLUMNS)
     if ids:
         base = base.where(DegreeApplication.id.in_(list(ids)))
-    after = None
+    orgs, majors = _NameCache(_name_loader(Organisation)), _NameCache(_name_loader(Major))
+    batches, people = _NameCache(_name_loader(DegreeBatch)), _NameCache(_people_loader)
+    texts = _DegreeTexts(degree)
     done = 0
-    while True:
-        page = db.session.execute(
-            base.add_columns(Student).where(_keyset(after))
-            .order_by(Student.student_no, DegreeApplication.id).limit(ROWS_CHUNK)
-        ).all()
-        if not page:
-            return
-        apps = [(a, s) for a, s in page]
-        students = [s for _a, s in apps]
-        facts = degree.gather_facts(students)
-        orgs = _names(Organisation, [s.site_id for s in students] + [s.college_id for s in students])
-        majors = _names(Major, [s.major_id for s in students])
-        batches = _names(DegreeBatch, [a.batch_id for a, _s in apps])
-        people_ids = {a.reviewed_by_id for a, _s in apps} | {a.final_by_id for a, _s in apps}
-        people = {p.id: _person(p) for p in db.session.scalars(
-            select(Account).where(Account.id.in_({i for i in people_ids if i})))} if any(people_ids) else {}
-        for a, s in apps:
-            f = facts.get(s.id)
-            yield degree_summary_row(a, s, f, orgs=orgs, majors=majors, batches=batches, people=people)
-        after = (apps[-1][1].student_no, apps[-1][0].id)
-        done += len(apps)
-        del page, apps, students, facts
+    for page, facts in _read_ahead(lambda: _summary_chunks(base, degree)):
+        orgs.add([r[_SITE] for r in page] + [r[_COLLEGE] for r in page])
+        majors.add(r[_MAJOR] for r in page)
+        batches.add(r[_BATCH] for r in page)
+        people.add(r[_REVIEWER] for r in page)
+        for r in page:
+            yield degree_summary_row(r, facts.get(r[_STUDENT]), texts, orgs=orgs, majors=majors, batches=batches,
+                                     people=people)
+        done += len(page)
+        del page, facts
         if on_chunk is not None:
             on_chunk(done)
 
@@ -534,50 +645,104 @@ def degree_course_text(facts) -> str:
     """Each 学位课程 as "课程名 分数" (best attempt), joined with "；"."""
     if facts is None or facts.plan is None:
         return ""
+    return _course_text([c for c in facts.plan.courses if c.degree_course], facts.best)
+
+
+def _course_text(degree_courses: Iterable, best: Mapping[str, float],
+                 number: Callable[[float], str] = number_text) -> str:
     parts = []
-    for c in facts.plan.courses:
-        if not c.degree_course:
-            continue
-        best = facts.best.get(c.code)
-        parts.append(f"{c.name} {number_text(best) if best is not None else '无成绩'}")
+    for c in degree_courses:
+        score = best.get(c.code)
+        parts.append(f"{c.name} {number(score) if score is not None else '无成绩'}")
     return "；".join(parts)
 
 
-def degree_summary_row(a: DegreeApplication, s: Student, facts, *, orgs: Mapping, majors: Mapping,
+class _NumberTexts(dict):
+    """score → ``number_text(score)``, each distinct score formatted once (there are few of them)."""
+
+    def __missing__(self, score: float) -> str:
+        text = self[score] = number_text(score)
+        return text
+
+
+class _DegreeTexts:
+    """学位外语成绩, 学位课程成绩 and 学位课程平均分 of a row, as ``degree.language_text``,
+    ``degree_course_text`` and ``degree.average_text`` show them, read through each plan's 学位课程
+    only: the same texts, 6 courses to walk instead of 40. Students share their plan objects, so
+    each plan is trimmed once (and kept, so that its id cannot be reused by another plan)."""
+
+    def __init__(self, degree):
+        self._degree = degree
+        self._plans: dict[int, tuple[Plan, Plan]] = {}
+        self._number = _NumberTexts().__getitem__
+
+    def _degree_plan(self, plan: Plan) -> Plan:
+        hit = self._plans.get(id(plan))
+        if hit is None:  # (the plan is kept in the value, so its id cannot be reused meanwhile)
+            hit = self._plans[id(plan)] = (plan, dataclasses.replace(
+                plan, courses=tuple(c for c in plan.courses if c.degree_course)))
+        return hit[1]
+
+    def __call__(self, facts) -> tuple[str, str, str]:
+        if facts is None:
+            return "", "", ""
+        language = self._degree.language_text(facts)
+        if facts.plan is None:
+            return language, "", ""
+        plan = self._degree_plan(facts.plan)
+        return (language, _course_text(plan.courses, facts.best, self._number),
+                self._degree.plan_average_text(plan, facts.best))
+
+
+_LEVEL_LABELS = {m.value: label(m) for m in Level}
+_RESULT_LABELS = {m.value: label(m) for m in DegreeConditionResult}
+_OPINION_LABELS = {m.value: label(m) for m in ReviewOpinion}
+_NOT_MET = DegreeConditionResult.NOT_MET.value
+
+
+def degree_summary_row(r, facts, texts: Callable[[Any], tuple[str, str, str]], *, orgs: Mapping, majors: Mapping,
                        batches: Mapping, people: Mapping) -> list:
-    """The 汇总表 cells of one application (display values)."""
-    degree = _degree()
-    reasons = [str(r.get("message", "")) for r in (a.computed_reasons or []) if isinstance(r, Mapping)]
-    if a.result != DegreeConditionResult.NOT_MET.value:
-        reasons = []
-    elif a.override_result and a.override_reason:
-        reasons = reasons or [a.override_reason]
+    """The 汇总表 cells of one application (display values); ``r``: the values of ``_SUMMARY_COLUMNS``."""
+    (_app_id, batch_id, result, computed_reasons, override_result, override_reason, review_opinion,
+     review_comment, reviewed_by_id, reviewed_at, final_at, published_at, degree_no,
+     student_no, name, gender, id_card, enrol_grade, site_id, college_id,
+     _sid, major_id, level, _study_grade, _status) = r
+    reasons = []
+    if result == _NOT_MET:
+        reasons = [str(x.get("message", "")) for x in (computed_reasons or []) if isinstance(x, Mapping)]
+        if override_result and override_reason:
+            reasons = reasons or [override_reason]
+    language, courses, average = texts(facts)
     return [
-        batches.get(a.batch_id, ""),
-        s.student_no,
-        s.name,
-        s.gender,
-        s.id_card,
-        str(s.enrol_grade),
-        label(s.level, Level),
-        majors.get(s.major_id, ""),
-        orgs.get(s.site_id, ""),
-        orgs.get(s.college_id, ""),
-        degree.language_text(facts),
-        degree_course_text(facts),
-        degree.average_text(facts),
-        label(a.result, DegreeConditionResult),
+        batches.get(batch_id, ""),
+        student_no,
+        name,
+        gender,
+        id_card,
+        str(enrol_grade),
+        _LEVEL_LABELS.get(level) or label(level, Level),
+        majors.get(major_id, ""),
+        orgs.get(site_id, ""),
+        orgs.get(college_id, ""),
+        language,
+        courses,
+        average,
+        _RESULT_LABELS.get(result) or label(result, DegreeConditionResult),
         "；".join(reasons),
-        "是" if a.override_result is not None else "否",
-        label(a.review_opinion, ReviewOpinion) if a.review_opinion else "",
-        a.review_comment or "",
-        people.get(a.reviewed_by_id, ""),
-        degree.fmt_time(a.reviewed_at),
-        "已终审" if a.final_at else "未终审",
-        degree.fmt_time(a.final_at),
-        "已发布" if a.published_at else "未发布",
-        a.degree_no or "",
+        "是" if override_result is not None else "否",
+        (_OPINION_LABELS.get(review_opinion) or label(review_opinion, ReviewOpinion)) if review_opinion else "",
+        review_comment or "",
+        people.get(reviewed_by_id, ""),
+        _fmt_time(reviewed_at),
+        "已终审" if final_at else "未终审",
+        _fmt_time(final_at),
+        "已发布" if published_at else "未发布",
+        degree_no or "",
     ]
+
+
+def _fmt_time(value: dt.datetime | None) -> str:
+    return "" if value is None else _degree().fmt_time(value)
 
 
 @handler("degree_summary_export")
@@ -586,7 +751,7 @@ def run_degree_summary_export(task, progress: Progress) -> dict:
     degree = _degree()
     params = task.params or {}
     scope = scope_from_params(params)
-    ids = [int(i) for i in params.get("ids") or [] if str(i).isdigit()]
+    ids = [n for n in map(parse_id, params.get("ids") or []) if n is not None]
     flt = None if ids else degree.DegreeFilter.from_mapping(params.get("filter") or {})
     stage = params.get("stage") if params.get("stage") in STAGES else "any"
     base = degree.applications_select(scope, flt, stage=stage)

@@ -86,3 +86,78 @@ def test_table_workbook_prints_a4_one_page_wide_with_repeated_header(tmp_path):
     assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0
     assert ws.print_title_rows.replace("$", "") == "1:1"
     assert ws.print_area
+
+
+# Every kind of value a list export meets, and the text that needs care: formula look-alikes, markup,
+# xlsxwriter's own _xHHHH_ escapes, control characters, edge whitespace (also the ideographic space),
+# line breaks, long text, numbers of every size, dates, booleans.
+AWKWARD = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\t=x", "a&b<c>d\"e'", "x_x00A0_y", "_x0041_", "ctl\x01\x1f\x7f",
+           "\r\n=x", "line\nbreak", "end\n", " lead", "trail ", "\u3000全角", "中文 文本", "", None, 0, -0.0, 3.25,
+           10 ** 17, 1e-20, 2 ** 63, True, False, dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4, 5),
+           "字" * (MAX_CELL_CHARS + 5)]
+
+
+def _sheet_xml(path, rows, append: bool, fmt: bool = True) -> bytes:
+    import zipfile
+
+    from app.exports.xlsx import StreamingWorksheet, new_workbook, write_value
+
+    wb = new_workbook(str(path), constant_memory=True)
+    ws = wb.add_worksheet("s", worksheet_class=StreamingWorksheet)
+    cell = wb.add_format({"border": 1}) if fmt else None
+    ws.set_row(0, 22)
+    ws.write_string(0, 0, "学号", cell)
+    if append:
+        assert ws.append_rows(1, rows, cell) == len(rows)
+    else:
+        for r, values in enumerate(rows, start=1):
+            for c, value in enumerate(values):
+                write_value(ws, r, c, value, cell)
+    ws.autofilter(0, 0, len(rows), len(AWKWARD) - 1)
+    wb.close()
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("xl/worksheets/sheet1.xml")
+
+
+@pytest.mark.parametrize("fmt", [True, False])
+def test_append_rows_writes_what_a_cell_by_cell_write_would(tmp_path, fmt):
+    """The streaming row writer produces the very same sheet XML as ``write_value`` per cell."""
+    rows = [AWKWARD, list(reversed(AWKWARD)), ["only"], AWKWARD[:5]]
+    slow = _sheet_xml(tmp_path / "slow.xlsx", rows, append=False, fmt=fmt)
+    fast = _sheet_xml(tmp_path / "fast.xlsx", rows, append=True, fmt=fmt)
+    assert fast == slow
+
+
+def test_append_rows_reads_back_literal_text(tmp_path):
+    """Read back: formula look-alikes and markup-shaped text are string cells holding exactly the text."""
+    texts = INJECTIONS + ["<r><t>=1+1</t></r>", "<r>&</r>", "  两端空格  "]
+    path = tmp_path / "t.xlsx"
+    table_workbook(str(path), "名单", ["文本", "数"], ([t, i] for i, t in enumerate(texts)))
+    ws = openpyxl.load_workbook(path).active
+    for i, text in enumerate(texts, start=2):
+        assert ws.cell(i, 1).data_type == "s" and ws.cell(i, 1).value == text, text
+        assert ws.cell(i, 2).value == i - 2 and ws.cell(i, 2).data_type == "n"
+
+
+def test_append_rows_keeps_the_worksheet_rules(tmp_path):
+    """Only in constant_memory mode, only below what is written; later rows still go below it."""
+    from app.exports.xlsx import StreamingWorksheet, new_workbook
+
+    wb = new_workbook(str(tmp_path / "m.xlsx"))
+    ws = wb.add_worksheet("s", worksheet_class=StreamingWorksheet)
+    with pytest.raises(ValueError):
+        ws.append_rows(1, [["x"]])
+    wb.close()
+    path = tmp_path / "c.xlsx"
+    wb = new_workbook(str(path), constant_memory=True)
+    ws = wb.add_worksheet("s", worksheet_class=StreamingWorksheet)
+    ws.write_string(0, 0, "head")
+    assert ws.append_rows(1, [["a", 1], ["b", 2]]) == 2
+    with pytest.raises(ValueError):
+        ws.append_rows(2, [["again"]])
+    assert ws.write_string(1, 0, "over") != 0  # refused by xlsxwriter: that row is on disk already
+    ws.write_string(3, 0, "tail")
+    assert ws.append_rows(5, [["c", 3]]) == 1
+    wb.close()
+    rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
+    assert rows == [("head", None), ("a", 1), ("b", 2), ("tail", None), (None, None), ("c", 3)]

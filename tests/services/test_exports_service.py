@@ -355,7 +355,7 @@ def test_degree_summary_refuses_out_of_scope_ids_and_empty_filters(world, degree
 
 def test_degree_summary_streams_in_chunks(world, degree_rows, monkeypatch):
     """Rows are read in keyset chunks: a chunk size of 1 still yields every row once, in 学号 order."""
-    monkeypatch.setattr(exports, "ROWS_CHUNK", 1)
+    monkeypatch.setattr(exports, "SUMMARY_CHUNK", 1)
     for i in range(3):
         s = factories.student(world.site1, world.major1, no=f"20200100{50 + i}", name=f"学生{i}")
         db.session.add(DegreeApplication(batch_id=degree_rows[0].id, student_id=s.id))
