@@ -67,8 +67,17 @@ def make_app(url: str):
                        "STORAGE_DIR": str(OUT / "storage"), "RATELIMIT_STORAGE_URI": "memory://"})
 
 
-def rss_mb(ru_maxrss: int) -> float:
-    return ru_maxrss / 1024 / (1024 if platform.system() == "Darwin" else 1)
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Linux keeps ``ru_maxrss`` across exec (a child started by a big
+    parent would report the parent's peak), so ``VmHWM`` of the current image is read where it exists."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / 1024 / (1024 if platform.system() == "Darwin" else 1)
 
 
 # --------------------------------------------------------------------------- child: one job
@@ -99,7 +108,7 @@ def child(args) -> None:
             profiler.disable()
             profiler.dump_stats(str(OUT / f"{args.child}.prof"))
         task = db.session.get(Task, args.task_id)
-        report = {"seconds": seconds, "rss_mb": rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+        report = {"seconds": seconds, "rss_mb": peak_rss_mb(),
                   "state": task.state, "summary": task.summary, "error": task.error}
     print(MARK + json.dumps(report, ensure_ascii=False), flush=True)
 
