@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import contains_eager
 
 from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, degree_course_average
@@ -795,16 +795,24 @@ def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *
         raise DomainError("请先上传电子签名")
     now = utcnow()
     changed = 0
+    t = DegreeApplication
     for app in apps:
         if (app.review_opinion, app.review_comment or "", app.review_signature_id, app.reviewed_by_id) == \
                 (opinion, comment, signature.id, actor.id):
             continue
         old = label(app.review_opinion, ReviewOpinion) if app.review_opinion else "未初审"
-        app.review_opinion = opinion
-        app.review_comment = comment
-        app.reviewed_by_id = actor.id
-        app.reviewed_at = now
-        app.review_signature_id = signature.id
+        # Written only if the row still differs: the same review submitted at the same moment by a
+        # second request (double click, two tabs) then changes and logs nothing.
+        result = db.session.execute(
+            update(t).where(t.id == app.id, t.final_at.is_(None), or_(
+                t.review_opinion.is_distinct_from(opinion), func.coalesce(t.review_comment, "") != comment,
+                t.review_signature_id.is_distinct_from(signature.id), t.reviewed_by_id.is_distinct_from(actor.id)))
+            .values(review_opinion=opinion, review_comment=comment, reviewed_by_id=actor.id, reviewed_at=now,
+                    review_signature_id=signature.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        if not result.rowcount:
+            continue
         oplog.record(actor=actor, action="degree_review", record=app, student=app.student, old=old,
                      new=f"{label(opinion, ReviewOpinion)}（签名第{signature.version}版）", reason=comment or None)
         changed += 1

@@ -740,14 +740,18 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     confirmed = 0
     logs = []
     for chunk in chunks(rows, CHUNK):
-        result = db.session.execute(
+        # only the rows this call flips are logged: a confirmation running beside it takes the others
+        updated = set(db.session.scalars(
             update(GraduationAudit)
             .where(GraduationAudit.id.in_([r[0] for r in chunk]), GraduationAudit.confirmed_at.is_(None))
             .values(confirmed_at=now, confirmed_by_id=actor.id)
+            .returning(GraduationAudit.id)
             .execution_options(synchronize_session=False)
-        )
-        confirmed += result.rowcount or 0
+        ))
+        confirmed += len(updated)
         for audit_id, _batch_id, sid, site_id, college_id in chunk:
+            if audit_id not in updated:
+                continue
             student = _Plain(id=sid, site_id=site_id, college_id=college_id)
             logs.append(_log_row(actor=actor, action="graduation_confirm", student=student, record_id=audit_id,
                                  old=CONFIRM_LABELS["unconfirmed"], new=CONFIRM_LABELS["confirmed"], at=now))

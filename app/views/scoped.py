@@ -208,8 +208,8 @@ def refuse_unsafe_routes():
         if key.startswith(("page_", "psize_")) and parse_id(value) is None:
             abort(400)  # also "²" (isdigit, not int) and numbers no OFFSET can take
     pk = (request.view_args or {}).get("pk")
-    if pk is not None and parse_id(pk) is None:
-        abort(404)  # FAB routes <pk> as a string: "x", "-1" or a number past INTEGER names no row
+    if pk is not None and parse_id(pk) is None and not request.path.startswith("/api/"):
+        abort(404)  # FAB routes <pk> as a string: "x", "-1" or a number past INTEGER names no row (the API says so itself)
     if method == "delete" and request.method == "GET":
         abort(405)
     if view_name == "UserStatsChartView":

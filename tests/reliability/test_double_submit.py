@@ -187,3 +187,80 @@ def test_two_publications_over_the_same_rows_number_each_student_once(app, site_
     assert not [o for o in outcomes if o.startswith("error") and "locked" not in o], outcomes
     assert_unique_gap_free(numbers(), pre_graduates)
     assert logs("graduation_publish") == pre_graduates
+
+
+def _in_parallel(app, n: int, work) -> list[str]:
+    """Run ``work()`` in n threads released together (own app context and session each)."""
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(n)
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                outcome = work()
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                outcome = f"refused: {exc.message[:20]}"
+            except Exception as exc:  # noqa: BLE001 — asserted by the caller
+                db.session.rollback()
+                outcome = f"error: {type(exc).__name__}: {exc}"[:200]
+            finally:
+                db.session.remove()
+        with lock:
+            outcomes.append(str(outcome))
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not any(t.is_alive() for t in threads), "a call hung (deadlock?)"
+    unexpected = [o for o in outcomes if o.startswith("error") and "locked" not in o]
+    assert not unexpected, unexpected
+    return outcomes
+
+
+def test_twenty_parallel_confirm_calls(app, pre_graduates):
+    """20 threads press 一键确认毕业 at once over the same students: each confirmed once, one log entry each."""
+    from app.services import graduation
+
+    site_id = db.session.scalar(select(Account.id).where(Account.username == "jxd001"))
+    scope_org = db.session.get(Account, site_id).org_id
+
+    def confirm():
+        return graduation.confirm({}, Scope("site", org_id=scope_org), db.session.get(Account, site_id))
+
+    outcomes = _in_parallel(app, 20, confirm)
+    db.session.expire_all()
+    assert sum(int(o) for o in outcomes if o.isdigit()) == pre_graduates, outcomes
+    assert db.session.scalar(select(func.count()).where(GraduationAudit.confirmed_at.is_not(None))) == pre_graduates
+    assert logs("graduation_confirm") == pre_graduates
+
+
+def test_twenty_parallel_review_calls(app, world):
+    """20 threads submit the same 初审 at once: every application reviewed once, one log entry each."""
+    from app.services import degree, signatures
+
+    batch = factories.degree_batch()
+    apps = []
+    for i in range(10):
+        s = factories.student(world.site1, world.major1, no=f"2020400{i:03d}", name=f"申请{i}")
+        appl = DegreeApplication(batch_id=batch.id, student_id=s.id, result="met", computed_result="met")
+        db.session.add(appl)
+        apps.append(appl)
+    jxd001 = db.session.scalar(select(Account).where(Account.username == "jxd001"))
+    signatures.upload_signature(jxd001, png_bytes(), jxd001)
+    db.session.commit()
+    ids = [a.id for a in apps]
+
+    def review():
+        actor = db.session.scalar(select(Account).where(Account.username == "jxd001"))
+        return degree.first_review(ids, "agree", "同意", actor)
+
+    _in_parallel(app, 20, review)
+    db.session.expire_all()
+    assert all(db.session.get(DegreeApplication, i).review_opinion == "agree" for i in ids)
+    assert logs("degree_review") == len(ids)
