@@ -389,7 +389,7 @@ def gather_figures(students: Sequence[Any], plans: PlanCache | None = None) -> d
     plans = {} if plans is None else plans
     missing = {facts.plan_key(s) for s in students} - plans.keys()
     if missing:
-        found = facts.load_plans_lean(missing)
+        found = facts.load_plans(missing)
         plans.update({key: found.get(key) for key in missing})
     best = facts.best_degree_scores_for(ids)
     out = {}

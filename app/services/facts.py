@@ -39,29 +39,6 @@ def rule_plan(plan: TeachingPlan) -> Plan:
                 tuple(rule_course(c) for c in plan.courses))
 
 
-def load_plans(keys: Iterable[PlanKey]) -> dict[PlanKey, tuple[int, Plan]]:
-    """(plan id, rule plan) for each key that has a plan, in one query; keys without a plan are absent."""
-    keys = list(set(keys))
-    if not keys:
-        return {}
-    rows = db.session.execute(
-        select(TeachingPlan.id, TeachingPlan.major_id, TeachingPlan.level, TeachingPlan.grade,
-               TeachingPlan.min_total_credits, TeachingPlan.min_elective_credits, PlanCourse)
-        .outerjoin(PlanCourse, PlanCourse.plan_id == TeachingPlan.id)
-        .where(tuple_(TeachingPlan.major_id, TeachingPlan.level, TeachingPlan.grade).in_(keys))
-        .order_by(TeachingPlan.id, PlanCourse.id)
-    ).all()
-    heads: dict[PlanKey, tuple[int, float, float]] = {}
-    courses: dict[PlanKey, list[RulePlanCourse]] = {}
-    for plan_id, major_id, level, grade, min_total, min_elective, course in rows:
-        key = (major_id, level, grade)
-        heads[key] = (plan_id, float(min_total), float(min_elective or 0))
-        bucket = courses.setdefault(key, [])
-        if course is not None:
-            bucket.append(rule_course(course))
-    return {key: (h[0], Plan(h[1], h[2], tuple(courses[key]))) for key, h in heads.items()}
-
-
 BATCHED = {"batched_executemany": True}
 
 
@@ -220,12 +197,14 @@ def plan_for(student) -> TeachingPlan | None:
     )
 
 
-# --------------------------------------------------------------------------- lean loaders (degree jobs)
+# --------------------------------------------------------------------------- plans, degree scores, bulk writes
 
 
-def load_plans_lean(keys: Iterable[PlanKey]) -> dict[PlanKey, tuple[int, Plan]]:
-    """The same as ``load_plans``, read as plain columns: jobs load the plans once per chunk, and
-    building a PlanCourse entity for each of a cohort's 2,400 plan courses was most of that cost."""
+def load_plans(keys: Iterable[PlanKey]) -> dict[PlanKey, tuple[int, Plan]]:
+    """(plan id, rule plan) for each key that has a plan, in one query; keys without a plan are absent.
+
+    Read as plain columns: jobs load the plans once per chunk, and building a PlanCourse entity for
+    each of a cohort's 2,400 plan courses was most of that cost."""
     keys = list(set(keys))
     if not keys:
         return {}

@@ -162,12 +162,18 @@ def test_set_summary_equals_the_per_student_texts(world, cohort):
         assert rows[s.student_no][10:13] == expected, s.student_no
 
 
-def test_lean_plan_loader_equals_load_plans(world, cohort):
-    """``facts.load_plans_lean`` returns the same (plan id, plan) per key as ``facts.load_plans``."""
+def test_plan_loader_equals_the_orm_plans(world, cohort):
+    """``facts.load_plans`` (plain columns) returns the same (plan id, plan) per key as the plans built
+    from the ORM rows (``facts.plan_for`` + ``facts.rule_plan``)."""
     _batch, students = cohort
     keys = [facts.plan_key(s) for s in students]
-    assert facts.load_plans_lean(keys) == facts.load_plans(keys)
-    assert facts.load_plans_lean([]) == {}
+    expected = {}
+    for s in students:
+        row = facts.plan_for(s)
+        if row is not None:
+            expected[facts.plan_key(s)] = (row.id, facts.rule_plan(row))
+    assert expected and facts.load_plans(keys) == expected
+    assert facts.load_plans([]) == {}
 
 
 def test_degree_best_scores_are_the_plan_degree_courses_of_all_best_scores(world, cohort):
