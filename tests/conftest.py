@@ -127,3 +127,18 @@ def site2_client(login):
 @pytest.fixture()
 def student_client(login):
     return login("2020010001", "student")
+
+
+@pytest.fixture()
+def sql_log(app_ctx):
+    """Every SQL statement the app's engine sends while the test runs, in order."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    yield statements
+    event.remove(db.engine, "before_cursor_execute", listener)

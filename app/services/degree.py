@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, degree_course_average
 from app.audit.scores import format_number
@@ -707,7 +707,13 @@ def _audit_ids(task) -> list[int]:
     return _task_ids(task, _admin_scope(actor), stage=PENDING)
 
 
-@fanout("degree_audit", items=_audit_ids)
+def _audit_finished(task, summary: dict) -> dict:
+    """Fresh planner statistics for 学位申请审核管理's filters after a large audit (see facts.refresh_statistics)."""
+    facts.refresh_statistics(DegreeApplication.__table__, task.total or 0)
+    return summary
+
+
+@fanout("degree_audit", items=_audit_ids, finish=_audit_finished)
 def run_audit(task, app_ids: list[int], progress: Progress) -> dict:
     """学位条件审核 job, one chunk of applications; each sub-chunk commits with the counter."""
     actor = db.session.get(Account, task.requested_by_id)
@@ -972,6 +978,12 @@ def _accounts(ids: Iterable[int | None]) -> dict[int, str]:
             for a in db.session.scalars(select(Account).where(Account.id.in_(wanted)))}
 
 
+def _with_student_cells():
+    """Loader options for table rows: the student with its 专业 and 教学点 in the same query (no query per row)."""
+    student = contains_eager(DegreeApplication.student)
+    return student.joinedload(Student.major), student.joinedload(Student.site)
+
+
 def _student_cells(s: Student) -> dict:
     return {"student_id": s.id, "student_no": s.student_no, "name": s.name, "grade": s.enrol_grade,
             "level": s.level_label, "major": s.major.name if s.major else "", "site": s.site.name if s.site else ""}
@@ -1029,12 +1041,13 @@ def audit_page(scope: Scope, flt: DegreeFilter, page: int = 1, page_size: int = 
         batch = db.session.get(DegreeBatch, flt.batch_id) if flt.batch_id else None
         if batch is None:
             return {"mode": "not_applied", "rows": [], "total": 0, "pages": 1, "page": 1}
-        stmt = unapplied_students_select(scope, flt, batch).order_by(Student.site_id, Student.student_no)
+        stmt = (unapplied_students_select(scope, flt, batch).order_by(Student.site_id, Student.student_no)
+                .options(joinedload(Student.major), joinedload(Student.site)))
         total, pages, page, stmt = _page(stmt, page, page_size)
         rows = [{"id": s.id, **_student_cells(s)} for s in db.session.scalars(stmt)]
         return {"mode": "not_applied", "rows": rows, "total": total, "pages": pages, "page": page}
     stmt = (applications_select(scope, flt, stage=PENDING)
-            .options(contains_eager(DegreeApplication.student))
+            .options(*_with_student_cells())
             .order_by(Student.site_id, Student.student_no, DegreeApplication.id))
     total, pages, page, stmt = _page(stmt, page, page_size)
     apps = list(db.session.scalars(stmt).unique())
@@ -1044,7 +1057,7 @@ def audit_page(scope: Scope, flt: DegreeFilter, page: int = 1, page_size: int = 
 def grant_page(scope: Scope, flt: DegreeFilter, page: int = 1, page_size: int = 50) -> dict:
     """The 学位授予管理 table: applications after 终审, with 发布状态 and 学位证书编号."""
     stmt = (applications_select(scope, flt, stage=FINAL)
-            .options(contains_eager(DegreeApplication.student))
+            .options(*_with_student_cells())
             .order_by(DegreeApplication.degree_no.is_(None), DegreeApplication.degree_no, Student.student_no))
     total, pages, page, stmt = _page(stmt, page, page_size)
     apps = list(db.session.scalars(stmt).unique())

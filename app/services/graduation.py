@@ -599,7 +599,13 @@ def _task_student_ids(task: Task) -> list[int]:
     return resolve_student_ids(task.params or {})
 
 
-@tasks.fanout("graduation_audit", items=_task_student_ids)
+def _audit_finished(task: Task, summary: dict) -> dict:
+    """The whole cohort's results are new: fresh planner statistics for the pages that filter on them."""
+    facts.refresh_statistics(GraduationAudit.__table__, task.total or 0)
+    return summary
+
+
+@tasks.fanout("graduation_audit", items=_task_student_ids, finish=_audit_finished)
 def run_audit(task: Task, student_ids: list[int], progress) -> dict:
     """毕业审核任务, one chunk: audit these students (any worker may run any chunk)."""
     return audit_students(student_ids, task_id=task.id, actor=task.requested_by, progress=progress)

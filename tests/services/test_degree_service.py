@@ -200,6 +200,17 @@ def test_audit_summary_snapshots_and_log(world, good):
     assert db.session.scalar(select(func.count()).select_from(OperationLog).where(OperationLog.action == "degree_audit")) == 2
 
 
+def test_a_large_audit_refreshes_the_planner_statistics_on_postgresql(world, good, monkeypatch, sql_log):
+    """Like the graduation audit: past ``facts.ANALYZE_AFTER`` applications, one ANALYZE of
+    degree_application after the last chunk (PostgreSQL only)."""
+    from app.services import facts
+
+    monkeypatch.setattr(facts, "ANALYZE_AFTER", 2)
+    run_audit("jjy001", flt=degree.DegreeFilter(batch_id=fresh(good["2020010001"]).batch_id))
+    analyzed = [s for s in sql_log if s.lstrip().upper().startswith("ANALYZE")]
+    assert analyzed == (["ANALYZE degree_application"] if db.engine.dialect.name == "postgresql" else [])
+
+
 def test_audit_respects_scope_of_requester(world, good):
     """A site admin's audit by filter only touches the site's applications."""
     run_audit("jxd001", flt=degree.DegreeFilter())

@@ -448,3 +448,24 @@ def test_grade_options_span_the_scope_years_newest_first(world):
     everyone = graduation.filter_options(Scope("all"))
     assert [g for g, _ in everyone["enrol_grade"]][-1] == 2011
     assert graduation.filter_options(Scope("none"))["enrol_grade"] == []
+
+
+@pytest.mark.parametrize("threshold", [1, 10**6])
+def test_a_large_audit_refreshes_the_planner_statistics_on_postgresql(world, three, monkeypatch, sql_log, threshold):
+    """An audit that rewrote at least ``facts.ANALYZE_AFTER`` results ANALYZEs graduation_audit once,
+    on PostgreSQL, so list pages do not plan with the statistics of before the audit; a small audit,
+    and SQLite (whose planner keeps no sampled statistics), issue nothing."""
+    from sqlalchemy import text
+
+    from app.services import facts
+
+    monkeypatch.setattr(facts, "ANALYZE_AFTER", threshold)
+    task = audit_site1(world)
+    assert task.state == "succeeded" and task.total == 3, task.error
+    analyzed = [s for s in sql_log if s.lstrip().upper().startswith("ANALYZE")]
+    if db.engine.dialect.name != "postgresql" or threshold > task.total:
+        assert analyzed == []
+        return
+    assert analyzed == ["ANALYZE graduation_audit"]
+    rows = db.session.scalar(select(func.count()).select_from(GraduationAudit))
+    assert db.session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'graduation_audit'")) == rows
