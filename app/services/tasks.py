@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -171,24 +172,62 @@ def run(task_id: int) -> None:
         task.lock_key = None
         db.session.commit()
     except Exception as exc:  # the task row records every failure; the job itself fails too
-        db.session.rollback()
-        message = _failure_message(exc)
         log.error("task %s failed: %s", task_id, traceback.format_exc())
-        fail(task_id, message)
+        _record_failure(task_id, _failure_message(exc))
         raise
 
 
 DB_LOST_MESSAGE = "数据库连接中断，任务失败，请重试"
+RECORD_FAILURE_SECONDS = 10.0
+# SQLSTATEs of a server that is going away or not taking connections yet (admin or crash shutdown, starting up)
+_SERVER_GONE = ("57P01", "57P02", "57P03")
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A dropped or refused database connection (a restart, the network), as opposed to a failing statement."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "pgcode", None)
+    if code:
+        return code.startswith("08") or code in _SERVER_GONE
+    # psycopg2 reports a refused connection, or a server still starting or shutting down, without a
+    # SQLSTATE, and SQLAlchemy raises it from the connect, with no statement
+    return isinstance(exc, OperationalError) and exc.statement is None and hasattr(exc.orig, "pgcode")
 
 
 def _failure_message(exc: BaseException) -> str:
     """What 任务中心 shows: the service's Chinese message, or for a lost database connection a Chinese
     sentence instead of the driver's English (the traceback is in the worker's log either way)."""
-    from sqlalchemy.exc import DBAPIError
-
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if _connection_lost(exc):
         return DB_LOST_MESSAGE
     return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+
+
+def _record_failure(task_id: int, message: str, chunk_id: int | None = None) -> None:
+    """Roll back, then mark the task (and the chunk that failed) 失败, waiting out a database restart.
+
+    The error that ends a job is often the database going away, and its failure must not be lost with
+    it, or the task shows 执行中 until someone opens 任务中心. While the connection is lost the write is
+    retried with backoff for up to ``RECORD_FAILURE_SECONDS``; past that only the reaper is left.
+    """
+    deadline = time.monotonic() + RECORD_FAILURE_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            db.session.rollback()
+            if chunk_id is not None:
+                db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk_id).values(
+                    state=TaskState.FAILED.value, error=message[:4000], finished_at=utcnow()))
+            fail(task_id, message)
+            return
+        except DBAPIError as exc:
+            if not _connection_lost(exc) or time.monotonic() + pause > deadline:
+                log.error("task %s: its failure could not be recorded: %s", task_id, exc)
+                return
+        time.sleep(pause)
+        pause = min(2 * pause, 1.0)
 
 
 # --------------------------------------------------------------------------- fan-out
@@ -255,9 +294,8 @@ def _run_fanout(task: Task, spec: FanOut) -> None:
                            .values(state=TaskState.QUEUED.value, error=None))
         db.session.commit()
     except Exception as exc:
-        db.session.rollback()
         log.error("task %s failed: %s", task_id, traceback.format_exc())
-        fail(task_id, _failure_message(exc))
+        _record_failure(task_id, _failure_message(exc))
         raise
     if not pending:
         _finish_fanout(task_id)
@@ -282,43 +320,52 @@ def _sum_progress(task_id: int) -> None:
     db.session.execute(update(Task).where(Task.id == task_id).values(done=total_done, heartbeat_at=utcnow()))
 
 
-def run_chunk(task_id: int, no: int) -> None:
-    """Run one chunk of a fanned-out task; a chunk already done, or of a failed task, is skipped."""
+def _claim_chunk(task_id: int, no: int) -> tuple[Task, int, list[int]] | None:
+    """Mark the chunk 执行中 (committed) and return its task, id and items; None when it is not to run."""
     chunk = db.session.scalar(select(TaskChunk).where(TaskChunk.task_id == task_id, TaskChunk.no == no))
     task = db.session.get(Task, task_id)
     if chunk is None or task is None:
         raise NotFound(f"任务 {task_id} 的第 {no} 段不存在")
     if chunk.state == TaskState.SUCCEEDED.value:
         _finish_fanout(task_id)
-        return
+        return None
     if task.state != TaskState.RUNNING.value:
-        return  # another chunk failed (or the task was reaped): a retry runs this one
-    spec = _FANOUTS[task.kind]
-    ids = [int(i) for i in chunk.item_ids]
-    db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id)
+        return None  # another chunk failed (or the task was reaped): a retry runs this one
+    chunk_id, ids = chunk.id, [int(i) for i in chunk.item_ids]
+    db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk_id)
                        .values(state=TaskState.RUNNING.value, started_at=utcnow(), error=None))
     db.session.execute(update(Task).where(Task.id == task_id).values(heartbeat_at=utcnow()))
     db.session.commit()
+    return task, chunk_id, ids
+
+
+def run_chunk(task_id: int, no: int) -> None:
+    """Run one chunk of a fanned-out task; a chunk already done, or of a failed task, is skipped."""
+    try:
+        claimed = _claim_chunk(task_id, no)
+    except DBAPIError as exc:  # the job fails before its chunk starts: the task cannot finish without it
+        log.error("task %s chunk %s failed to start: %s", task_id, no, traceback.format_exc())
+        _record_failure(task_id, _failure_message(exc))
+        raise
+    if claimed is None:
+        return
+    task, chunk_id, ids = claimed
+    spec = _FANOUTS[task.kind]
 
     def progress(done: int, total: int | None = None) -> None:
-        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id).values(done=min(done, len(ids))))
+        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk_id).values(done=min(done, len(ids))))
         _sum_progress(task_id)
         db.session.commit()
 
     try:
         summary = spec.chunk(task, ids, progress) or {}
-        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id).values(
+        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk_id).values(
             state=TaskState.SUCCEEDED.value, done=len(ids), summary=summary, finished_at=utcnow()))
         _sum_progress(task_id)
         db.session.commit()  # the chunk's last writes and its 成功 in one transaction
     except Exception as exc:
-        db.session.rollback()
-        message = _failure_message(exc)
         log.error("task %s chunk %s failed: %s", task_id, no, traceback.format_exc())
-        db.session.execute(update(TaskChunk).where(TaskChunk.id == chunk.id).values(
-            state=TaskState.FAILED.value, error=message[:4000], finished_at=utcnow()))
-        db.session.commit()
-        fail(task_id, message)
+        _record_failure(task_id, _failure_message(exc), chunk_id=chunk_id)
         raise
     _finish_fanout(task_id)
 

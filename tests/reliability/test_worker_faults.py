@@ -11,37 +11,49 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
 
 from app.extensions import db
-from app.models import Account, Task, TaskChunk
+from app.models import Task, TaskChunk
 from app.security import scope_of
-from app.services import graduation, tasks
-from app.statuses import GraduationResult, TaskState
+from app.services import degree, graduation, numbering, tasks
+from app.statuses import TaskState
 from tests import factories
 from tests.clients import RoleClient
+from tests.reliability.faults_support import (
+    ADMIN,
+    FAILED,
+    PRE,
+    WORKER_APP,
+    Env,
+    _admin,
+    _audit_inline,
+    _audit_state,
+    _children,
+    _forget_jobs,
+    _kill,
+    _one,
+    _progress,
+    _rows,
+    _shown_failed,
+    _start_worker,
+    _task,
+    _wait,
+    _wait_burst,
+    _worker_backends,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 STUDENTS = 20_000
 STALE_SECONDS = 3
-WORKER_APP = "gd-faults-worker"
-ADMIN = "faults_admin"
-PRE = GraduationResult.PRE_GRADUATE.value
-FAILED = GraduationResult.FAILED.value
 # tables the jobs and the setup of each test write; the cohort itself is kept for the whole module
 DERIVED = ("task_chunk", "graduation_snapshot", "degree_snapshot", "graduation_audit", "operation_log",
            "certificate_counter", "task")
@@ -98,18 +110,6 @@ def _load_cohort(engine) -> None:
         conn.execute(text("ANALYZE grade"))
 
 
-@dataclass
-class Env:
-    app: object
-    url: str
-    worker_url: str
-    redis_url: str
-    queue: str
-    storage: str
-    logs: Path
-    workers: list
-
-
 @pytest.fixture(scope="module")
 def env():
     pg, redis_url = _services()
@@ -163,19 +163,6 @@ def env():
         shutil.rmtree(tmp, ignore_errors=True)  # worker logs: a failing wait or worker quotes its tail
 
 
-def _forget_jobs(queue: str) -> None:
-    """Delete the test's RQ keys: the queue and its registries, and the jobs of its tasks."""
-    from app.jobs import redis_connection
-
-    ids = list(db.session.scalars(select(Task.id)))
-    conn = redis_connection()
-    keys = set(conn.scan_iter(match=f"*{queue}*"))
-    for task_id in ids:
-        keys.update(conn.scan_iter(match=f"rq:*task-{task_id}*"))
-    if keys:
-        conn.delete(*keys)
-
-
 @pytest.fixture()
 def fresh(env):
     """The cohort as generated (results, tasks, logs, numbers wiped), inside an app context."""
@@ -192,143 +179,6 @@ def fresh(env):
         db.session.remove()
 
 
-# --------------------------------------------------------------------------- workers
-
-
-def _start_worker(env: Env, *, burst: bool = False) -> subprocess.Popen:
-    """A real `rq worker` on the module's queue; its database backends carry application_name=gd-faults-worker."""
-    child_env = dict(os.environ, APP_MODE="test", DATABASE_URL=env.worker_url, REDIS_URL=env.redis_url,
-                     RQ_QUEUE=env.queue, STORAGE_DIR=env.storage, JOBS_MODE="rq")
-    cmd = [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--url", env.redis_url]
-    if burst:
-        cmd.append("--burst")
-    path = env.logs / f"worker-{len(env.workers)}.log"
-    with open(path, "w") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen([*cmd, env.queue], cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
-    proc.log_path = str(path)
-    env.workers.append(proc)
-    return proc
-
-
-def _children(pid: int) -> list[int]:
-    """Pids whose parent is ``pid`` (RQ's work horse puts itself in its own process group)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _kill(proc: subprocess.Popen) -> list[int]:
-    """SIGKILL a worker and its work horse at once, as when the machine or container dies."""
-    if proc.poll() is not None:
-        return []
-    pids = [proc.pid, *_children(proc.pid)]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait(timeout=30)
-    return pids
-
-
-def _wait_burst(proc: subprocess.Popen, timeout: float = 150) -> None:
-    proc.wait(timeout=timeout)
-    assert proc.returncode == 0, Path(proc.log_path).read_text()[-3000:]
-
-
-def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"worker exited while waiting for {what}:\n{Path(proc.log_path).read_text()[-3000:]}")
-        time.sleep(step)
-    log = Path(proc.log_path).read_text()[-3000:] if proc is not None else ""
-    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{log}")
-
-
-# --------------------------------------------------------------------------- reading the database
-
-
-def _rows(sql: str, **params) -> list:
-    """A fresh connection per read: sees what the workers committed, holds nothing open."""
-    with db.engine.connect() as conn:
-        return conn.execute(text(sql), params).all()
-
-
-def _one(sql: str, **params):
-    return _rows(sql, **params)[0][0]
-
-
-def _task(task_id: int) -> Task:
-    db.session.expire_all()
-    return db.session.get(Task, task_id)
-
-
-def _progress(task_id: int) -> tuple[int, int, str]:
-    return tuple(_rows("SELECT done, total, state FROM task WHERE id = :t", t=task_id)[0])
-
-
-def _worker_backends(states: tuple[str, ...] | None = None) -> list:
-    sql = ("SELECT pid, state, wait_event_type, backend_xid::text AS xid, query FROM pg_stat_activity "
-           "WHERE datname = current_database() AND application_name = :a AND pid <> pg_backend_pid()")
-    rows = _rows(sql, a=WORKER_APP)
-    return [r for r in rows if states is None or r.state in states]
-
-
-def _admin() -> Account:
-    return db.session.scalar(select(Account).where(Account.username == ADMIN))
-
-
-@contextmanager
-def _inline(app):
-    """Jobs run in this process (setup only: a first audit before the one under test)."""
-    app.config["JOBS_MODE"] = "inline"
-    try:
-        yield
-    finally:
-        app.config["JOBS_MODE"] = "rq"
-
-
-def _audit_inline(app, filters: dict, student_ids: list[int] | None = None) -> Task:
-    actor = _admin()
-    with _inline(app):
-        task = graduation.start_task("graduation_audit", actor=actor, scope=scope_of(actor), filters=filters,
-                                     student_ids=student_ids)
-        tasks.submit(task)
-    task = _task(task.id)
-    assert task.state == TaskState.SUCCEEDED.value, task.error
-    return task
-
-
-def _task_row_html(client: RoleClient, task_id: int) -> str:
-    page = client.get("/tasks/").get_data(as_text=True)
-    m = re.search(rf'<tr id="task-{task_id}".*?</tr>', page, re.S)
-    assert m, f"task {task_id} not on the 任务中心 page"
-    return m.group(0)
-
-
-def _shown_failed(client: RoleClient, task_id: int) -> str | None:
-    """The 任务中心 page (which reaps dead workers' tasks) shows the task as 失败 with a 重试 button."""
-    row = _task_row_html(client, task_id)
-    return row if ("失败" in row and "重试" in row) else None
-
-
-def _audit_state() -> dict[int, tuple]:
-    return {r.student_id: r for r in _rows(
-        "SELECT student_id, result, computed_result, override_result, override_reason, override_by_id, override_at, "
-        "confirmed_at, confirmed_by_id, published_at, batch_id FROM graduation_audit")}
-
-
-# --------------------------------------------------------------------------- 1. SIGKILL mid-audit
 
 
 def test_worker_killed_mid_audit_is_reaped_and_the_retry_completes_it(fresh):
@@ -572,6 +422,92 @@ def test_worker_killed_inside_a_publish_transaction_leaves_no_number_used_or_ski
     assert set(logs) == expected and set(logs.values()) == {1}
     print(f"\npublish: {confirmed} confirmed in {len(groups)} groups; killed inside group {target} "
           f"with {before_target} committed; {dict((p, len(s)) for p, s in by_prefix.items())}")
+
+
+def test_worker_killed_inside_a_degree_publish_transaction_leaves_no_degree_number_used_or_skipped(fresh):
+    """学位发布 of ≈3,000 final applications in two batches (two number prefixes); the worker is SIGKILLed
+    inside the transaction of its third slice of 500.
+
+    The setup marks the applications of sites 101–103 已达标, 初审 同意 and 终审 with one SQL UPDATE (the
+    service path needs a graduation audit, a signed 初审 per site and a 终审 per college first). A row lock the
+    test holds on the slice's last application stops the worker after it has numbered the rest of the slice
+    and advanced the counter, uncommitted. After the kill nothing of that slice is committed; 重试 on
+    任务中心 publishes every final application once, with degree numbers unique and gap-free per prefix in
+    发布's order, and one log entry per application.
+    """
+    app = fresh.app
+    actor = _admin()
+    db.session.execute(text("UPDATE degree_application SET result = 'unaudited', review_opinion = NULL, "
+                            "reviewed_by_id = NULL, reviewed_at = NULL, final_at = NULL, final_by_id = NULL, "
+                            "published_at = NULL, published_task_id = NULL, degree_no = NULL, granted_on = NULL"))
+    db.session.execute(text(
+        "UPDATE degree_application a SET result = 'met', computed_result = 'met', review_opinion = 'agree', "
+        "reviewed_by_id = :u, reviewed_at = now(), final_at = now(), final_by_id = :u FROM student s "
+        "WHERE s.id = a.student_id AND s.site_id BETWEEN 101 AND 103"), {"u": actor.id})
+    db.session.commit()
+    # 发布's order: by batch, 教学点, 学号; it commits every 500 applications
+    ordered = _rows("SELECT a.id, a.batch_id, b.year, b.grant_date FROM degree_application a "
+                    "JOIN student s ON s.id = a.student_id JOIN degree_batch b ON b.id = a.batch_id "
+                    "WHERE a.final_at IS NOT NULL ORDER BY a.batch_id, s.site_id, s.student_no, a.id")
+    final = len(ordered)
+    assert final > 2000 and len({r.batch_id for r in ordered}) == 2
+    committed = 2 * 500
+    third = [r.id for r in ordered[committed:committed + 500]]
+    locked_application = max(third)  # the ORM writes a slice in id order: this row is its last UPDATE
+
+    holder = db.engine.connect()
+    holder.begin()
+    holder.execute(text("SELECT id FROM degree_application WHERE id = :a FOR UPDATE"), {"a": locked_application})
+    try:
+        task = degree.start_publish(actor)
+        tasks.submit(task)  # the 发布 button
+        task_id = task.id
+        worker = _start_worker(fresh)
+        waiting = _wait(lambda: [b for b in _worker_backends() if b.wait_event_type == "Lock"], 90,
+                        "the publishing worker to wait on the locked application", worker)
+        assert waiting[0].xid and waiting[0].query.lstrip().upper().startswith("UPDATE"), waiting
+        assert _progress(task_id) == (committed, final, TaskState.RUNNING.value)
+        assert len(_kill(worker)) == 2
+    finally:
+        holder.rollback()  # the orphaned backend now finishes its statement, finds its client gone, rolls back
+        holder.close()
+    _wait(lambda: not _worker_backends(), 30, "the killed worker's backend to end")
+    numbered = _rows("SELECT id, published_task_id FROM degree_application WHERE degree_no IS NOT NULL")
+    assert {r.id for r in numbered} == {r.id for r in ordered[:committed]}
+    assert {r.published_task_id for r in numbered} == {task_id}
+    assert sum(dict(_rows("SELECT prefix, last_value FROM certificate_counter")).values()) == committed
+    assert _one("SELECT COUNT(*) FROM operation_log WHERE action = 'degree_publish'") == committed
+
+    client = RoleClient(app, ADMIN)
+    row = _wait(lambda: _shown_failed(client, task_id), STALE_SECONDS + 15, "任务中心 to show 失败", step=0.5)
+    assert tasks.STALE_MESSAGE in row
+    assert client.post(f"/tasks/retry/{task_id}").status_code == 302  # 重试
+    new = db.session.scalar(select(Task).where(Task.retry_of_id == task_id))
+    _wait_burst(_start_worker(fresh, burst=True))
+    new = _task(new.id)
+    assert new.state == TaskState.SUCCEEDED.value, new.error
+    assert new.summary == {"已发布": final - committed}
+
+    published = {r.id: r for r in _rows("SELECT id, degree_no, granted_on, published_task_id FROM degree_application "
+                                        "WHERE published_at IS NOT NULL")}
+    assert set(published) == {r.id for r in ordered}
+    numbers = [r.degree_no for r in published.values()]
+    assert all(numbers) and len(set(numbers)) == len(numbers) == final
+    counters = dict(_rows("SELECT prefix, last_value FROM certificate_counter"))
+    school = app.config["SCHOOL_CODE"]
+    for batch_id in {r.batch_id for r in ordered}:
+        group = [r for r in ordered if r.batch_id == batch_id]
+        prefix = numbering.degree_prefix(school, group[0].year)
+        nos = [published[r.id].degree_no for r in group]
+        # gap-free from 1, in 发布's order across the killed task and its retry
+        assert nos == [f"{prefix}{n:06d}" for n in range(1, len(group) + 1)], prefix
+        assert counters[prefix] == len(group), prefix
+        assert {published[r.id].granted_on for r in group} == {group[0].grant_date}
+    assert [published[r.id].published_task_id for r in ordered] == [task_id] * committed + [new.id] * (final - committed)
+    logs = Counter(r[0] for r in _rows("SELECT record_id FROM operation_log WHERE action = 'degree_publish'"))
+    assert set(logs) == set(published) and set(logs.values()) == {1}
+    print(f"\ndegree publish: {final} final applications in {len(counters)} prefixes; killed inside the third "
+          f"slice with {committed} committed; {counters}")
 
 
 # --------------------------------------------------------------------------- 3. PostgreSQL connection dropped

@@ -1,0 +1,197 @@
+"""Helpers shared by the worker-fault modules (test_worker_faults.py, test_database_restart.py).
+
+Real `rq worker -w app.jobs.worker.AppWorker` child processes on a private queue, whose database backends
+carry ``application_name=gd-faults-worker``; reads through fresh connections (what the workers committed);
+the 任务中心 page as the admin sees it. Each module builds its own database, app and ``Env``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import Account, Task
+from app.security import scope_of
+from app.services import graduation, tasks
+from app.statuses import GraduationResult, TaskState
+from tests.clients import RoleClient
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_APP = "gd-faults-worker"
+ADMIN = "faults_admin"
+PRE = GraduationResult.PRE_GRADUATE.value
+FAILED = GraduationResult.FAILED.value
+
+
+@dataclass
+class Env:
+    app: object
+    url: str
+    worker_url: str
+    redis_url: str
+    queue: str
+    storage: str
+    logs: Path
+    workers: list
+
+
+
+def _forget_jobs(queue: str) -> None:
+    """Delete the test's RQ keys: the queue and its registries, and the jobs of its tasks."""
+    from app.jobs import redis_connection
+
+    ids = list(db.session.scalars(select(Task.id)))
+    conn = redis_connection()
+    keys = set(conn.scan_iter(match=f"*{queue}*"))
+    for task_id in ids:
+        keys.update(conn.scan_iter(match=f"rq:*task-{task_id}*"))
+    if keys:
+        conn.delete(*keys)
+
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _start_worker(env: Env, *, burst: bool = False) -> subprocess.Popen:
+    """A real `rq worker` on the module's queue; its database backends carry application_name=gd-faults-worker."""
+    child_env = dict(os.environ, APP_MODE="test", DATABASE_URL=env.worker_url, REDIS_URL=env.redis_url,
+                     RQ_QUEUE=env.queue, STORAGE_DIR=env.storage, JOBS_MODE="rq")
+    cmd = [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--url", env.redis_url]
+    if burst:
+        cmd.append("--burst")
+    path = env.logs / f"worker-{len(env.workers)}.log"
+    with open(path, "w") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen([*cmd, env.queue], cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = str(path)
+    env.workers.append(proc)
+    return proc
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (RQ's work horse puts itself in its own process group)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _kill(proc: subprocess.Popen) -> list[int]:
+    """SIGKILL a worker and its work horse at once, as when the machine or container dies."""
+    if proc.poll() is not None:
+        return []
+    pids = [proc.pid, *_children(proc.pid)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=30)
+    return pids
+
+
+def _wait_burst(proc: subprocess.Popen, timeout: float = 150) -> None:
+    proc.wait(timeout=timeout)
+    assert proc.returncode == 0, Path(proc.log_path).read_text()[-3000:]
+
+
+def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"worker exited while waiting for {what}:\n{Path(proc.log_path).read_text()[-3000:]}")
+        time.sleep(step)
+    log = Path(proc.log_path).read_text()[-3000:] if proc is not None else ""
+    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{log}")
+
+
+# --------------------------------------------------------------------------- reading the database
+
+
+def _rows(sql: str, **params) -> list:
+    """A fresh connection per read: sees what the workers committed, holds nothing open."""
+    with db.engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def _one(sql: str, **params):
+    return _rows(sql, **params)[0][0]
+
+
+def _task(task_id: int) -> Task:
+    db.session.expire_all()
+    return db.session.get(Task, task_id)
+
+
+def _progress(task_id: int) -> tuple[int, int, str]:
+    return tuple(_rows("SELECT done, total, state FROM task WHERE id = :t", t=task_id)[0])
+
+
+def _worker_backends(states: tuple[str, ...] | None = None) -> list:
+    sql = ("SELECT pid, state, wait_event_type, backend_xid::text AS xid, query FROM pg_stat_activity "
+           "WHERE datname = current_database() AND application_name = :a AND pid <> pg_backend_pid()")
+    rows = _rows(sql, a=WORKER_APP)
+    return [r for r in rows if states is None or r.state in states]
+
+
+def _admin() -> Account:
+    return db.session.scalar(select(Account).where(Account.username == ADMIN))
+
+
+@contextmanager
+def _inline(app):
+    """Jobs run in this process (setup only: a first audit before the one under test)."""
+    app.config["JOBS_MODE"] = "inline"
+    try:
+        yield
+    finally:
+        app.config["JOBS_MODE"] = "rq"
+
+
+def _audit_inline(app, filters: dict, student_ids: list[int] | None = None) -> Task:
+    actor = _admin()
+    with _inline(app):
+        task = graduation.start_task("graduation_audit", actor=actor, scope=scope_of(actor), filters=filters,
+                                     student_ids=student_ids)
+        tasks.submit(task)
+    task = _task(task.id)
+    assert task.state == TaskState.SUCCEEDED.value, task.error
+    return task
+
+
+def _task_row_html(client: RoleClient, task_id: int) -> str:
+    page = client.get("/tasks/").get_data(as_text=True)
+    m = re.search(rf'<tr id="task-{task_id}".*?</tr>', page, re.S)
+    assert m, f"task {task_id} not on the 任务中心 page"
+    return m.group(0)
+
+
+def _shown_failed(client: RoleClient, task_id: int) -> str | None:
+    """The 任务中心 page (which reaps dead workers' tasks) shows the task as 失败 with a 重试 button."""
+    row = _task_row_html(client, task_id)
+    return row if ("失败" in row and "重试" in row) else None
+
+
+def _audit_state() -> dict[int, tuple]:
+    return {r.student_id: r for r in _rows(
+        "SELECT student_id, result, computed_result, override_result, override_reason, override_by_id, override_at, "
+        "confirmed_at, confirmed_by_id, published_at, batch_id FROM graduation_audit")}
+
