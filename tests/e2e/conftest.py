@@ -136,6 +136,11 @@ class Person:
         self.context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(20000)
+        # what the nonce CSP blocked (an inline script or handler left without it) and uncaught script errors
+        self.script_problems: list[str] = []
+        self.page.on("console", lambda m: self.script_problems.append(m.text)
+                     if m.type == "error" and "Content Security Policy" in m.text else None)
+        self.page.on("pageerror", lambda e: self.script_problems.append(f"uncaught: {e}"))
         self.base = base
         self.name = name
         self.step = 0
@@ -146,6 +151,7 @@ class Person:
         self.step += 1
         safe = re.sub(r"[^\w\-]+", "_", label)
         self.page.screenshot(path=str(ARTIFACTS / f"{self.name}_{self.step:02d}_{safe}.png"), full_page=True)
+        assert not self.script_problems, f"scripts refused or failing on {label} ({self.page.url}): {self.script_problems}"
         if check:
             left = english_leftovers(self.text())
             assert not left, f"English on the page {label} ({self.page.url}): {left}"

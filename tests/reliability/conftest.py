@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import io
 from dataclasses import dataclass
 
@@ -142,8 +143,33 @@ def check_headers(resp, where: str) -> list[str]:
     csp = csp_directives(resp.headers.get("Content-Security-Policy", ""))
     if csp.get("default-src") != ["'self'"] or csp.get("frame-ancestors") != ["'none'"]:
         problems.append(f"{where}: CSP {csp}")
-    if "'unsafe-eval'" in csp.get("script-src", []) or any("http" in src for src in csp.get("script-src", [])):
-        problems.append(f"{where}: script-src too wide {csp.get('script-src')}")
+    scripts = csp.get("script-src", [])
+    if "'unsafe-eval'" in scripts or "'unsafe-inline'" in scripts or any("http" in src for src in scripts):
+        problems.append(f"{where}: script-src too wide {scripts}")
+    if resp.mimetype == "text/html":
+        problems += check_scripts(resp.get_data(as_text=True), scripts, where)
+    return problems
+
+
+INLINE_HANDLER = re.compile(r"<[a-zA-Z][^>]*\son[a-z]+\s*=", re.S)
+SCRIPT_TAG = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
+
+
+def check_scripts(html: str, script_src: list[str], where: str) -> list[str]:
+    """Under a nonce CSP a page works only if every inline script carries the response's nonce and no
+    element has an inline handler (onclick=…, which no nonce can allow) or a javascript: URL."""
+    problems = []
+    nonces = [s[len("'nonce-"):-1] for s in script_src if s.startswith("'nonce-")]
+    for attrs, body in SCRIPT_TAG.findall(html):
+        if "src=" in attrs or not body.strip():
+            continue
+        found = re.search(r'nonce="([^"]*)"', attrs)
+        if not found or found.group(1) not in nonces or not found.group(1):
+            problems.append(f"{where}: inline script without this response's nonce: {body.strip()[:80]!r}")
+    if INLINE_HANDLER.search(html):
+        problems.append(f"{where}: inline event handler {INLINE_HANDLER.search(html).group(0)[-120:]!r}")
+    if re.search(r'(?:href|src|action)\s*=\s*"\s*javascript:', html, re.I):
+        problems.append(f"{where}: javascript: URL")
     return problems
 
 

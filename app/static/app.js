@@ -1,0 +1,75 @@
+/* The app's own page behaviour, loaded from 'self' so the CSP needs no inline script of ours.
+ *  data-confirm="问题"          on a submit button (click) or a form (submit): asks before sending.
+ *  data-check-all="selector"    on a checkbox: ticks or unticks every box the selector finds.
+ *  #task-table[data-status-url] 任务中心: polls the status of unfinished tasks every 2 s and redraws them.
+ */
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest ? e.target.closest("[data-confirm]") : null;
+    if (el && el.tagName !== "FORM" && !window.confirm(el.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.hasAttribute && form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) {
+      e.preventDefault();
+    }
+  }, true);
+
+  document.addEventListener("change", function (e) {
+    var box = e.target;
+    var selector = box.getAttribute && box.getAttribute("data-check-all");
+    if (!selector) { return; }
+    document.querySelectorAll(selector).forEach(function (b) { b.checked = box.checked; });
+  });
+
+  function watchTasks(table) {
+    var statusUrl = table.getAttribute("data-status-url");
+    var labels = {succeeded: "label-success", failed: "label-danger", running: "label-info", queued: "label-default"};
+    function openIds() {
+      var ids = [];
+      table.querySelectorAll("tr[data-open='1']").forEach(function (tr) { ids.push(tr.dataset.taskId); });
+      return ids;
+    }
+    function redraw(t) {
+      var tr = document.getElementById("task-" + t.id);
+      if (!tr) { return; }
+      var bar = tr.querySelector(".task-bar");
+      bar.style.width = t.percent + "%";
+      bar.setAttribute("aria-valuenow", t.percent);
+      bar.textContent = t.done + "/" + t.total;
+      var state = tr.querySelector(".task-state span");
+      state.textContent = t.state_text;
+      state.className = "label " + (labels[t.state] || "label-default");
+      tr.querySelector(".task-summary").textContent = t.summary;
+      tr.querySelector(".task-error").textContent = t.error;
+      tr.querySelector(".task-started").textContent = t.started_at;
+      tr.querySelector(".task-finished").textContent = t.finished_at;
+      if (!t.open) {
+        tr.dataset.open = "0";
+        if (t.download_url || t.state === "failed") { window.location.reload(); }
+      }
+    }
+    function poll() {
+      var ids = openIds();
+      if (!ids.length) { return; }
+      fetch(statusUrl + "?ids=" + ids.join(","), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : {tasks: []}; })
+        .then(function (data) { data.tasks.forEach(redraw); })
+        .catch(function () {})
+        .then(function () { if (openIds().length) { setTimeout(poll, 2000); } });
+    }
+    setTimeout(poll, 2000);
+  }
+
+  function ready() {
+    var table = document.querySelector("#task-table[data-status-url]");
+    if (table) { watchTasks(table); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", ready); } else { ready(); }
+})();
