@@ -76,6 +76,9 @@ def build_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": True,
         "AUTH_RATE_LIMIT": os.environ.get("AUTH_RATE_LIMIT", "20 per minute"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down must not lock everyone out (the login answered 500): each process then counts in
+        # memory until Redis answers again
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "FAB_CREATE_DB": False,  # migrations own the schema; roles are synced by `flask sync-roles`
         "FAB_UPDATE_PERMS": False,  # built-in roles take their permissions from FAB_ROLES
         "FAB_SECURITY_MANAGER_CLASS": "app.security.AppSecurityManager",
