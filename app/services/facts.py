@@ -11,9 +11,8 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import event, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.sql import sqltypes
-from sqlalchemy.engine import Engine
 
 from app.audit.types import Plan, PlanCourse as RulePlanCourse
 from app.extensions import db
@@ -37,29 +36,6 @@ def rule_plan(plan: TeachingPlan) -> Plan:
     """The plain-value plan the pure rules work on."""
     return Plan(float(plan.min_total_credits), float(plan.min_elective_credits or 0),
                 tuple(rule_course(c) for c in plan.courses))
-
-
-BATCHED = {"batched_executemany": True}
-
-
-@event.listens_for(Engine, "do_executemany")
-def _execute_batch(cursor, statement, parameters, context):
-    """Bulk UPDATEs marked ``BATCHED`` go to PostgreSQL 1,000 rows per round trip (psycopg2's
-    ``execute_batch``) instead of one round trip per row; other statements and drivers are untouched.
-    Only for Core statements whose row count nobody checks (the ORM's flushes never carry the mark)."""
-    if not context.execution_options.get("batched_executemany") or context.dialect.driver != "psycopg2":
-        return None
-    from psycopg2.extras import execute_batch
-
-    execute_batch(cursor, statement, parameters, page_size=1000)
-    return True
-
-
-def bulk_update(stmt, rows: list[dict]) -> None:
-    """Run ``UPDATE … WHERE id = :_id`` for many rows in the session's transaction (see ``BATCHED``)."""
-    if rows:
-        db.session.flush()
-        db.session.connection().execute(stmt.execution_options(**BATCHED), rows)
 
 
 def bulk_insert(table, rows: list[dict]) -> None:
@@ -266,8 +242,8 @@ def bulk_update_values(table, rows: list[dict], key: str = "id", page_size: int 
     in the session's transaction.
 
     On PostgreSQL (psycopg2) one ``UPDATE … FROM (VALUES …)`` per ``page_size`` rows: the server
-    plans one statement instead of one per row, which halves what ``bulk_update``'s batched
-    per-row UPDATEs cost. Elsewhere an executemany of the per-row UPDATE.
+    plans one statement instead of one per row (half the cost of psycopg2's batched per-row
+    UPDATEs). Elsewhere an executemany of the per-row UPDATE.
     """
     if not rows:
         return

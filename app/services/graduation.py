@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any, Iterable, Mapping, Sequence
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.audit.graduation import GraduationFacts, audit_graduation_with_progress
@@ -505,14 +505,6 @@ def _log_row(*, actor: Account | None, action: str, student, record_id: int | No
 
 _AUDIT_T = GraduationAudit.__table__
 _SNAPSHOT_T = GraduationSnapshot.__table__
-_UPDATE_AUDIT = (
-    update(_AUDIT_T).where(_AUDIT_T.c.id == bindparam("_id"))
-    .values(computed_result=bindparam("computed_result"), computed_reasons=bindparam("computed_reasons"),
-            computed_at=bindparam("computed_at"), computed_task_id=bindparam("computed_task_id"),
-            result=bindparam("result"), batch_id=bindparam("batch_id"))
-)
-
-
 def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account | None,
                    progress=None, now: dt.datetime | None = None) -> dict[str, int]:
     """Audit students chunk by chunk: upsert results, replace this task's snapshots, log changes.
@@ -552,7 +544,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
             else:
                 locked = _is_locked(case.audit)
                 new = old if locked else (case.audit.override_result or verdict.result)
-                updates.append({"_id": case.audit.id, "computed_result": verdict.result, "computed_reasons": reasons,
+                updates.append({"id": case.audit.id, "computed_result": verdict.result, "computed_reasons": reasons,
                                 "computed_at": now_chunk, "computed_task_id": task_id, "result": new,
                                 "batch_id": case.audit.batch_id if locked else case.batch.id})
             snapshots.append({
@@ -566,7 +558,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
                 logs.append((case, old, new))
         conn = db.session.connection()
         facts.bulk_insert(_AUDIT_T, inserts)
-        facts.bulk_update(_UPDATE_AUDIT, updates)
+        facts.bulk_update_values(_AUDIT_T, updates)
         audited = [s["student_id"] for s in snapshots]
         if audited:
             conn.execute(delete(_SNAPSHOT_T).where(

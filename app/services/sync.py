@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, func, select
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -83,13 +83,6 @@ def progress_figures(student_ids: Iterable[int]) -> dict[int, tuple[int, float]]
 
 
 _STUDENT_T = Student.__table__
-_UPDATE_FIGURES = (
-    update(_STUDENT_T).where(_STUDENT_T.c.id == bindparam("_id"))
-    .values(passed_courses=bindparam("passed_courses"), earned_credits=bindparam("earned_credits"),
-            synced_at=bindparam("synced_at"))
-)
-
-
 def sync_course_data(student_ids: Sequence[int], now: dt.datetime | None = None) -> int:
     """Store 已通过课程数, 已获总学分 and 同步时间 for the students; returns how many were updated.
 
@@ -100,12 +93,12 @@ def sync_course_data(student_ids: Sequence[int], now: dt.datetime | None = None)
     for chunk in chunks(list(student_ids)):
         figures = progress_figures(chunk)
         rows = [
-            {"_id": sid, "passed_courses": figures.get(sid, (0, 0.0))[0],
+            {"id": sid, "passed_courses": figures.get(sid, (0, 0.0))[0],
              "earned_credits": figures.get(sid, (0, 0.0))[1], "synced_at": now}
             for sid in chunk
         ]
         if rows:
-            facts.bulk_update(_UPDATE_FIGURES, rows)  # batched executemany, no ORM unit of work
+            facts.bulk_update_values(_STUDENT_T, rows)  # one UPDATE … FROM VALUES, no ORM unit of work
             count += len(rows)
     db.session.flush()
     return count
