@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.sql import sqltypes
@@ -38,6 +39,32 @@ def rule_plan(plan: TeachingPlan) -> Plan:
                 tuple(rule_course(c) for c in plan.courses))
 
 
+@contextmanager
+def _raw_cursor(conn, statement: str):
+    """A DBAPI cursor of the session's connection (COPY, ``execute_values``, plain fetches), whose errors
+    are raised as SQLAlchemy raises a statement's: wrapped in ``DBAPIError`` and, for a lost connection,
+    with the connection invalidated and ``connection_invalidated`` set. The task runner tells a database
+    restart from a failing statement by that, whichever path the statement took."""
+    from sqlalchemy.exc import DBAPIError
+
+    dbapi = conn.dialect.loaded_dbapi
+    raw = conn.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        yield cursor
+    except dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, raw, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error, connection_invalidated=lost,
+                                  dialect=conn.dialect) from exc
+    finally:
+        try:
+            cursor.close()
+        except dbapi.Error:  # the connection is gone; nothing left to close
+            pass
+
+
 def bulk_insert(table, rows: list[dict]) -> None:
     """Append many rows to ``table`` in the session's transaction, as fast as the driver allows.
 
@@ -64,11 +91,9 @@ def bulk_insert(table, rows: list[dict]) -> None:
     encoded = [_copy_column(table.c[n].type, values_of[n]) for n in columns]
     buf = io.StringIO("\n".join(map("\t".join, zip(*encoded))) + "\n")
     cols = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in columns)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.copy_expert(f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({cols}) FROM STDIN", buf)
-    finally:
-        cursor.close()
+    copy = f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({cols}) FROM STDIN"
+    with _raw_cursor(conn, copy) as cursor:
+        cursor.copy_expert(copy, buf)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -124,12 +149,9 @@ def raw_rows(stmt) -> list[tuple]:
     params = compiled.construct_params()
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
+    with _raw_cursor(conn, compiled.string) as cursor:
         cursor.execute(compiled.string, params)
         return cursor.fetchall()
-    finally:
-        cursor.close()
 
 
 def best_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, float]]:
@@ -277,8 +299,7 @@ def bulk_update_values(table, rows: list[dict], key: str = "id", page_size: int 
            f"SET {', '.join(f'{quote(c.name)} = {cast(c)}' for c in columns[1:])} "
            f"FROM (VALUES %s) AS v({', '.join(quote(c.name) for c in columns)}) "
            f"WHERE t.{quote(key)} = {cast(columns[0])}")
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
+    with _raw_cursor(conn, sql) as cursor:
         for start in range(0, len(values), page_size):
             page = values[start:start + page_size]
             keys = [v[0] for v in page]
@@ -288,8 +309,6 @@ def bulk_update_values(table, rows: list[dict], key: str = "id", page_size: int 
                 # chunk are close together) instead of hashing every row of it against the VALUES
                 bounded += f" AND t.{quote(key)} BETWEEN {min(keys)} AND {max(keys)}"
             execute_values(cursor, bounded, page, page_size=len(page))
-    finally:
-        cursor.close()
 
 
 def ids_in(column, ids: Iterable[int]):

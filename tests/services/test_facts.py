@@ -1,6 +1,8 @@
 """Plans and best scores are read the same way by every workflow (app/services/facts.py)."""
 from __future__ import annotations
 
+import pytest
+
 from app.extensions import db
 from app.services import degree, facts, graduation
 from app.statuses import CourseNature, Level
@@ -85,3 +87,36 @@ def test_bulk_insert_round_trips_json_and_numbers(world):
     got = {r.student_id: r for r in db.session.execute(select(t).where(t.c.task_id == 1))}
     assert got[11].reasons == reasons and got[11].earned_credits == 80.5 and got[11].passed_courses == 30
     assert got[12].reasons == [] and got[12].earned_credits == 0.1 + 0.2 and got[12].created_at == now
+
+
+def test_the_raw_cursor_paths_raise_as_sqlalchemy_does(world):
+    """COPY, ``execute_values`` and the plain fetches use the DBAPI cursor directly; their errors still
+    arrive as SQLAlchemy's ``DBAPIError``, and a lost connection (a PostgreSQL restart) is marked
+    ``connection_invalidated``, which is what 任务中心's 数据库连接中断 message and the failure write's
+    retry go by. Before, a restart inside the audit's bulk UPDATE showed psycopg2's English text."""
+    from sqlalchemy import column, create_engine, select, table, text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.models import OperationLog
+    from app.services import tasks
+
+    with pytest.raises(DBAPIError) as bad:
+        facts.raw_rows(select(column("no_such_column")).select_from(table("student")))
+    assert not bad.value.connection_invalidated
+    db.session.rollback()
+    if db.engine.dialect.name != "postgresql":
+        return
+    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+    other = create_engine(db.engine.url)
+    with other.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    other.dispose()
+    row = {"actor_name": "系统", "action": "graduation_audit", "record_type": "Task"}
+    with pytest.raises(DBAPIError) as lost:
+        facts.bulk_insert(OperationLog.__table__, [row])
+    assert lost.value.connection_invalidated
+    assert tasks._failure_message(lost.value) == tasks.DB_LOST_MESSAGE
+    db.session.rollback()  # the session recovers on a new connection
+    facts.bulk_insert(OperationLog.__table__, [row])
+    db.session.commit()
+    assert db.session.scalar(select(OperationLog.id).where(OperationLog.actor_name == "系统")) is not None
