@@ -1,6 +1,7 @@
-"""Dependency audit against a local copy of the PyPA advisory database (OSV YAML), no network.
+"""Dependency audit against a local copy of the PyPA advisory database (OSV YAML), and optionally PyPI's live data.
 
     .venv/bin/python bench/dep_audit.py --advisory-repo /work/.mirror/pypa+advisory-database/repo -r requirements.lock
+    .venv/bin/python bench/dep_audit.py --pypi --advisory-repo ... -r requirements.lock
 
 pip-audit needs an advisory service this machine cannot reach; the PyPA database
 (github.com/pypa/advisory-database) is the source both PyPI and OSV publish from, so a snapshot of it
@@ -13,7 +14,12 @@ as in the OSV spec) or explicit ``versions`` list include the pinned version is 
 aliases, the fixed version(s) and the summary. Withdrawn advisories are ignored. Advisories published
 after the snapshot's date are not known to it: the date is printed with the result.
 
-Exit status: 0 nothing found, 1 findings, 2 usage or database error.
+``--pypi`` adds today's advisories. PyPI's per-version JSON (what pip-audit reads) is not served here,
+but the project JSON (``<url>/<name>/json``) is, and its ``vulnerabilities`` list is PyPI's current
+advisory data for the latest release. So a pin at the latest release is checked live; a pin below it
+is only covered by the snapshot, and the report says why it is held back (``HELD_BACK``).
+
+Exit status: 0 nothing found, 1 findings (offline or live), 2 usage, database or network error.
 """
 from __future__ import annotations
 
@@ -21,6 +27,9 @@ import argparse
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
@@ -255,6 +264,91 @@ class Database:
                 yield adv
 
 
+# --------------------------------------------------------------------------- live: PyPI, latest releases only
+
+PYPI_URL = "https://pypi.org/pypi"
+
+# Why a pin stays below PyPI's latest release: the live check cannot cover it, and the report says why.
+# The one place these reasons are kept; an entry for a pin that has caught up is reported as stale.
+HELD_BACK = {
+    "deprecated": "3.x needs Python >= 3.12 and we run 3.11 (pulled in by limits)",
+    "jsonschema-rs": "schemathesis 4.32.5, its latest release, requires jsonschema-rs < 0.61",
+    "marshmallow": "Flask-AppBuilder 5.3.0 fails at start-up with marshmallow 4 (KeyError on foreign-key "
+                   "columns in its API schemas; FAB issues #2361, #2425)",
+    "marshmallow-sqlalchemy": "1.6 requires marshmallow >= 4 (see marshmallow)",
+    "pyee": "14 and later need Python >= 3.12 and we run 3.11",
+    "python-dateutil": "Flask-AppBuilder 5.3.0 requires python-dateutil < 3",
+    "sqlalchemy": "2.1 makes psycopg 3 the driver of postgresql:// URLs, and the app is built on psycopg2 "
+                  "(execute_values and COPY in app/services/facts.py)",
+}
+
+
+class LiveError(Exception):
+    """The index could not be asked: the live check has no answer (exit 2), never a clean one."""
+
+
+@dataclass
+class Behind:
+    """A pin the live data does not cover: below (or otherwise not) the latest release, or not on the index."""
+
+    pin: Pin
+    latest: str | None  # None: the index does not know the package
+    reason: str
+
+
+def fetch_project(base_url: str, name: str, timeout: float = 30) -> dict | None:
+    """The project JSON of ``name`` (None when the index answers 404); LiveError when it cannot be asked."""
+    url = f"{base_url.rstrip('/')}/{name}/json"
+    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "dep_audit"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise LiveError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, DNS, timeout, not JSON
+        raise LiveError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+
+
+def live_findings(pin: Pin, project: Mapping) -> list[Finding]:
+    """PyPI's current advisories for the pin, which must be the project's latest release."""
+    found = []
+    for vuln in project.get("vulnerabilities") or []:
+        if vuln.get("withdrawn"):
+            continue
+        found.append(Finding(pin=pin, id=str(vuln.get("id", "?")), aliases=[str(a) for a in vuln.get("aliases") or []],
+                             summary=_summary(vuln), fixed=[str(v) for v in vuln.get("fixed_in") or []], via="pypi"))
+    return found
+
+
+def live_check(pins: list[Pin], base_url: str = PYPI_URL, held_back: Mapping[str, str] | None = None,
+               workers: int = 8) -> tuple[list[Finding], list[Behind], int]:
+    """(live findings, pins the live data does not cover, how many pins were checked live)."""
+    held_back = HELD_BACK if held_back is None else held_back
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        projects = list(pool.map(lambda p: fetch_project(base_url, p.name), pins))
+    findings, behind, checked = [], [], 0
+    for pin, project in zip(pins, projects):
+        if project is None:
+            behind.append(Behind(pin, None, "not on the index"))
+            continue
+        latest = str((project.get("info") or {}).get("version", ""))
+        if _version(latest) is not None and _version(latest) == _version(pin.version):
+            checked += 1
+            findings += live_findings(pin, project)
+        else:
+            behind.append(Behind(pin, latest, held_back.get(pin.name, "no reason recorded in HELD_BACK")))
+    return sorted(findings, key=lambda f: (f.pin.name, f.id)), behind, checked
+
+
+def stale_reasons(behind: list[Behind], pins: list[Pin], held_back: Mapping[str, str] | None = None) -> list[str]:
+    """HELD_BACK entries for pinned packages that are at the latest release now."""
+    held_back = HELD_BACK if held_back is None else held_back
+    lagging = {b.pin.name for b in behind}
+    return sorted(name for name in held_back if name in {p.name for p in pins} and name not in lagging)
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -291,10 +385,38 @@ def report(findings: list[Finding], pins: list[Pin], skipped: list[str], date: s
     verb = "advisory affects" if len(findings) == 1 else "advisories affect"
     lines.append(f"{len(findings)} {verb} pinned versions:")
     for f in findings:
-        lines.append(f"- {f.pin.name}=={f.pin.version}  {f.id}  ({', '.join(f.aliases) or 'no aliases'})")
-        lines.append(f"    fix: {f.fix or 'no fixed version above the pin'}"
-                     f"   fixed in: {', '.join(f.fixed) or '-'}   matched by: {f.via}   published: {f.published}")
-        lines.append(f"    {f.summary}")
+        lines += _finding_lines(f)
+    return "\n".join(lines)
+
+
+def _finding_lines(f: Finding) -> list[str]:
+    where = f"matched by: {f.via}   published: {f.published}" if f.via != "pypi" else "source: PyPI, live"
+    return [f"- {f.pin.name}=={f.pin.version}  {f.id}  ({', '.join(f.aliases) or 'no aliases'})",
+            f"    fix: {f.fix or 'no fixed version above the pin'}   fixed in: {', '.join(f.fixed) or '-'}   {where}",
+            f"    {f.summary}"]
+
+
+def live_report(findings: list[Finding], behind: list[Behind], checked: int, stale: list[str], url: str) -> str:
+    lines = [f"live: PyPI's current advisories ({url}) for the {checked} pins at their latest release"]
+    if findings:
+        verb = "advisory affects" if len(findings) == 1 else "advisories affect"
+        lines.append(f"{len(findings)} live {verb} pinned versions:")
+        for f in findings:
+            lines += _finding_lines(f)
+    else:
+        lines.append("no live advisories for them")
+    if behind:
+        lines.append(f"not checked live ({len(behind)}; the snapshot above covers them):")
+    for b in behind:
+        if b.latest is None:
+            lines.append(f"- {b.pin.name}=={b.pin.version}: {b.reason}")
+            continue
+        pinned, latest = _version(b.pin.version), _version(b.latest)
+        relation = "below" if pinned is not None and latest is not None and pinned < latest else "off"
+        lines.append(f"- {b.pin.name}=={b.pin.version}: live data covers only {b.latest}; "
+                     f"pinned {relation} it because {b.reason}")
+    lines += [f"note: HELD_BACK gives a reason for {name}, which is at its latest release now: drop it"
+              for name in stale]
     return "\n".join(lines)
 
 
@@ -307,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list every pinned package the database has advisories for")
+    parser.add_argument("--pypi", action="store_true",
+                        help="also check the pins at their latest release against PyPI's live advisories")
+    parser.add_argument("--pypi-url", default=PYPI_URL, help=f"JSON API base for --pypi (default {PYPI_URL})")
     args = parser.parse_args(argv)
     try:
         pins, skipped = read_pins(args.requirement.read_text(encoding="utf-8").splitlines())
@@ -326,13 +451,29 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     findings = audit(pins, advisories)
+    live, behind, checked = [], [], 0
+    if args.pypi:
+        try:
+            live, behind, checked = live_check(pins, args.pypi_url)
+        except LiveError as exc:
+            print(f"error: cannot ask the index for the live advisories: {exc}", file=sys.stderr)
+            return 2
+    date = db.date()
     if args.json:
-        print(json.dumps({"database_date": db.date(), "findings": [f.as_dict() for f in findings],
-                          "not_checked": skipped}, ensure_ascii=False, indent=2))
+        out = {"database_date": date, "findings": [f.as_dict() for f in findings], "not_checked": skipped}
+        if args.pypi:
+            out["live"] = {"url": args.pypi_url, "checked": checked, "findings": [f.as_dict() for f in live],
+                           "not_live_checked": [{"package": b.pin.name, "version": b.pin.version,
+                                                 "latest": b.latest, "reason": b.reason} for b in behind]}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         covered = coverage(pins, advisories) if args.verbose else None
-        print(report(findings, pins, skipped, db.date(), covered))
-    return 1 if findings else 0
+        print(report(findings, pins, skipped, date, covered))
+        if args.pypi:
+            print(live_report(live, behind, checked, stale_reasons(behind, pins), args.pypi_url))
+            print(f"summary: {len(pins)} pins, {checked} checked live, {len(live)} findings live, "
+                  f"{len(findings)} offline findings (advisory snapshot {date or 'of unknown date'})")
+    return 1 if findings or live else 0
 
 
 if __name__ == "__main__":

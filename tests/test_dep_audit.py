@@ -1,8 +1,13 @@
-"""bench/dep_audit.py: OSV range matching on a tiny fake advisory set (no mirror, no network)."""
+"""bench/dep_audit.py: OSV range matching on a tiny fake advisory set (no mirror), and the live mode
+against a local index serving canned PyPI JSON (no internet)."""
 from __future__ import annotations
 
+import http.server
+import json
 import shutil
+import socket
 import subprocess
+import threading
 
 import pytest
 import yaml
@@ -125,3 +130,128 @@ def test_missing_database_is_an_error_not_a_clean_result(tmp_path, capsys):
     lock.write_text("demo-pkg==1.0\n")
     (tmp_path / "empty").mkdir()
     assert dep_audit.main(["--advisory-repo", str(tmp_path / "empty"), "-r", str(lock)]) == 2
+
+
+# --------------------------------------------------------------------------- --pypi: live data from a local index
+
+
+class _Index(http.server.BaseHTTPRequestHandler):
+    """``/<name>/json`` from ``projects`` (canned PyPI project JSON), 404 for any other package."""
+
+    projects: dict = {}
+    asked: list = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.asked.append(self.path)
+        name = self.path.removesuffix("/json").rsplit("/", 1)[-1]
+        if name == "broken":
+            self.send_error(500)
+            return
+        if name not in self.projects:
+            self.send_error(404)
+            return
+        body = json.dumps(self.projects[name]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _project(latest: str, *vulns: dict) -> dict:
+    return {"info": {"name": "x", "version": latest}, "vulnerabilities": list(vulns)}
+
+
+LIVE_VULN = {"id": "PYSEC-2099-1", "aliases": ["CVE-2099-0001", "GHSA-xxxx"], "fixed_in": ["3.3"],
+             "summary": "live summary of PYSEC-2099-1", "details": "long text", "withdrawn": None}
+WITHDRAWN = {"id": "PYSEC-2099-2", "aliases": [], "fixed_in": [], "summary": "withdrawn one",
+             "withdrawn": "2099-01-02T00:00:00Z"}
+
+
+@pytest.fixture
+def index():
+    """A local PyPI-style JSON index on 127.0.0.1; the test fills ``projects``."""
+    handler = type("Index", (_Index,), {"projects": {}, "asked": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/pypi"
+    yield handler
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def _live(tmp_path, index, lock_text, *extra):
+    _write_db(tmp_path / "db")
+    lock = tmp_path / "r.lock"
+    lock.write_text(lock_text)
+    return dep_audit.main(["--advisory-repo", str(tmp_path / "db"), "-r", str(lock), "--pypi",
+                           "--pypi-url", index.url, *extra])
+
+
+def test_live_advisory_for_a_pin_at_the_latest_release_is_a_finding(tmp_path, index, capsys):
+    """Pin == latest: PyPI's vulnerabilities list is about our version; each one is reported, exit 1."""
+    index.projects["demo-pkg"] = _project("3.2", LIVE_VULN, WITHDRAWN)
+    assert _live(tmp_path, index, "demo-pkg==3.2\n") == 1  # 3.2 is clean in the offline snapshot
+    out = capsys.readouterr().out
+    assert "demo-pkg==3.2  PYSEC-2099-1  (CVE-2099-0001, GHSA-xxxx)" in out
+    assert "fix: 3.3   fixed in: 3.3   source: PyPI, live" in out and "live summary of PYSEC-2099-1" in out
+    assert "PYSEC-2099-2" not in out  # withdrawn
+    assert "summary: 1 pins, 1 checked live, 1 findings live, 0 offline findings (advisory snapshot" in out
+    assert index.asked == ["/pypi/demo-pkg/json"]
+
+
+def test_clean_pin_at_the_latest_release_has_no_finding(tmp_path, index, capsys):
+    index.projects["demo-pkg"] = _project("3.2", WITHDRAWN)
+    assert _live(tmp_path, index, "demo-pkg==3.2\n") == 0
+    out = capsys.readouterr().out
+    assert "no live advisories for them" in out and "not checked live" not in out
+    assert "summary: 1 pins, 1 checked live, 0 findings live, 0 offline findings" in out
+
+
+def test_pin_below_the_latest_is_not_live_checked_and_says_why(tmp_path, index, capsys, monkeypatch):
+    """The latest release's advisories say nothing about an older pin: no live finding, the reason from
+    HELD_BACK (or that none is recorded), the offline snapshot still applies; a stale reason is pointed out."""
+    monkeypatch.setattr(dep_audit, "HELD_BACK", {"held-pkg": "the framework needs held-pkg < 2",
+                                                 "demo-pkg": "an old reason"})
+    index.projects.update({"demo-pkg": _project("3.2"), "held-pkg": _project("2.0", LIVE_VULN),
+                           "lagging-pkg": _project("5.0"), "other-pkg": _project("9.0")})
+    lock = "demo-pkg==3.2\nHeld_Pkg==1.0\nlagging-pkg==4.0\nother-pkg==1.0\nprivate-pkg==1.0\n"
+    assert _live(tmp_path, index, lock) == 1  # other-pkg==1.0 is in the offline snapshot (A-5)
+    out = capsys.readouterr().out
+    assert "held-pkg==1.0: live data covers only 2.0; pinned below it because the framework needs held-pkg < 2" in out
+    assert "lagging-pkg==4.0: live data covers only 5.0; pinned below it because no reason recorded in HELD_BACK" in out
+    assert "private-pkg==1.0: not on the index" in out
+    assert "PYSEC-2099-1" not in out  # the advisory of 2.0 is not reported against 1.0
+    assert "other-pkg==1.0  A-5" in out
+    assert "note: HELD_BACK gives a reason for demo-pkg, which is at its latest release now" in out
+    assert "summary: 5 pins, 1 checked live, 0 findings live, 1 offline findings" in out
+    assert "/pypi/held-pkg/json" in index.asked  # asked under its PEP 503 name
+
+    assert _live(tmp_path, index, lock, "--json") == 1
+    live = json.loads(capsys.readouterr().out)["live"]
+    assert live["checked"] == 1 and live["findings"] == []
+    assert {b["package"]: (b["latest"], b["reason"]) for b in live["not_live_checked"]}["held-pkg"] == \
+        ("2.0", "the framework needs held-pkg < 2")
+
+
+def test_unreachable_or_failing_index_is_an_error_not_a_clean_result(tmp_path, index, capsys):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/pypi"
+    _write_db(tmp_path / "db")
+    lock = tmp_path / "r.lock"
+    lock.write_text("demo-pkg==3.2\n")
+    args = ["--advisory-repo", str(tmp_path / "db"), "-r", str(lock), "--pypi", "--pypi-url"]
+    assert dep_audit.main([*args, closed]) == 2
+    captured = capsys.readouterr()
+    assert "error: cannot ask the index for the live advisories" in captured.err and closed in captured.err
+    assert captured.out == ""
+    lock.write_text("demo-pkg==3.2\nbroken==1.0\n")
+    index.projects["demo-pkg"] = _project("3.2")
+    assert dep_audit.main([*args, index.url]) == 2
+    assert "HTTP 500" in capsys.readouterr().err
