@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test setup install migrate demo worker serve bench soak clean translations
+.PHONY: run test setup install migrate demo worker serve bench soak audit-deps clean translations
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: setup
 # Load: gunicorn -w 4 + one `rq worker` on $DATABASE_URL / $REDIS_URL, 50 users for 60 s (docs/RELIABILITY.md §10).
 soak: install translations
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# PyPI's live advisories for the pins at their latest release, a PyPA advisory-database snapshot for the rest
+ADVISORY_REPO ?= /work/.mirror/pypa+advisory-database/repo
+audit-deps: install
+	$(BIN)/python bench/dep_audit.py --pypi --advisory-repo $(ADVISORY_REPO) -r requirements.lock
 
 clean:
 	rm -rf $(VENV) instance
