@@ -85,23 +85,27 @@ def _run_in_thread(app, task_id: int) -> None:
             db.session.remove()
 
 
-def chunk_jobs_dead(task_id: int, nos) -> bool:
-    """True when RQ lost or failed any of the given chunk jobs of a fanned-out task."""
+def chunk_jobs_fate(task_id: int, nos) -> str | None:
+    """What RQ says of the given chunk jobs of a fanned-out task: ``"failed"`` when it failed, stopped or
+    cancelled one, ``"missing"`` when it knows none of that id (lost with Redis, or not queued yet),
+    else None (Redis unreachable included: no verdict without it)."""
     from redis.exceptions import RedisError
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
 
     conn = redis_connection()
+    missing = False
     for no in nos:
         try:
             status = Job.fetch(f"task-{task_id}-chunk-{no}", connection=conn).get_status(refresh=True)
         except NoSuchJobError:
-            return True
+            missing = True
+            continue
         except RedisError:
-            return False
+            return None
         if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-            return True
-    return False
+            return "failed"
+    return "missing" if missing else None
 
 
 def job_is_dead(task) -> bool:

@@ -309,6 +309,9 @@ def _run_fanout(task: Task, spec: FanOut) -> None:
         except Exception as exc:
             fail(task_id, _failure_message(exc))
             raise
+        # every chunk job is queued now: from here a job RQ does not know is a lost one (see is_stale)
+        db.session.execute(update(Task).where(Task.id == task_id).values(heartbeat_at=utcnow()))
+        db.session.commit()
         return
     for no in pending:
         run_chunk(task_id, no)
@@ -405,6 +408,7 @@ def fail(task_id: int, message: str) -> None:
 
 
 STALE_MESSAGE = "执行任务的进程已中断，任务失败，请重试"
+ENQUEUE_GRACE = dt.timedelta(seconds=30)
 
 
 def is_stale(task: Task, now: dt.datetime | None = None) -> bool:
@@ -418,9 +422,15 @@ def is_stale(task: Task, now: dt.datetime | None = None) -> bool:
         open_chunks = db.session.execute(select(TaskChunk.no, TaskChunk.state).where(
             TaskChunk.task_id == task.id, TaskChunk.state != TaskState.SUCCEEDED.value)).all()
         if open_chunks:
-            from app.jobs import chunk_jobs_dead
+            from app.jobs import chunk_jobs_fate
 
-            if chunk_jobs_dead(task.id, [no for no, _state in open_chunks]):
+            fate = chunk_jobs_fate(task.id, [no for no, _state in open_chunks])
+            if fate == "failed":
+                return True
+            # A job RQ does not know is lost (Redis restarted) — or not queued yet: the chunks are committed
+            # just before their jobs are queued, and 任务中心 may look in between. Only a fan-out that has
+            # been silent for ENQUEUE_GRACE since it finished queueing (see _run_fanout) has lost them.
+            if fate == "missing" and task.heartbeat_at is not None and now - task.heartbeat_at > ENQUEUE_GRACE:
                 return True
             # Chunks waiting in the queue behind other work are not dead, whatever the clock says. A chunk a
             # worker has taken commits progress every slice (and its start bumps the heartbeat), so silence

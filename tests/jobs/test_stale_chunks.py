@@ -100,3 +100,32 @@ def test_a_lost_database_connection_is_reported_in_chinese():
     assert tasks._failure_message(lost) == tasks.DB_LOST_MESSAGE == "数据库连接中断，任务失败，请重试"
     other = OperationalError("UPDATE graduation_audit …", {}, Exception("deadlock detected"))
     assert "deadlock detected" in tasks._failure_message(other)
+
+
+def test_chunk_jobs_rq_does_not_know_are_lost_only_after_the_enqueue_grace(fanned):
+    """The chunks are committed just before their jobs are queued: 任务中心 opened in between must not
+    reap the task (a 100,000-student audit under load was failed that way). A fan-out silent for longer
+    than ENQUEUE_GRACE since it finished queueing, whose jobs RQ does not know, lost them (Redis restarted)."""
+    from app.jobs import redis_connection
+
+    redis_connection().flushall()  # no chunk job known to RQ: not queued yet, or lost
+    grace = tasks.ENQUEUE_GRACE.total_seconds()
+    assert grace < STALE
+    assert not tasks.is_stale(_set(fanned, heartbeat_age=1))
+    assert not tasks.is_stale(_set(fanned, heartbeat_age=grace - 5))
+    task = _set(fanned, heartbeat_age=grace + 5)
+    assert tasks.is_stale(task)
+    tasks.reap_stale([task])
+    assert (task.state, task.error) == (TaskState.FAILED.value, tasks.STALE_MESSAGE)
+
+
+def test_a_failed_chunk_job_is_dead_at_once(fanned):
+    """RQ failed a chunk job (its work horse was killed): no grace, whatever the heartbeat."""
+    from rq.job import Job
+
+    from app.jobs import redis_connection
+
+    job = Job.fetch(f"task-{fanned}-chunk-1", connection=redis_connection())
+    job.set_status("failed")
+    assert tasks.is_stale(_set(fanned, heartbeat_age=0))
+
