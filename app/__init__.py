@@ -67,7 +67,7 @@ def register_appbuilder(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from app.security import force_password_change
+    from app.security import force_password_change, require_live_session
     from app.views.scoped import refuse_unsafe_routes
 
     @app.before_request
@@ -80,6 +80,7 @@ def register_hooks(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
 
     app.before_request(refuse_unsafe_routes)
+    app.before_request(require_live_session)
     app.before_request(force_password_change)
 
     @app.after_request

@@ -13,13 +13,13 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, session, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user
+from flask_login import login_user, logout_user
 from sqlalchemy import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -226,7 +226,12 @@ class LoginView(AuthDBView):
             if user is None:
                 flash(LOGIN_FAILED, "warning")
                 return redirect(url_for(".login", next=request.args.get("next") or None, type=login_type))
+            from app.extensions import db
+            from app.services.accounts import open_session
+
             login_user(user, remember=False)
+            session["sid"] = open_session(user)
+            db.session.commit()
             if user.must_change_password:
                 return redirect(url_for("PasswordView.change"))
             return redirect(next_url)
@@ -294,11 +299,45 @@ class AppSecurityManager(SecurityManager):
         self.update_user(user)
         return None
 
+    def on_user_logout(self, user) -> None:
+        """退出 ends this browser's session on the server too: the cookie, if copied, no longer logs anyone in."""
+        from app.extensions import db
+        from app.services.accounts import end_session
+
+        super().on_user_logout(user)
+        end_session(session.pop("sid", None))
+        db.session.commit()
+
     def auth_user_db(self, username, password):
         """API (JWT) login goes through the same lockout; students and staff alike."""
         user = self.find_user(username=username) if username else None
         login_type = "student" if (user is not None and user.student_id) else "org"
         return self.authenticate(username, password, login_type)
+
+
+SESSION_ENDED = "登录已失效（已退出、密码已修改或账号已停用），请重新登录"
+
+
+def require_live_session():
+    """before_request hook: a logged-in page request is served only while its session is open on the server.
+
+    Flask's session cookie is signed, not stored; ``AccountSession`` is what 退出, a password change and
+    停用 end. The API authenticates with JWTs and never with this cookie (tests/reliability/test_csrf_sweep.py).
+    """
+    user = g.get("user")
+    if user is None or not getattr(user, "is_authenticated", False) or request.path.startswith("/api/"):
+        return None
+    if (request.endpoint or "").endswith("static"):
+        return None
+    from app.services.accounts import session_is_live
+
+    if session_is_live(user.id, session.get("sid")):
+        return None
+    logout_user()
+    session.clear()
+    g.user = None
+    flash(SESSION_ENDED, "warning")
+    return redirect(url_for("LoginView.login"))
 
 
 def force_password_change():

@@ -1,6 +1,6 @@
 """All tables of the product. Importing this package registers every model on ``Model.metadata``."""
 from app.models.org import Major, Organisation  # noqa: F401
-from app.models.account import Account  # noqa: F401
+from app.models.account import Account, AccountSession  # noqa: F401
 from app.models.student import Student  # noqa: F401
 from app.models.plan import PlanCourse, TeachingPlan  # noqa: F401
 from app.models.grade import Grade, LanguageScore  # noqa: F401

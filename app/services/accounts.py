@@ -1,11 +1,12 @@
-"""Accounts: creation with the manual's initial password, password changes."""
+"""Accounts: creation with the manual's initial password, password changes, browser sessions."""
 from __future__ import annotations
 
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.models.account import Account
+from app.models.account import Account, AccountSession
+from app.models.base import utcnow
 from app.security import initial_password, password_problem
 from app.services import oplog
 from app.services.errors import DomainError
@@ -54,7 +55,43 @@ def create_account(
     return account
 
 
-def change_password(account: Account, *, old: str, new: str, confirm: str) -> None:
+def open_session(account: Account) -> str:
+    """A new browser session of the account (at login); its token goes into the signed cookie."""
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    db.session.add(AccountSession(account_id=account.id, token=token))
+    db.session.flush()
+    return token
+
+
+def session_is_live(account_id: int, token: str | None) -> bool:
+    """Whether the cookie's session was opened by this account and not ended since."""
+    if not token:
+        return False
+    return db.session.query(AccountSession.id).filter(
+        AccountSession.token == token, AccountSession.account_id == account_id, AccountSession.ended_at.is_(None),
+    ).first() is not None
+
+
+def end_session(token: str | None) -> None:
+    """退出: this browser session only."""
+    if token:
+        db.session.query(AccountSession).filter(AccountSession.token == token, AccountSession.ended_at.is_(None)) \
+            .update({AccountSession.ended_at: utcnow()}, synchronize_session=False)
+
+
+def end_sessions(account: Account, *, keep: str | None = None) -> int:
+    """Every open session of the account but ``keep`` (a password change keeps the browser that made it)."""
+    q = db.session.query(AccountSession).filter(AccountSession.account_id == account.id,
+                                                AccountSession.ended_at.is_(None))
+    if keep:
+        q = q.filter(AccountSession.token != keep)
+    return q.update({AccountSession.ended_at: utcnow()}, synchronize_session=False)
+
+
+def change_password(account: Account, *, old: str, new: str, confirm: str, keep_session: str | None = None) -> None:
+    """The account's own change; its other browser sessions end (whoever knew the old password is out)."""
     if not check_password_hash(account.password, old or ""):
         raise DomainError("原密码不正确")
     if new != confirm:
@@ -66,6 +103,7 @@ def change_password(account: Account, *, old: str, new: str, confirm: str) -> No
         raise DomainError("新密码不能与原密码相同")
     account.password = hash_password(new)
     account.must_change_password = False
+    end_sessions(account, keep=keep_session)
     oplog.record(actor=account, action="password_change", record=account, new="已修改")
 
 
@@ -134,6 +172,8 @@ def update_account(account: Account, *, active: bool, unlock: bool, reset_passwo
         changes.append("重置为初始密码")
         account.password = hash_password(initial_password(account.mobile))
         account.must_change_password = True
+    if not account.active or reset_password:
+        end_sessions(account)  # 停用 or 重置密码: whoever is logged in as this account is out at the next click
     for change in changes:
         oplog.record(actor=actor, action="account_update", record=account, new=change)
     db.session.flush()

@@ -1,7 +1,7 @@
 """修改密码 (forced at first login) and, for the CE admin, 账号管理."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.extensions import db
@@ -24,6 +24,7 @@ class PasswordView(BaseView):
                     old=request.form.get("old_password", ""),
                     new=request.form.get("new_password", ""),
                     confirm=request.form.get("confirm_password", ""),
+                    keep_session=session.get("sid"),
                 )
                 db.session.commit()
                 flash("密码已修改", "success")

@@ -139,3 +139,75 @@ def _record(key: str, value: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(f"{key}: {value}\n")
+
+
+# --------------------------------------------------------------------------- sessions end on the server
+
+
+def _in(b: Browser) -> bool:
+    """Whether the browser's session still opens a page."""
+    return b.get("/graduation/audit/").status_code == 200
+
+
+def _out(b: Browser) -> bool:
+    """Whether the browser is sent to the login page (its session ended), not elsewhere."""
+    resp = b.get("/graduation/audit/")
+    return resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def _with_cookie(app, value: str) -> Browser:
+    thief = Browser(app)
+    thief.client.set_cookie("session", value, domain="localhost")
+    return thief
+
+
+def test_a_copied_session_cookie_is_useless_after_logout(app, world):
+    """退出 ends the session on the server: a copy of the cookie taken while logged in (a shared PC, a
+    proxy log) opens nothing afterwards, and is sent to the login page with a Chinese message."""
+    from app.security import SESSION_ENDED
+
+    b = Browser(app)
+    assert logged_in(b.login("jxd001", factories.PASSWORD))
+    copied = b.client.get_cookie("session").value
+    assert _in(_with_cookie(app, copied))  # the copy works while the session is open
+    b.get("/logout/")
+    assert _out(b)
+    thief = _with_cookie(app, copied)
+    resp = thief.get("/graduation/audit/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert SESSION_ENDED in thief.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_logout_ends_only_that_browser(app, world):
+    office, laptop = Browser(app), Browser(app)
+    assert logged_in(office.login("jxd001", factories.PASSWORD))
+    assert logged_in(laptop.login("jxd001", factories.PASSWORD))
+    office.get("/logout/")
+    assert _out(office) and _in(laptop)
+
+
+def test_a_password_change_ends_the_accounts_other_sessions(app, world):
+    """Whoever logged in with the old password is out; the browser that changed it stays in."""
+    mine, other = Browser(app), Browser(app)
+    assert logged_in(mine.login("jxd001", factories.PASSWORD))
+    assert logged_in(other.login("jxd001", factories.PASSWORD))
+    resp = mine.post("/account/password", {"old_password": factories.PASSWORD, "new_password": "Changed2024x",
+                                            "confirm_password": "Changed2024x"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    assert _in(mine) and _out(other)
+
+
+@pytest.mark.parametrize("change", ["deactivate", "reset_password"])
+def test_disabling_or_resetting_an_account_ends_all_its_sessions(app, world, change):
+    """账号管理: 停用 or 重置为初始密码 by the CE admin logs the account out everywhere at its next click."""
+    from app.services.accounts import update_account
+
+    b = Browser(app)
+    assert logged_in(b.login("jxd001", factories.PASSWORD))
+    target = db.session.query(Account).filter_by(username="jxd001").one()
+    ce = db.session.query(Account).filter_by(username="jjy001").one()
+    target.mobile = target.mobile or "13900000000"
+    update_account(target, active=change != "deactivate", unlock=False, reset_password=change == "reset_password",
+                   actor=ce)
+    db.session.commit()
+    assert _out(b)
