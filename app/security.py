@@ -273,6 +273,13 @@ class AppSecurityManager(SecurityManager):
         cfg = current_app.config
         username = (username or "").strip()
         user = self.find_user(username=username) if username else None
+        if user is None and username and login_type == "student":
+            from app.services.accounts import first_student_login
+
+            user = first_student_login(username, password)  # an imported student's first login
+            if user is not None:
+                self.update_user_auth_stat(user, True)
+                return user
         if user is None or not user.is_active:
             check_password_hash(self._fake_hash, password or "")  # same timing
             return None

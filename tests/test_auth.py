@@ -161,3 +161,57 @@ def test_session_cookie_is_httponly_and_lax(app, world):
     resp = b.login("jxd001", factories.PASSWORD)
     cookie = resp.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# --------------------------------------------------------------------------- an imported student's first login
+
+
+@pytest.fixture()
+def imported(world):
+    """A student as an import leaves them: a record with 手机号, no account."""
+    s = factories.student(world.site1, world.major1, no="2020019001", name="孙导入")
+    s.mobile = "13711112222"
+    db.session.commit()
+    return s
+
+
+def test_an_imported_student_logs_in_with_the_initial_password_and_must_change_it(app, imported):
+    """学生登录 with 学号 and edu@手机号 creates the account (role 学生, linked to the record, logged) and
+    sends the student to 修改密码 first, as for every new account."""
+    from app.models import OperationLog
+
+    b = Browser(app)
+    resp = b.login("2020019001", "edu@13711112222", login_type="student")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/password")
+    acc = account("2020019001")
+    assert acc.student_id == imported.id and acc.must_change_password and [r.name for r in acc.roles] == ["Student"]
+    assert db.session.query(OperationLog).filter_by(action="account_create", record_id=acc.id).count() == 1
+    b.post("/account/password", {"old_password": "edu@13711112222", "new_password": "Student2024x",
+                                 "confirm_password": "Student2024x"})
+    assert b.get("/").status_code in (200, 302)
+    again = Browser(app)
+    assert not logged_in(again.login("2020019001", "edu@13711112222", login_type="student"))  # changed now
+    assert logged_in(again.login("2020019001", "Student2024x", login_type="student"))
+
+
+@pytest.mark.parametrize("case", ["wrong password", "staff entrance", "withdrawn", "no mobile"])
+def test_no_account_is_made_without_the_right_door_and_password(app, imported, case):
+    """A wrong password, the 机构账号登录 entrance, a 退学 student or one without 手机号: the same message as any
+    failed login, and no account."""
+    from app.statuses import EnrolmentStatus
+
+    password, login_type = "edu@13711112222", "student"
+    if case == "wrong password":
+        password = "edu@13711112223"
+    elif case == "staff entrance":
+        login_type = "org"
+    elif case == "withdrawn":
+        imported.status = EnrolmentStatus.WITHDRAWN.value
+    else:
+        imported.mobile = ""
+        password = "edu@"
+    db.session.commit()
+    b = Browser(app)
+    assert not logged_in(b.login("2020019001", password, login_type=login_type))
+    assert LOGIN_FAILED in b.get("/login/?type=" + login_type).get_data(as_text=True)
+    assert db.session.query(Account).filter_by(username="2020019001").count() == 0

@@ -107,6 +107,31 @@ def change_password(account: Account, *, old: str, new: str, confirm: str, keep_
     oplog.record(actor=account, action="password_change", record=account, new="已修改")
 
 
+def first_student_login(student_no: str, password: str) -> Account | None:
+    """学生登录 of a student who has no account yet: 学号 and the initial password edu@<手机号> of the
+    student record create it (first change of password forced), as for every new account.
+
+    Imports bring thousands of students at once; hashing a password for each of them there would cost
+    minutes, so the account is made at the student's first login instead. Returns None (nothing written)
+    unless the student exists, is not 退学, has a 手机号 and the password is exactly the initial one.
+    """
+    import hmac
+
+    from app.models.student import Student
+    from app.statuses import EnrolmentStatus
+
+    student = db.session.query(Student).filter(Student.student_no == student_no).one_or_none()
+    if student is None or not student.mobile or student.status == EnrolmentStatus.WITHDRAWN.value:
+        return None
+    if not hmac.compare_digest(initial_password(student.mobile).encode(), (password or "").encode()):
+        return None
+    if db.session.query(Account.id).filter(Account.student_id == student.id).first():
+        return None  # the student has an account under another name: that one is the way in
+    return create_account(username=student.student_no, name=student.name, role=RoleName.STUDENT,
+                          mobile=student.mobile, student_id=student.id, password=password,
+                          must_change_password=True)
+
+
 # Which organisation kind each staff role belongs to; students belong to no organisation.
 ROLE_ORG_KIND = {
     RoleName.CE_ADMIN: "ce",
