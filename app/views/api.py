@@ -42,6 +42,7 @@ from marshmallow import (
 from sqlalchemy import select
 
 from app.extensions import db
+from app.ids import MAX_ID
 from app.models.degree import DegreeApplication
 from app.models.graduation import GraduationAudit
 from app.models.student import Student
@@ -62,7 +63,6 @@ from app.views.scoped import StudentScopeFilter
 
 MAX_PAGE_SIZE = 100
 MAX_IDS = 10000
-MAX_ID = 2**31 - 1  # ids and grades are INTEGER columns: a larger number must be a 400/404, not a database error
 TASK_SUBMITTED = "任务已提交，可在任务中心查看进度"
 OPEN_STATES = (TaskState.QUEUED.value, TaskState.RUNNING.value)
 MUST_CHANGE_PASSWORD = "首次登录请先在网页上修改初始密码，之后才能使用接口"
@@ -248,12 +248,6 @@ class ScopedReadApi(ApiAccessMixin, ModelRestApi):
     def decorate_row(self, row: dict) -> None:
         """Add derived Chinese labels to one serialised row (no query: from its own columns)."""
 
-    def get_headless(self, pk, **kwargs):
-        """A pk no row can have (werkzeug's ``<int:pk>`` takes any length) is 404, not a database error."""
-        if not 1 <= pk <= MAX_ID:
-            return self.response_404()
-        return super().get_headless(pk, **kwargs)
-
     def get_list_headless(self, **kwargs):
         bad = self._bad_filter_values(kwargs.get("rison", {}).get("filters"))
         if bad:
@@ -430,8 +424,7 @@ class TaskApi(ScopedReadApi):
         tasks.reap_stale(list(db.session.scalars(stmt.limit(MAX_PAGE_SIZE))))
 
     def get_headless(self, pk, **kwargs):
-        if 1 <= pk <= MAX_ID:
-            self._reap_stale(pk)
+        self._reap_stale(pk)  # ``<int:pk>`` stops at app.ids.MAX_ID (IdConverter): a row id or a 404
         return super().get_headless(pk, **kwargs)
 
     def get_list_headless(self, **kwargs):
