@@ -160,10 +160,6 @@ def _names(apps_or_students: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------- filters
 
 
-def _int_or_none(value: Any) -> int | None:
-    return parse_id(value)
-
-
 @dataclass(frozen=True)
 class DegreeFilter:
     """The filter bar of the degree pages, as plain values (also what jobs receive).
@@ -204,12 +200,12 @@ class DegreeFilter:
             level = None
         published = get("published") if get("published") in ("yes", "no") else None
         return cls(
-            batch_id=_int_or_none(get("batch_id")),
+            batch_id=parse_id(get("batch_id")),
             applied=applied,
             result=result,
-            site_id=_int_or_none(get("site_id")),
-            major_id=_int_or_none(get("major_id")),
-            grade=_int_or_none(get("grade")),
+            site_id=parse_id(get("site_id")),
+            major_id=parse_id(get("major_id")),
+            grade=parse_id(get("grade")),
             level=level,
             q=str(get("q") or "").strip()[:50],
             published=published,

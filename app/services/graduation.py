@@ -505,6 +505,8 @@ def _log_row(*, actor: Account | None, action: str, student, record_id: int | No
 
 _AUDIT_T = GraduationAudit.__table__
 _SNAPSHOT_T = GraduationSnapshot.__table__
+
+
 def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account | None,
                    progress=None, now: dt.datetime | None = None) -> dict[str, int]:
     """Audit students chunk by chunk: upsert results, replace this task's snapshots, log changes.

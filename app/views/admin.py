@@ -215,7 +215,8 @@ class AccountView(ClampedModelView):
     @has_access
     def edit(self, pk):
         """启用/停用, 解除锁定, 重置密码; each change is logged."""
-        account = db.session.get(Account, parse_id(pk)) if parse_id(pk) is not None else None
+        number = parse_id(pk)
+        account = db.session.get(Account, number) if number is not None else None
         if account is None:
             abort(404)
         form = AccountEditForm(data={"active": account.active} if request.method == "GET" else None)

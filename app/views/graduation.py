@@ -47,8 +47,9 @@ class GraduationAuditView(BaseView):
     def _back(self, filters: dict):
         if request.form.get("back") == "detail":
             ids = request.form.getlist("ids")
-            if len(ids) == 1 and parse_id(ids[0]) is not None:
-                return redirect(url_for(".detail", student_id=parse_id(ids[0])))
+            student_id = parse_id(ids[0]) if len(ids) == 1 else None
+            if student_id is not None:
+                return redirect(url_for(".detail", student_id=student_id))
         return redirect(url_for(".list", **filters))
 
     def _target(self):
