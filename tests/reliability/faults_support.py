@@ -45,6 +45,50 @@ class Env:
     workers: list
 
 
+def open_env(url: str, redis_url: str, queue: str, logs: Path, *, stale_seconds: int, load_cohort) -> Env:
+    """The app the test drives (RQ mode, private queue) over a new database at ``url``: the schema, the
+    roles, the cohort (``load_cohort(engine)``), the CE admin, and task ids far from any other database's
+    (RQ job ids are ``task-<id>``, and the Redis is shared)."""
+    import random
+
+    from flask_appbuilder import Model
+
+    from app import create_app
+    from app.cli import sync_roles
+    from app.services.accounts import create_account
+    from app.statuses import RoleName
+    from tests import factories
+
+    storage = str(logs / "storage")
+    app = create_app({
+        "APP_MODE": "test", "SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "rq", "REDIS_URL": redis_url,
+        "RQ_QUEUE": queue, "TASK_STALE_SECONDS": stale_seconds, "STORAGE_DIR": storage,
+        "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost",
+        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })
+    env = Env(app=app, url=url, worker_url=f"{url}?application_name={WORKER_APP}", redis_url=redis_url,
+              queue=queue, storage=storage, logs=logs, workers=[])
+    with app.app_context():
+        Model.metadata.create_all(db.engine)
+        sync_roles()
+        db.session.commit()
+        load_cohort(db.engine)
+        create_account(username=ADMIN, name="故障测试管理员", role=RoleName.CE_ADMIN, mobile="13900000077",
+                       org_id=1, password=factories.PASSWORD, must_change_password=False)
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('task', 'id'), :v)"),
+                           {"v": random.randint(10**7, 10**9)})
+        db.session.commit()
+    return env
+
+
+def close_env(env: Env) -> None:
+    """Kill the module's workers and let go of its database connections."""
+    for p in env.workers:
+        _kill(p)
+    with env.app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
 
 def _forget_jobs(queue: str) -> None:
     """Delete the test's RQ keys: the queue and its registries, and the jobs of its tasks."""

@@ -14,7 +14,6 @@ Needs the binaries and TEST_REDIS_URL: skipped without them, failed when CI_REQU
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -34,12 +33,10 @@ from app.models import Task, TaskChunk
 from app.security import scope_of
 from app.services import graduation, tasks
 from app.statuses import TaskState
-from tests import factories
 from tests.clients import RoleClient
 from tests.reliability.faults_support import (
     ADMIN,
     PRE,
-    WORKER_APP,
     Env,
     _admin,
     _audit_inline,
@@ -54,6 +51,8 @@ from tests.reliability.faults_support import (
     _wait,
     _wait_burst,
     _worker_backends,
+    close_env,
+    open_env,
 )
 
 STUDENTS = 3_000
@@ -135,56 +134,31 @@ def cluster():
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def env(cluster):
-    from flask_appbuilder import Model
-
-    from app import create_app
-    from app.cli import sync_roles
-    from app.services.accounts import create_account
-    from app.statuses import RoleName
+def _load_cohort(engine) -> None:
     from bench.cohort import generate
 
+    raw = engine.raw_connection()
+    try:
+        generate(raw, "postgresql", STUDENTS)
+    finally:
+        raw.close()
+
+
+@pytest.fixture(scope="module")
+def env(cluster):
     admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
     admin.dispose()
-    url = cluster.url(DATABASE)
     logs = cluster.base / "logs"
     logs.mkdir()
-    queue = f"restart-{os.urandom(4).hex()}"
-    app = create_app({
-        "APP_MODE": "test", "SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "rq", "REDIS_URL": REDIS_URL,
-        # an hour: the worker itself must record the failure, the heartbeat reaper is not what decides
-        "RQ_QUEUE": queue, "TASK_STALE_SECONDS": 3600, "STORAGE_DIR": str(logs / "storage"),
-        "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost",
-        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    })
-    e = Env(app=app, url=url, worker_url=f"{url}?application_name={WORKER_APP}", redis_url=REDIS_URL, queue=queue,
-            storage=str(logs / "storage"), logs=logs, workers=[])
+    # TASK_STALE_SECONDS an hour: the worker itself must record the failure, the heartbeat reaper is not what decides
+    e = open_env(cluster.url(DATABASE), REDIS_URL, f"restart-{os.urandom(4).hex()}", logs, stale_seconds=3600,
+                 load_cohort=_load_cohort)
     try:
-        with app.app_context():
-            Model.metadata.create_all(db.engine)
-            sync_roles()
-            db.session.commit()
-            raw = db.engine.raw_connection()
-            try:
-                generate(raw, "postgresql", STUDENTS)
-            finally:
-                raw.close()
-            create_account(username=ADMIN, name="故障测试管理员", role=RoleName.CE_ADMIN, mobile="13900000077",
-                           org_id=1, password=factories.PASSWORD, must_change_password=False)
-            # RQ job ids are task-<id>: start far from any other database's ids sharing this Redis
-            db.session.execute(text("SELECT setval(pg_get_serial_sequence('task', 'id'), :v)"),
-                               {"v": random.randint(10**7, 10**9)})
-            db.session.commit()
         yield e
     finally:
-        for p in e.workers:
-            _kill(p)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_env(e)
 
 
 @pytest.fixture()

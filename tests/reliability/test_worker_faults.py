@@ -10,7 +10,6 @@ backends. Needs TEST_POSTGRES_URL and TEST_REDIS_URL: skipped without them, fail
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
 import tempfile
@@ -27,14 +26,11 @@ from app.models import Task, TaskChunk
 from app.security import scope_of
 from app.services import degree, graduation, numbering, tasks
 from app.statuses import TaskState
-from tests import factories
 from tests.clients import RoleClient
 from tests.reliability.faults_support import (
     ADMIN,
     FAILED,
     PRE,
-    WORKER_APP,
-    Env,
     _admin,
     _audit_inline,
     _audit_state,
@@ -50,6 +46,8 @@ from tests.reliability.faults_support import (
     _wait,
     _wait_burst,
     _worker_backends,
+    close_env,
+    open_env,
 )
 
 STUDENTS = 20_000
@@ -113,50 +111,22 @@ def _load_cohort(engine) -> None:
 @pytest.fixture(scope="module")
 def env():
     pg, redis_url = _services()
-    from flask_appbuilder import Model
-
-    from app import create_app
-    from app.cli import sync_roles
-    from app.services.accounts import create_account
-    from app.statuses import RoleName
-
     server = pg.rsplit("/", 1)[0]
     name = f"gd_faults_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{server}/{name}"
     tmp = Path(tempfile.mkdtemp(prefix="gd-faults-"))
-    queue = f"faults-{uuid.uuid4().hex[:8]}"
-    app = create_app({
-        "APP_MODE": "test", "SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "rq", "REDIS_URL": redis_url,
-        "RQ_QUEUE": queue, "TASK_STALE_SECONDS": STALE_SECONDS, "STORAGE_DIR": str(tmp / "storage"),
-        "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost",
-        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    })
-    e = Env(app=app, url=url, worker_url=f"{url}?application_name={WORKER_APP}", redis_url=redis_url, queue=queue,
-            storage=str(tmp / "storage"), logs=tmp, workers=[])
+    e = None
     try:
-        with app.app_context():
-            Model.metadata.create_all(db.engine)
-            sync_roles()
-            db.session.commit()
-            t0 = time.perf_counter()
-            _load_cohort(db.engine)
-            print(f"\ncohort of {STUDENTS} students loaded in {time.perf_counter() - t0:.1f} s")
-            create_account(username=ADMIN, name="故障测试管理员", role=RoleName.CE_ADMIN, mobile="13900000077",
-                           org_id=1, password=factories.PASSWORD, must_change_password=False)
-            # RQ job ids are task-<id>: start far from any other database's ids sharing this Redis
-            db.session.execute(text("SELECT setval(pg_get_serial_sequence('task', 'id'), :v)"),
-                               {"v": random.randint(10**7, 10**9)})
-            db.session.commit()
+        t0 = time.perf_counter()
+        e = open_env(f"{server}/{name}", redis_url, f"faults-{uuid.uuid4().hex[:8]}", tmp,
+                     stale_seconds=STALE_SECONDS, load_cohort=_load_cohort)
+        print(f"\ncohort of {STUDENTS} students loaded in {time.perf_counter() - t0:.1f} s")
         yield e
     finally:
-        for p in e.workers:
-            _kill(p)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        if e is not None:
+            close_env(e)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
