@@ -176,3 +176,12 @@ def check_scripts(html: str, script_src: list[str], where: str) -> list[str]:
 
 def now_naive() -> dt.datetime:
     return dt.datetime.now()
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on now (for a private server a test starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,6 +33,7 @@ from app.security import scope_of
 from app.services import graduation, tasks
 from app.statuses import TaskState
 from tests.clients import RoleClient
+from tests.reliability.conftest import free_port
 from tests.reliability.faults_support import (
     ADMIN,
     PRE,
@@ -79,12 +79,6 @@ def _as_owner(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if AS_ROOT else cmd
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Cluster:
     """A PostgreSQL cluster of the module's own in ``base``; ``ctl`` drives its server with pg_ctl."""
@@ -118,7 +112,7 @@ def cluster():
     base = Path(tempfile.mkdtemp(prefix="gd-restart-"))
     if AS_ROOT:
         shutil.chown(base, "postgres", "postgres")
-    c = Cluster(base=base, port=_free_port())
+    c = Cluster(base=base, port=free_port())
     try:
         subprocess.run(_as_owner([str(PG_BIN / "initdb"), "-D", str(c.data), "-A", "trust", "-U", "postgres", "-N",
                                   "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True, timeout=120)

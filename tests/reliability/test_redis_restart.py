@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from app.services import tasks
 from app.statuses import TaskState
 from tests import factories
 from tests.clients import RoleClient
-from tests.reliability.conftest import changed_tables, fingerprint
+from tests.reliability.conftest import changed_tables, fingerprint, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
@@ -50,12 +49,6 @@ JOB_BUTTONS = {
 
 pytestmark = pytest.mark.skipif(not REDIS_SERVER and not os.environ.get("CI_REQUIRE_SERVICES"),
                                 reason="needs redis-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -110,7 +103,7 @@ def env():
     from app.cli import sync_roles
 
     tmp = Path(tempfile.mkdtemp(prefix="gd-redis-"))
-    redis = RedisServer(_free_port(), tmp)
+    redis = RedisServer(free_port(), tmp)
     redis.start()
     db_url = f"sqlite:///{tmp}/redis-restart.db"
     queue = f"redis-restart-{uuid.uuid4().hex[:8]}"
