@@ -104,6 +104,27 @@ def _forget_jobs(queue: str) -> None:
 
 
 
+@contextmanager
+def row_lock(sql: str, **params):
+    """Hold ``SELECT … FOR UPDATE`` on some rows in a connection of the test's own, as a concurrent edit
+    would: a worker that reaches them waits there, inside its transaction. Rolled back on leaving."""
+    holder = db.engine.connect()
+    holder.begin()
+    holder.execute(text(sql), params)
+    try:
+        yield holder
+    finally:
+        holder.rollback()  # an orphaned backend waiting on it then finishes, finds its client gone, rolls back
+        holder.close()
+
+
+def _wait_blocked_in_update(worker, what: str):
+    """Wait until the worker waits on a lock in an UPDATE, having written already (it has a transaction id)."""
+    waiting = _wait(lambda: [b for b in _worker_backends() if b.wait_event_type == "Lock"], 90, what, worker)
+    assert waiting[0].xid and waiting[0].query.lstrip().upper().startswith("UPDATE"), waiting
+    return waiting
+
+
 # --------------------------------------------------------------------------- workers
 
 

@@ -44,10 +44,12 @@ from tests.reliability.faults_support import (
     _start_worker,
     _task,
     _wait,
+    _wait_blocked_in_update,
     _wait_burst,
     _worker_backends,
     close_env,
     open_env,
+    row_lock,
 )
 
 STUDENTS = 20_000
@@ -333,24 +335,15 @@ def test_worker_killed_inside_a_publish_transaction_leaves_no_number_used_or_ski
     before_target = sum(len(g) for g in groups[:target])
     locked_student = groups[target][-1].id
 
-    holder = db.engine.connect()
-    holder.begin()
-    holder.execute(text("SELECT id FROM student WHERE id = :s FOR UPDATE"), {"s": locked_student})
-    try:
+    with row_lock("SELECT id FROM student WHERE id = :s FOR UPDATE", s=locked_student):
         task = graduation.start_task("graduation_publish", actor=actor, scope=scope_of(actor), filters={})
         tasks.submit(task)  # the 发布 button
         task_id = task.id
         worker = _start_worker(fresh)
-        waiting = _wait(lambda: [b for b in _worker_backends() if b.wait_event_type == "Lock"], 90,
-                        "the publishing worker to wait on the locked student", worker)
-        # inside its transaction, having written already (it has a transaction id), blocked in an UPDATE
-        assert waiting[0].xid and waiting[0].query.lstrip().upper().startswith("UPDATE"), waiting
+        _wait_blocked_in_update(worker, "the publishing worker to wait on the locked student")
         done, total, state = _progress(task_id)
         assert (done, total, state) == (before_target, confirmed, TaskState.RUNNING.value)
         assert len(_kill(worker)) == 2
-    finally:
-        holder.rollback()  # the orphaned backend now finishes its statement, finds its client gone, rolls back
-        holder.close()
     _wait(lambda: not _worker_backends(), 30, "the killed worker's backend to end")
     numbered = _rows("SELECT diploma_no, published_task_id FROM graduation_audit WHERE diploma_no IS NOT NULL")
     assert len(numbered) == before_target and {r.published_task_id for r in numbered} == {task_id}
@@ -425,22 +418,14 @@ def test_worker_killed_inside_a_degree_publish_transaction_leaves_no_degree_numb
     third = [r.id for r in ordered[committed:committed + 500]]
     locked_application = max(third)  # the ORM writes a slice in id order: this row is its last UPDATE
 
-    holder = db.engine.connect()
-    holder.begin()
-    holder.execute(text("SELECT id FROM degree_application WHERE id = :a FOR UPDATE"), {"a": locked_application})
-    try:
+    with row_lock("SELECT id FROM degree_application WHERE id = :a FOR UPDATE", a=locked_application):
         task = degree.start_publish(actor)
         tasks.submit(task)  # the 发布 button
         task_id = task.id
         worker = _start_worker(fresh)
-        waiting = _wait(lambda: [b for b in _worker_backends() if b.wait_event_type == "Lock"], 90,
-                        "the publishing worker to wait on the locked application", worker)
-        assert waiting[0].xid and waiting[0].query.lstrip().upper().startswith("UPDATE"), waiting
+        _wait_blocked_in_update(worker, "the publishing worker to wait on the locked application")
         assert _progress(task_id) == (committed, final, TaskState.RUNNING.value)
         assert len(_kill(worker)) == 2
-    finally:
-        holder.rollback()  # the orphaned backend now finishes its statement, finds its client gone, rolls back
-        holder.close()
     _wait(lambda: not _worker_backends(), 30, "the killed worker's backend to end")
     numbered = _rows("SELECT id, published_task_id FROM degree_application WHERE degree_no IS NOT NULL")
     assert {r.id for r in numbered} == {r.id for r in ordered[:committed]}
@@ -514,20 +499,13 @@ def test_database_connection_dropped_mid_chunk_fails_cleanly_and_the_rerun_match
     graduation.override([pinned], PRE, "教务处核实：成绩已补录", actor)
     db.session.commit()
 
-    holder = db.engine.connect()
-    holder.begin()
-    holder.execute(text("SELECT id FROM graduation_audit WHERE student_id = :s FOR UPDATE"), {"s": pinned})
-
     def terminate():
         waiting = [b for b in _worker_backends() if b.wait_event_type == "Lock"]
         return [b.pid for b in waiting if b.xid and _one("SELECT pg_terminate_backend(:p)", p=b.pid)]
 
-    try:
+    with row_lock("SELECT id FROM graduation_audit WHERE student_id = :s FOR UPDATE", s=pinned):
         worker = _start_worker(fresh, burst=True)
         terminated = _wait(terminate, 120, "the worker to wait on the pinned result row", worker)
-    finally:
-        holder.rollback()
-        holder.close()
     _wait_burst(worker)
     failed = _task(task_id)
     assert failed.state == TaskState.FAILED.value and failed.lock_key is None
