@@ -67,7 +67,7 @@ def register_appbuilder(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from app.security import force_password_change, require_live_session
+    from app.views.login import force_password_change, require_live_session
     from app.views.scoped import refuse_unsafe_routes
 
     @app.before_request

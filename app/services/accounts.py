@@ -1,16 +1,32 @@
 """Accounts: creation with the manual's initial password, password changes, browser sessions."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models.account import Account, AccountSession
 from app.models.base import utcnow
-from app.security import initial_password, password_problem
 from app.services import oplog
 from app.services.errors import DomainError
 from app.statuses import RoleName
+
+
+PASSWORD_RULE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d).{8,64}$")
+
+
+def password_problem(password: str) -> str | None:
+    """None when the password is acceptable, else the Chinese reason."""
+    if not PASSWORD_RULE.match(password or ""):
+        return "密码至少 8 位，且必须同时包含字母和数字"
+    return None
+
+
+def initial_password(mobile: str) -> str:
+    """Initial password of a new account, as the manual says: edu@<手机号>."""
+    return f"edu@{mobile}"
 
 
 def hash_password(password: str) -> str:

@@ -43,6 +43,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.ids import MAX_ID
+from app.jobs import runner
 from app.models.degree import DegreeApplication
 from app.models.graduation import GraduationAudit
 from app.models.student import Student
@@ -649,7 +650,7 @@ class GraduationWorkflowApi(WorkflowApi):
         body = load_body(GraduationSelectionSchema())
         task = graduation.start_task("graduation_audit", actor=g.user, scope=current_scope(),
                                      filters=body.get("filters") or {}, student_ids=body.get("ids") or [])
-        tasks.submit(task)
+        runner.submit(task)
         return self._task_response(task)
 
     @expose("/confirm", methods=["POST"])
@@ -760,7 +761,7 @@ class DegreeWorkflowApi(WorkflowApi):
         """
         body = load_body(DegreeSelectionSchema())
         task = degree.start_audit(g.user, ids=body.get("ids") or None, flt=_degree_filter(body.get("filters")))
-        tasks.submit(task)
+        runner.submit(task)
         return self._task_response(task)
 
     @expose("/review", methods=["POST"])

@@ -8,6 +8,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import Account, DegreeApplication, GraduationAudit, OperationLog, Task
 from app.services import degree, signatures, tasks
 from tests import factories
@@ -75,7 +76,7 @@ def data(world):
         db.session.flush()
         apps[s.id] = a.id
     db.session.commit()
-    tasks.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
+    runner.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
     for username in ("jxd001", "jxd002"):
         signatures.upload_signature(acct(username), png(), acct(username))
         t = tasks.create_task("demo", actor=acct(username), params={}, scope_text=f"范围-{username}")

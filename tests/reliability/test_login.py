@@ -164,7 +164,7 @@ def _with_cookie(app, value: str) -> Browser:
 def test_a_copied_session_cookie_is_useless_after_logout(app, world):
     """退出 ends the session on the server: a copy of the cookie taken while logged in (a shared PC, a
     proxy log) opens nothing afterwards, and is sent to the login page with a Chinese message."""
-    from app.security import SESSION_ENDED
+    from app.views.login import SESSION_ENDED
 
     b = Browser(app)
     assert logged_in(b.login("jxd001", factories.PASSWORD))

@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import Account, DegreeApplication, DegreeBatch, Signature, Task
 from app.services import degree, tasks
 from tests import factories
@@ -40,7 +41,7 @@ def apps(world):
         db.session.flush()
         ids[s.student_no] = a.id
     db.session.commit()
-    tasks.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
+    runner.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
     return {"batch": batch.id, "mine": ids["2020010001"], "foreign": ids["2020020001"]}
 
 
