@@ -148,3 +148,17 @@ def test_every_task_kind_has_one_handler(app):
     assert set(HANDLERS) | set(FANOUTS) == kinds == set(TASK_KINDS)
     assert not set(HANDLERS) & set(FANOUTS)
     assert set(FANOUTS) == FANNED_OUT_KINDS
+
+
+HTTP_NAMES = {"abort", "send_file", "redirect", "flash", "request", "session", "g", "url_for", "jsonify",
+              "make_response", "render_template"}
+
+
+def test_services_speak_in_domain_errors_not_http():
+    """A service raises DomainError/NotFound and returns data; only views answer HTTP (abort, send_file …)."""
+    offenders = set()
+    for path in (APP / "services").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module in ("flask", "werkzeug.exceptions"):
+                offenders |= {(path.name, a.name) for a in node.names if a.name in HTTP_NAMES or node.module != "flask"}
+    assert offenders == set()
