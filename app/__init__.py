@@ -99,8 +99,10 @@ def register_hooks(app: Flask) -> None:
         return response
 
     from app.views.errors import register_error_handlers
+    from app.views.health import register as register_health
 
     register_error_handlers(app)
+    register_health(app)
 
 
 def register_commands(app: Flask) -> None:

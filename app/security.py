@@ -9,11 +9,12 @@ Two layers, both on the server:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from flask import g, session
+from flask import g, has_request_context, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -22,6 +23,8 @@ from app.models.account import Account
 from app.models.base import utcnow
 from app.statuses import OrgKind, RoleName, ScopeKind
 from app.views.login import LoginView
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- permissions
 
@@ -206,6 +209,11 @@ def fab_password_rule(password: str) -> None:
         raise PasswordComplexityValidationError(problem)
 
 
+FAB_ADD_USER_REFUSED = ("不能用 Flask-AppBuilder 的命令或页面创建账号：第一个继教院管理员请用 flask bootstrap 创建，"
+                        "其他账号请在 基础数据 → 账号管理 中创建")
+FAB_RESET_REFUSED = "不能用 Flask-AppBuilder 的命令或页面重置密码：请在 账号管理 中重置为初始密码（记入操作日志）"
+
+
 class AppSecurityManager(SecurityManager):
     """FAB security with our account table, lockout, two login entrances and forced password change."""
 
@@ -261,6 +269,27 @@ class AppSecurityManager(SecurityManager):
 
             record(actor=None, action="account_locked", record=user, new=str(user.locked_until), reason="连续登录失败")
         self.update_user(user)
+        return None
+
+    def add_user(self, username, first_name, last_name, email, role=None, password="", hashed_password="",
+                 groups=None, commit=True):
+        """Refused: FAB's own user creation (``flask fab create-admin`` / ``create-user``, its user views) makes
+        accounts outside the product's four roles and organisations — a CE admin nobody can use. Accounts come
+        from ``flask bootstrap`` and 账号管理 (``app.services.accounts.create_account``)."""
+        return self._refuse_fab_account_change(FAB_ADD_USER_REFUSED)
+
+    def reset_password(self, userid, password):
+        """Refused: FAB's password reset (``flask fab reset-password``, its reset views) writes no log entry and
+        ends no session. Passwords change through 修改密码 and 账号管理's 重置为初始密码."""
+        return self._refuse_fab_account_change(FAB_RESET_REFUSED)
+
+    @staticmethod
+    def _refuse_fab_account_change(message: str):
+        if not has_request_context():  # a `flask fab …` command: a clear message and a failing exit code
+            import click
+
+            raise click.ClickException(message)
+        log.warning("refused a FAB account change: %s", message)
         return None
 
     def on_user_logout(self, user) -> None:
