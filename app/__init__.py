@@ -67,6 +67,7 @@ def register_appbuilder(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
+    from app.views.input_guard import refuse_hostile_input
     from app.views.login import force_password_change, require_live_session
     from app.views.scoped import refuse_unsafe_routes
 
@@ -79,6 +80,7 @@ def register_hooks(app: Flask) -> None:
     # a global, not a context processor: FAB's widgets import baselib without context and still see it
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
 
+    app.before_request(refuse_hostile_input)
     app.before_request(refuse_unsafe_routes)
     app.before_request(require_live_session)
     app.before_request(force_password_change)
@@ -90,6 +92,8 @@ def register_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["APP_MODE"] == "production":  # served over TLS only (README, deploy/nginx-gd.conf)
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "

@@ -60,6 +60,7 @@ from app.statuses import (
     TaskState,
     label,
 )
+from app.views.input_guard import whole_number_ok
 from app.views.scoped import StudentScopeFilter
 
 MAX_PAGE_SIZE = 100
@@ -274,6 +275,8 @@ class ScopedReadApi(ApiAccessMixin, ModelRestApi):
                     isinstance(v, accepted) and not isinstance(v, bool) for v in values):
                 kind = "整数" if is_int else "字符串"
                 return f"筛选条件 {name} 的取值应为{kind}" + ("数组" if many else "")
+            if is_int and not all(whole_number_ok(v) for v in values):  # '99999999999999999999': no INTEGER holds it
+                return f"筛选条件 {name} 的取值应为不超过 {MAX_ID} 的整数"
         return None
 
     def pre_get(self, data: dict) -> None:
@@ -880,3 +883,4 @@ def register(appbuilder) -> None:
     jwt.invalid_token_loader(lambda _reason: _json_error("访问令牌无效，请重新登录"))
     jwt.expired_token_loader(lambda _header, _data: _json_error("访问令牌已过期，请重新登录"))
     jwt.user_lookup_error_loader(lambda _header, _data: _json_error("账号不存在或已停用"))
+    jwt.revoked_token_loader(lambda _header, _data: _json_error("访问令牌已失效（密码已修改、已重置或账号已停用），请重新登录"))
