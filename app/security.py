@@ -209,6 +209,7 @@ def fab_password_rule(password: str) -> None:
         raise PasswordComplexityValidationError(problem)
 
 
+TOKEN_VERSION_CLAIM = "tv"
 FAB_ADD_USER_REFUSED = ("不能用 Flask-AppBuilder 的命令或页面创建账号：第一个继教院管理员请用 flask bootstrap 创建，"
                         "其他账号请在 基础数据 → 账号管理 中创建")
 FAB_RESET_REFUSED = "不能用 Flask-AppBuilder 的命令或页面重置密码：请在 账号管理 中重置为初始密码（记入操作日志）"
@@ -291,6 +292,25 @@ class AppSecurityManager(SecurityManager):
             raise click.ClickException(message)
         log.warning("refused a FAB account change: %s", message)
         return None
+
+    def create_jwt_manager(self, app):
+        """API tokens carry the account's ``token_version``: a password change, 停用 or 重置为初始密码 moves
+        it on (``accounts.end_sessions``), and every access and refresh token issued before is refused."""
+        from app.services.accounts import token_version
+
+        jwt_manager = super().create_jwt_manager(app)
+
+        @jwt_manager.additional_claims_loader
+        def add_token_version(identity):
+            return {TOKEN_VERSION_CLAIM: token_version(int(identity)) if str(identity).isdigit() else None}
+
+        @jwt_manager.token_in_blocklist_loader
+        def token_ended(_header, payload) -> bool:
+            sub = str(payload.get("sub", ""))
+            current = token_version(int(sub)) if sub.isdigit() else None
+            return current is None or payload.get(TOKEN_VERSION_CLAIM) != current
+
+        return jwt_manager
 
     def on_user_logout(self, user) -> None:
         """退出 ends this browser's session on the server too: the cookie, if copied, no longer logs anyone in."""

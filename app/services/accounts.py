@@ -98,12 +98,19 @@ def end_session(token: str | None) -> None:
 
 
 def end_sessions(account: Account, *, keep: str | None = None) -> int:
-    """Every open session of the account but ``keep`` (a password change keeps the browser that made it)."""
+    """Every open session of the account but ``keep`` (a password change keeps the browser that made it), and
+    every API token: they carry ``token_version``, which moves on here (``app.security`` checks it)."""
+    account.token_version = (account.token_version or 0) + 1
     q = db.session.query(AccountSession).filter(AccountSession.account_id == account.id,
                                                 AccountSession.ended_at.is_(None))
     if keep:
         q = q.filter(AccountSession.token != keep)
     return q.update({AccountSession.ended_at: utcnow()}, synchronize_session=False)
+
+
+def token_version(account_id: int) -> int | None:
+    """The version an API token of the account must carry to be valid; None when the account is gone."""
+    return db.session.query(Account.token_version).filter(Account.id == account_id).scalar()
 
 
 def change_password(account: Account, *, old: str, new: str, confirm: str, keep_session: str | None = None) -> None:
