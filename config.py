@@ -85,6 +85,10 @@ def build_config(overrides: dict | None = None) -> dict:
         "FAB_INDEX_VIEW": "app.views.home.HomeView",
         "FAB_API_SWAGGER_UI": True,
         "FAB_ADD_SECURITY_API": False,
+        # FAB's permission / view-menu admin pages: roles come from ROLE_PERMISSIONS (app/security.py) only
+        "FAB_ADD_SECURITY_PERMISSION_VIEW": False,
+        "FAB_ADD_SECURITY_VIEW_MENU_VIEW": False,
+        "FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW": False,
         "FAB_PASSWORD_HASH_METHOD": "scrypt",
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_FOLDER": "translations",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -43,13 +44,26 @@ _API_READ = "StudentApi|GraduationResultApi|DegreeApplicationApi|TaskApi|OpenApi
 _MENUS_ADMIN = "毕业相关|毕业审核管理|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|任务中心|操作日志|学籍管理|学生学籍|教学计划|成绩|学位外语成绩|毕业生登记表|电子签名"
 
 
+# FAB's own security pages and their menu entries: they change accounts and roles past 账号管理's checks and the
+# operation log (users/edit made a student account CEAdmin; resetmypassword needs no old password). No role has
+# them; 用户信息 (userinfo / userinfoedit) stays for everyone. FAB's permission/view-menu pages are not even
+# registered (FAB_ADD_SECURITY_*_VIEW = False in config.py).
+_FAB_SECURITY = "|".join(re.escape(n) for n in (
+    "ResetPasswordView", "ResetMyPasswordView", "UserDBModelView", "RoleModelView", "UserGroupModelView",
+    "UserStatsChartView", "Security", "List Users", "List Roles", "List Groups", "User's Statistics"))
+
+
 def _anchored(names: str) -> str:
     return f"^({names})$"
 
 
 ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     # everything except the student-only 学生空间 (a CE account has no student record)
-    RoleName.CE_ADMIN.value: [["^(?!学生空间$|StudentSpaceView$).*", ".*"]],
+    # everything except the student-only 学生空间 and FAB's own user/role/reset pages (accounts are 账号管理's)
+    RoleName.CE_ADMIN.value: [
+        [f"^(?!(?:学生空间|StudentSpaceView|{_FAB_SECURITY})$).*", ".*"],
+        [_anchored("UserInfoEditView|UserDBModelView"), _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
+    ],
     RoleName.COLLEGE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
