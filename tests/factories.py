@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+from app.audit.language import language_passed
 from app.extensions import db
 from app.models import (
     GraduateForm,
@@ -18,7 +19,7 @@ from app.models import (
     TeachingPlan,
 )
 from app.services.accounts import create_account
-from app.statuses import CourseNature, EnrolmentStatus, FormState, Level, OrgKind, RoleName
+from app.statuses import CourseNature, EnrolmentStatus, FormState, Level, OrgKind, RoleName, SubstituteExam
 
 PASSWORD = "Test@2024x"
 _seq = itertools.count(1)
@@ -90,9 +91,14 @@ def grades(student: Student, scores: dict[str, float | str], term: str = "2021-2
 ALL_PASS = {"C01": 80, "C02": 75, "C03": 70, "E01": 90, "E02": "良"}
 
 
-def language(student: Student, score: float | None = 70, substitute: str | None = None) -> LanguageScore:
+def language(student: Student, score: float | None = 70, substitute: str | None = None,
+             substitute_score: float | None = None) -> LanguageScore:
+    """A 学位外语成绩; a CET-4 substitute without a given score gets a passing 480."""
+    if substitute == SubstituteExam.CET4.value and substitute_score is None:
+        substitute_score = 480.0
     ls = LanguageScore(student_id=student.id, exam_date=dt.date(2023, 5, 1), score=score, substitute=substitute,
-                       passed=bool(substitute) or (score is not None and score >= 60))
+                       substitute_score=substitute_score,
+                       passed=language_passed(score, substitute, substitute_score, recorded_pass=True))
     db.session.add(ls)
     db.session.flush()
     return ls

@@ -19,7 +19,15 @@ from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
-from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, degree_course_average
+from app.audit.confirmation import confirm_state, has_graduated
+from app.audit.degree import (
+    DegreeMarks,
+    LanguageExam,
+    audit_degree_with_average,
+    degree_course_average,
+    may_apply_for_degree,
+)
+from app.audit.language import DEFAULT_PASS_MARK, substitute_passed
 from app.audit.scores import format_number
 from app.audit.types import Plan
 from app.extensions import db
@@ -44,7 +52,6 @@ from app.services.tasks import Progress, create_task, lock_key_for
 from app.statuses import (
     DegreeApplicationState,
     DegreeConditionResult,
-    EnrolmentStatus,
     GraduationResult,
     Level,
     OrgKind,
@@ -135,7 +142,8 @@ def batch_students_clause(batch: DegreeBatch):
 
 def marks_of(batch: DegreeBatch) -> DegreeMarks:
     return DegreeMarks(
-        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None else 60),
+        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None
+                                 else DEFAULT_PASS_MARK),
         course_average_mark=float(batch.course_average_mark if batch.course_average_mark is not None else 70),
     )
 
@@ -350,7 +358,7 @@ class DegreeFacts:
     exams: tuple[LanguageExam, ...]
     plan: Plan | None
     best: dict[str, float] = field(default_factory=dict)
-    language_rows: tuple[tuple[float | None, str | None, bool], ...] = ()
+    language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...] = ()
 
 
 class DegreeFigures(NamedTuple):
@@ -359,7 +367,7 @@ class DegreeFigures(NamedTuple):
 
     plan: Plan | None
     best: dict[str, float]
-    language_rows: tuple[tuple[float | None, str | None, bool], ...]
+    language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...]  # score, sub, sub score, passed
 
 
 PlanCache = dict  # plan key → (plan id, plan) or None, kept by a job across its chunks
@@ -376,12 +384,13 @@ def gather_figures(students: Sequence[Any], plans: PlanCache | None = None) -> d
     if not ids:
         return {}
     language: dict[int, list] = {i: [] for i in ids}
-    for sid, score, substitute, passed in facts.raw_rows(
-        select(LanguageScore.student_id, LanguageScore.score, LanguageScore.substitute, LanguageScore.passed)
+    for sid, score, substitute, substitute_score, passed in facts.raw_rows(
+        select(LanguageScore.student_id, LanguageScore.score, LanguageScore.substitute,
+               LanguageScore.substitute_score, LanguageScore.passed)
         .where(facts.ids_in(LanguageScore.student_id, ids))
         .order_by(LanguageScore.student_id, LanguageScore.exam_date)
     ):
-        language[sid].append((score, substitute, bool(passed)))
+        language[sid].append((score, substitute, substitute_score, bool(passed)))
     plans = {} if plans is None else plans
     missing = {facts.plan_key(s) for s in students} - plans.keys()
     if missing:
@@ -404,26 +413,27 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
     figures = gather_figures(students)
     if not figures:
         return {}
-    graduation: dict[int, tuple[str | None, bool]] = {}
-    for sid, result, published_at in facts.raw_rows(
-        select(GraduationAudit.student_id, GraduationAudit.result, GraduationAudit.published_at)
+    graduation: dict[int, tuple[str | None, str]] = {}
+    for sid, result, confirmed_at, published_at in facts.raw_rows(
+        select(GraduationAudit.student_id, GraduationAudit.result, GraduationAudit.confirmed_at,
+               GraduationAudit.published_at)
         .where(facts.ids_in(GraduationAudit.student_id, list(figures)))
     ):
-        graduation[sid] = (result, published_at is not None)
+        graduation[sid] = (result, confirm_state(confirmed_at, published_at))
 
-    graduated_status = EnrolmentStatus.GRADUATED.value
     out = {}
     for s in students:
-        result, published = graduation.get(s.id, (None, False))
+        result, state = graduation.get(s.id, (None, None))
         plan, best, rows = figures[s.id]
         exams = tuple(
-            # a substitute counts only when it was recorded as a pass (CET-4 ≥ 425, PETS-3 合格)
-            LanguageExam(score, substitute if (substitute and passed) else None)
-            for score, substitute, passed in rows
+            # what ``language.language_passed`` decides on; the stored ``passed`` only says 合格/不合格 of
+            # a PETS-3 recorded without a score
+            LanguageExam(score, substitute, substitute_score, passed if substitute else None)
+            for score, substitute, substitute_score, passed in rows
         )
         out[s.id] = DegreeFacts(
             graduation_result=result,
-            graduated=published or s.status == graduated_status,
+            graduated=has_graduated(state, s.status),
             exams=exams,
             plan=plan,
             best=best,
@@ -436,8 +446,9 @@ def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
     """学位外语成绩 as shown: the best score, or the accepted substitute, or ''."""
     if facts is None:
         return ""
-    subs = [sub for _score, sub, passed in facts.language_rows if sub and passed]
-    scores = [score for score, sub, _passed in facts.language_rows if score is not None and not sub]
+    subs = [sub for _score, sub, sub_score, passed in facts.language_rows
+            if sub and substitute_passed(sub, sub_score, passed)]
+    scores = [score for score, sub, _sub_score, _passed in facts.language_rows if score is not None and not sub]
     if scores:
         return format_number(max(scores))
     if subs:
@@ -463,14 +474,15 @@ def plan_average_text(plan: Plan | None, best: Mapping[str, float]) -> str:
 
 
 def _graduation_allows(student: Student) -> tuple[bool, str]:
-    """Whether the student's graduation result lets them apply: 预毕业, or already published."""
+    """Whether the student's graduation lets them apply (``may_apply_for_degree``), and the result shown if not."""
     row = db.session.execute(
-        select(GraduationAudit.result, GraduationAudit.published_at).where(GraduationAudit.student_id == student.id)
+        select(GraduationAudit.result, GraduationAudit.confirmed_at, GraduationAudit.published_at)
+        .where(GraduationAudit.student_id == student.id)
     ).first()
-    if row is not None and (row.published_at is not None or row.result == GraduationResult.PRE_GRADUATE.value):
+    result, state = (row.result, confirm_state(row.confirmed_at, row.published_at)) if row is not None else (None, None)
+    if may_apply_for_degree(result, state, student.status):
         return True, ""
-    shown = label(row.result, GraduationResult) if row is not None else label(GraduationResult.UNAUDITED)
-    return False, shown
+    return False, label(result or GraduationResult.UNAUDITED.value, GraduationResult)
 
 
 def _apply(student: Student, actor, now: dt.datetime | None) -> DegreeApplication:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Iterable, Mapping, Sequence
 
 from flask import current_app
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from app.audit.graduation import GraduationFacts, audit_graduation_with_progress
-from app.audit.scores import Progress, course_progress, is_pass
+from app.audit import confirmation
+from app.audit.confirmation import CONFIRM_LABELS, ConfirmState, active_batches, batch_key, batch_matches_sql
+from app.audit.graduation import GraduationConditions, GraduationFacts, audit_graduation_with_progress
+from app.audit.scores import Progress, is_pass
 from app.audit.types import Plan, Reason, Verdict
 from app.extensions import db
 from app.ids import parse_id
@@ -54,20 +55,6 @@ FAILED = GraduationResult.FAILED.value
 UNAUDITED = GraduationResult.UNAUDITED.value
 SETTABLE_RESULTS = (PRE, FAILED)
 
-
-class ConfirmState(str, Enum):
-    """确认状态 of a graduation result (derived from confirmed_at / published_at, never stored)."""
-
-    UNCONFIRMED = "unconfirmed"  # 未确认
-    CONFIRMED = "confirmed"      # 已确认
-    PUBLISHED = "published"      # 已毕业
-
-
-CONFIRM_LABELS = {
-    ConfirmState.UNCONFIRMED.value: "未确认",
-    ConfirmState.CONFIRMED.value: "已确认",
-    ConfirmState.PUBLISHED.value: "已毕业",
-}
 
 SKIPPED_KEY = "不在毕业批次"
 
@@ -165,13 +152,8 @@ def filtered_students_query(filters: Mapping[str, Any] | None, scope: Scope, *, 
         else:
             stmt = stmt.where(GraduationAudit.result == f["result"])
     if "confirm_state" in f:
-        state = f["confirm_state"]
-        if state == ConfirmState.PUBLISHED.value:
-            stmt = stmt.where(GraduationAudit.published_at.is_not(None))
-        elif state == ConfirmState.CONFIRMED.value:
-            stmt = stmt.where(GraduationAudit.confirmed_at.is_not(None), GraduationAudit.published_at.is_(None))
-        else:
-            stmt = stmt.where(or_(GraduationAudit.id.is_(None), GraduationAudit.confirmed_at.is_(None)))
+        stmt = stmt.where(confirmation.confirm_state_is(f["confirm_state"], GraduationAudit.confirmed_at,
+                                                        GraduationAudit.published_at))
     if "q" in f:
         q = f["q"]
         stmt = stmt.where(or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True)))
@@ -343,28 +325,30 @@ def start_task(kind: str, *, actor: Account, scope: Scope, filters: Mapping[str,
 # --------------------------------------------------------------------------- loading the rule inputs
 
 
-def batch_key(enrol_grade: int, study_grade: int, level: str) -> tuple[int, int, str]:
-    return (int(enrol_grade), int(study_grade), str(level))
-
-
 def load_batches() -> dict[tuple[int, int, str], GraduationBatch]:
-    """Active batch per (学籍年级, 学习年级, 层次): the one with the latest id."""
-    out: dict[tuple[int, int, str], GraduationBatch] = {}
-    for b in db.session.scalars(select(GraduationBatch).order_by(GraduationBatch.id)):
-        out[batch_key(b.enrol_grade, b.study_grade, b.level)] = b
-    return out
+    """Active batch per (学籍年级, 学习年级, 层次) (``confirmation.active_batches``: the latest id)."""
+    return active_batches(db.session.scalars(select(GraduationBatch)))
 
 
 def active_batch(student: Student) -> GraduationBatch | None:
-    """The batch whose (学籍年级, 学习年级, 层次) matches the student, latest id first."""
+    """The batch that matches the student (``confirmation.batch_matches_sql``), latest id first."""
     return db.session.scalar(
         select(GraduationBatch)
-        .where(GraduationBatch.enrol_grade == student.enrol_grade,
-               GraduationBatch.study_grade == student.study_grade,
-               GraduationBatch.level == student.level)
+        .where(batch_matches_sql(student, GraduationBatch))
         .order_by(GraduationBatch.id.desc())
         .limit(1)
     )
+
+
+_CONDITIONS = {(p, f, ph): GraduationConditions(p, f, ph) for p in (True, False) for f in (True, False)
+               for ph in (True, False)}  # the eight possible values, built once (evaluated per student)
+
+
+def conditions_of(batch: GraduationBatch | None) -> GraduationConditions:
+    """The a/b/c conditions a batch has in force; without a batch every condition applies."""
+    if batch is None:
+        return _CONDITIONS[True, True, True]
+    return _CONDITIONS[bool(batch.require_plan_courses), bool(batch.require_form), bool(batch.require_photo)]
 
 
 @dataclass
@@ -437,25 +421,14 @@ def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -
 
 
 def evaluate(case: Case) -> tuple[Verdict, Progress]:
-    """Run the pure rules with the batch's conditions in force (no batch: every condition applies).
-
-    A condition the batch switches off is passed as met; the plan must still exist (a missing plan
-    is a data problem the registrar needs to see whatever the batch says). The progress is always
-    counted against the student's real plan (it is what the snapshot shows).
-    """
-    b = case.batch
-    require_plan = b is None or b.require_plan_courses
-    require_form = b is None or b.require_form
-    require_photo = b is None or b.require_photo
+    """Run the pure rules on the student's real facts with the batch's conditions in force
+    (no batch: every condition applies) — the batch audit and 审核预览 both come here."""
     facts = GraduationFacts(
         enrolment_status=case.student.status,
-        form_state=case.form_state if require_form else FormState.SUBMITTED.value,
-        has_photo=bool(case.student.photo_path) if require_photo else True,
+        form_state=case.form_state,
+        has_photo=bool(case.student.photo_path),
     )
-    if case.plan is not None and not require_plan:
-        verdict, _ = audit_graduation_with_progress(facts, Plan(0, 0, ()), case.best)
-        return verdict, course_progress(case.plan, case.best)
-    return audit_graduation_with_progress(facts, case.plan, case.best)
+    return audit_graduation_with_progress(facts, case.plan, case.best, conditions_of(case.batch))
 
 
 def _is_locked(audit_row) -> bool:
@@ -858,11 +831,10 @@ def run_publish(task: Task, progress) -> dict:
 
 
 def confirm_state(audit: GraduationAudit | None) -> str:
-    if audit is not None and audit.published_at is not None:
-        return ConfirmState.PUBLISHED.value
-    if audit is not None and audit.confirmed_at is not None:
-        return ConfirmState.CONFIRMED.value
-    return ConfirmState.UNCONFIRMED.value
+    """确认状态 of an audit row (or of any object with confirmed_at/published_at); none is 未确认."""
+    if audit is None:
+        return ConfirmState.UNCONFIRMED.value
+    return confirmation.confirm_state(audit.confirmed_at, audit.published_at)
 
 
 def reasons_of(audit: GraduationAudit | None) -> list[Reason]:

@@ -108,14 +108,15 @@ def _old_facts(s: Student) -> degree.DegreeFacts:
     best: dict[str, float] = {}
     for g in db.session.scalars(select(Grade).where(Grade.student_id == s.id)):
         best[g.course_code] = max(best.get(g.course_code, g.score), g.score)
-    rows = [(x.score, x.substitute, bool(x.passed)) for x in db.session.scalars(
+    rows = [(x.score, x.substitute, x.substitute_score, bool(x.passed)) for x in db.session.scalars(
         select(LanguageScore).where(LanguageScore.student_id == s.id).order_by(LanguageScore.exam_date))]
     audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == s.id))
     plan = facts.plan_for(s)
     return degree.DegreeFacts(
         graduation_result=audit.result if audit else None,
         graduated=(audit is not None and audit.published_at is not None) or s.status == EnrolmentStatus.GRADUATED.value,
-        exams=tuple(LanguageExam(score, sub if (sub and passed) else None) for score, sub, passed in rows),
+        exams=tuple(LanguageExam(score, sub, sub_score, passed if sub else None)
+                    for score, sub, sub_score, passed in rows),
         plan=facts.rule_plan(plan) if plan else None,
         best=best,
         language_rows=tuple(rows),
