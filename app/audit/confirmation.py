@@ -10,7 +10,7 @@ import datetime as dt
 from enum import Enum
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, false
+from sqlalchemy import and_, case, exists, false
 
 from app.statuses import EnrolmentStatus, GraduationResult
 
@@ -68,6 +68,14 @@ def confirm_state_is(state: str, confirmed_at: Any, published_at: Any):
     if state == _UNCONFIRMED:
         return and_(confirmed_at.is_(None), published_at.is_(None))
     return false()
+
+
+def confirm_state_exists(state: str, audit: Any, own: Any):
+    """``confirm_state_is`` for a query over students that probes their audit row with EXISTS (``audit``: the
+    audit table or an alias, ``own``: its join to the student). No row reads 未确认, as in ``confirm_state``."""
+    if state == _UNCONFIRMED:
+        return ~exists().where(own, ~confirm_state_is(_UNCONFIRMED, audit.confirmed_at, audit.published_at))
+    return exists().where(own, confirm_state_is(state, audit.confirmed_at, audit.published_at))
 
 
 def graduation_state(result: str | None, confirmed_at: dt.datetime | None, published_at: dt.datetime | None) -> str:
@@ -132,6 +140,6 @@ def active_batches(batches: Iterable[Any]) -> dict[BatchKey, Any]:
 
 __all__ = [
     "CONFIRM_LABELS", "ConfirmState", "active_batches", "batch_key", "batch_matches", "batch_matches_sql",
-    "confirm_state", "confirm_state_is", "confirm_state_sql", "graduation_state", "graduation_state_sql",
+    "confirm_state", "confirm_state_exists", "confirm_state_is", "confirm_state_sql", "graduation_state", "graduation_state_sql",
     "has_graduated",
 ]

@@ -22,6 +22,7 @@ from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from app import storage
+from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.scores import best_scores, course_progress
 from app.audit.types import Plan
 from app.exports import archive
@@ -308,7 +309,7 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
         )}
     records = []
     for s, major_name, site_name, college_name, diploma_no, graduation_date, published_at in rows:
-        graduated = s.status == EnrolmentStatus.GRADUATED.value or published_at is not None
+        graduated = has_graduated(confirm_state(None, published_at), s.status)
         fields = {
             "printed_on": printed_on,
             "graduated": graduated,

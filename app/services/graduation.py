@@ -57,6 +57,7 @@ SETTABLE_RESULTS = (PRE, FAILED)
 
 
 SKIPPED_KEY = "不在毕业批次"
+_UNCONFIRMED = ConfirmState.UNCONFIRMED.value
 
 # --------------------------------------------------------------------------- time
 
@@ -432,7 +433,8 @@ def evaluate(case: Case) -> tuple[Verdict, Progress]:
 
 
 def _is_locked(audit_row) -> bool:
-    return audit_row is not None and (audit_row.confirmed_at is not None or audit_row.published_at is not None)
+    """Confirmed or published results keep their result through later audits."""
+    return audit_row is not None and confirm_state(audit_row) != _UNCONFIRMED
 
 
 def _effective(audit_row) -> str:
@@ -636,10 +638,11 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
         raise DomainError("核实说明不能超过 500 字")
     rows = _load_for_change(student_ids, actor)
     is_ce = role_of(actor) == RoleName.CE_ADMIN.value
-    published = [s.student_no for s, a in rows if a is not None and a.published_at is not None]
+    states = {s.id: confirm_state(a) for s, a in rows}
+    published = [s.student_no for s, _a in rows if states[s.id] == ConfirmState.PUBLISHED.value]
     if published:
         raise NotAllowed(f"已发布毕业的学生不能修改毕业审核结果：{'、'.join(published[:10])}")
-    confirmed = [s.student_no for s, a in rows if a is not None and a.confirmed_at is not None]
+    confirmed = [s.student_no for s, _a in rows if states[s.id] == ConfirmState.CONFIRMED.value]
     if confirmed and not is_ce:
         raise NotAllowed(f"已确认毕业的结果已锁定，只有继教院管理员可以修改：{'、'.join(confirmed[:10])}")
     batches = load_batches()
@@ -697,8 +700,7 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     stmt = base.with_only_columns(GraduationAudit.id, GraduationAudit.batch_id, Student.id, Student.site_id,
                                   Student.college_id).where(
         GraduationAudit.result == PRE,
-        GraduationAudit.confirmed_at.is_(None),
-        GraduationAudit.published_at.is_(None),
+        confirmation.confirm_state_is(_UNCONFIRMED, GraduationAudit.confirmed_at, GraduationAudit.published_at),
     )
     rows = db.session.execute(stmt).all()
     if not rows:
@@ -756,9 +758,10 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
             select(GraduationAudit.id, GraduationAudit.batch_id, Student.id, Student.level, Student.student_no,
                    Student.site_id, Student.college_id)
             .join(Student, Student.id == GraduationAudit.student_id)
-            .where(GraduationAudit.student_id.in_(chunk), GraduationAudit.confirmed_at.is_not(None),
-                   GraduationAudit.published_at.is_(None), GraduationAudit.diploma_no.is_(None),
-                   GraduationAudit.result == PRE)
+            .where(GraduationAudit.student_id.in_(chunk),
+                   confirmation.confirm_state_is(ConfirmState.CONFIRMED.value, GraduationAudit.confirmed_at,
+                                                 GraduationAudit.published_at),
+                   GraduationAudit.diploma_no.is_(None), GraduationAudit.result == PRE)
         ).all())
     groups: dict[tuple[int, str], list] = {}
     for r in rows:

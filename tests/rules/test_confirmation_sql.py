@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from app.audit.confirmation import (
     ConfirmState,
@@ -19,6 +20,7 @@ from app.audit.confirmation import (
     batch_matches,
     batch_matches_sql,
     confirm_state,
+    confirm_state_exists,
     confirm_state_sql,
     graduation_state,
     graduation_state_sql,
@@ -69,10 +71,15 @@ def test_confirm_state_and_batches_python_equal_sql(base, drawn, drawn_batches):
         assert sql == python
         assert {sid: graduation.confirm_state(r) for sid, r in rows.items()} == {k: v[0] for k, v in python.items()}
 
-        for state in ConfirmState:  # the 毕业生列表 filter (``confirmation.confirm_state_is``)
+        audit = aliased(GraduationAudit)
+        for state in ConfirmState:  # the 毕业生列表 filter, and the same as an EXISTS probe
+            want = {sid for sid, (c, _) in python.items() if c == state.value}
             listed = set(db.session.scalars(graduation.filtered_students_query({"confirm_state": state.value}, ALL)
                                             .with_only_columns(Student.id)))
-            assert listed == {sid for sid, (c, _) in python.items() if c == state.value}, state
+            assert listed == want, state
+            probed = set(db.session.scalars(select(Student.id).where(
+                Student.id.in_(ids), confirm_state_exists(state.value, audit, audit.student_id == Student.id))))
+            assert probed == want, state
 
         in_force = active_batches(db.session.scalars(select(GraduationBatch)))
         for s in students:
