@@ -137,9 +137,3 @@ def active_batches(batches: Iterable[Any]) -> dict[BatchKey, Any]:
         out[batch_key(b.enrol_grade, b.study_grade, b.level)] = b
     return out
 
-
-__all__ = [
-    "CONFIRM_LABELS", "ConfirmState", "active_batches", "batch_key", "batch_matches", "batch_matches_sql",
-    "confirm_state", "confirm_state_exists", "confirm_state_is", "confirm_state_sql", "graduation_state", "graduation_state_sql",
-    "has_graduated",
-]

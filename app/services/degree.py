@@ -19,14 +19,9 @@ from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
+from app.audit import degree as degree_rules
 from app.audit.confirmation import confirm_state, has_graduated
-from app.audit.degree import (
-    DegreeMarks,
-    LanguageExam,
-    audit_degree_with_average,
-    degree_course_average,
-    may_apply_for_degree,
-)
+from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, degree_course_average
 from app.audit.language import DEFAULT_PASS_MARK, substitute_passed
 from app.audit.scores import format_number
 from app.audit.types import Plan
@@ -142,8 +137,7 @@ def batch_students_clause(batch: DegreeBatch):
 
 def marks_of(batch: DegreeBatch) -> DegreeMarks:
     return DegreeMarks(
-        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None
-                                 else DEFAULT_PASS_MARK),
+        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None else DEFAULT_PASS_MARK),
         course_average_mark=float(batch.course_average_mark if batch.course_average_mark is not None else 70),
     )
 
@@ -425,12 +419,8 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
     for s in students:
         result, state = graduation.get(s.id, (None, None))
         plan, best, rows = figures[s.id]
-        exams = tuple(
-            # what ``language.language_passed`` decides on; the stored ``passed`` only says 合格/不合格 of
-            # a PETS-3 recorded without a score
-            LanguageExam(score, substitute, substitute_score, passed if substitute else None)
-            for score, substitute, substitute_score, passed in rows
-        )
+        exams = tuple(LanguageExam(score, substitute, substitute_score, passed if substitute else None)
+                      for score, substitute, substitute_score, passed in rows)  # passed: a PETS-3's 合格 only
         out[s.id] = DegreeFacts(
             graduation_result=result,
             graduated=has_graduated(state, s.status),
@@ -446,9 +436,8 @@ def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
     """学位外语成绩 as shown: the best score, or the accepted substitute, or ''."""
     if facts is None:
         return ""
-    subs = [sub for _score, sub, sub_score, passed in facts.language_rows
-            if sub and substitute_passed(sub, sub_score, passed)]
-    scores = [score for score, sub, _sub_score, _passed in facts.language_rows if score is not None and not sub]
+    subs = [sub for _s, sub, sub_score, passed in facts.language_rows if sub and substitute_passed(sub, sub_score, passed)]
+    scores = [score for score, sub, *_ in facts.language_rows if score is not None and not sub]
     if scores:
         return format_number(max(scores))
     if subs:
@@ -480,7 +469,7 @@ def _graduation_allows(student: Student) -> tuple[bool, str]:
         .where(GraduationAudit.student_id == student.id)
     ).first()
     result, state = (row.result, confirm_state(row.confirmed_at, row.published_at)) if row is not None else (None, None)
-    if may_apply_for_degree(result, state, student.status):
+    if degree_rules.may_apply_for_degree(result, state, student.status):
         return True, ""
     return False, label(result or GraduationResult.UNAUDITED.value, GraduationResult)
 

@@ -17,7 +17,6 @@ from sqlalchemy import inspect, select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
 
-from app.audit.language import CET4_MAX, CET4_PASS, language_passed, substitute_passed
 from app.audit.scores import parse_score
 from app.extensions import db
 from app.models.account import Account
@@ -424,33 +423,7 @@ class LanguageScoreView(LoggedEditsMixin, ScopedModelView):
         if item.student_id is None:
             item.student = _student_by_no(getattr(item, "student_no", ""))
             item.student_id = item.student.id
-        item.substitute = item.substitute or None
-        if item.substitute == SubstituteExam.CET4.value:
-            if item.substitute_score is None or not substitute_passed(item.substitute, item.substitute_score):
-                raise DomainError(f"大学英语四级成绩须不低于 {CET4_PASS:g} 分才可替代学位外语")
-            if item.substitute_score > CET4_MAX:
-                raise DomainError(f"大学英语四级成绩应在 0–{CET4_MAX:g} 之间")
-        elif item.substitute == SubstituteExam.PETS3.value and item.substitute_score is not None:
-            if not 0 <= item.substitute_score <= 100:
-                raise DomainError("PETS-3 成绩应在 0–100 之间")
-        elif item.substitute is None and item.substitute_score is not None:
-            raise DomainError("未选择替代考试时替代考试成绩应为空")
-        if item.substitute is None and item.score is None:
-            raise DomainError("请填写学位外语成绩或选择替代考试")
-        if item.score is not None and not 0 <= item.score <= 100:
-            raise DomainError("学位外语成绩应在 0–100 之间")
-        # 合格 at the default mark, by the one rule; the 学位条件审核 decides again with its batch's mark
-        item.passed = language_passed(item.score, item.substitute, item.substitute_score,
-                                      recorded_pass=_pets3_recorded_pass(item))
-
-
-def _pets3_recorded_pass(item: LanguageScore) -> bool:
-    """合格/不合格 of a PETS-3 entered without a score: a certificate entered here is 合格; an edit that
-    leaves the exam and its score alone keeps what was recorded (an import may have said 不合格)."""
-    state = inspect(item)
-    unchanged = (state.persistent and not state.attrs.substitute.history.has_changes()
-                 and not state.attrs.substitute_score.history.has_changes())
-    return bool(item.passed) if unchanged and item.passed is not None else True
+        records.check_language_score(item)
 
 
 class GraduateFormView(LoggedEditsMixin, ScopedModelView):

@@ -13,7 +13,8 @@ from app.audit.scores import course_progress
 from app.extensions import db
 from app.models import Account, GraduationBatch, GraduationSnapshot, Task
 from app.security import Scope
-from app.services import graduation, tasks
+from app.jobs import runner
+from app.services import graduation
 from app.statuses import EnrolmentStatus, FormState, TaskState
 from tests import factories
 from tests.audit.test_graduation_rules import PLAN
@@ -89,7 +90,7 @@ def test_the_batch_audit_snapshot_shows_the_real_progress_when_plan_courses_are_
     ce = db.session.scalar(select(Account).where(Account.username == "jjy001"))
     task = graduation.start_task("graduation_audit", actor=ce, scope=Scope("all"), filters={},
                                  student_ids=[weak.id])
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     assert db.session.get(Task, task.id).state == TaskState.SUCCEEDED.value
     snap = db.session.scalar(select(GraduationSnapshot).where(GraduationSnapshot.student_id == weak.id))

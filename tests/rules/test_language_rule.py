@@ -13,7 +13,8 @@ from app.audit.language import language_passed
 from app.extensions import db
 from app.imports.validate import Lookups, validate_language
 from app.models import Account, DegreeApplication, LanguageScore, Task
-from app.services import degree, tasks
+from app.jobs import runner
+from app.services import degree
 from app.statuses import DegreeConditionResult, GraduationResult, SubstituteExam, TaskState
 from tests import factories
 from tests.audit.test_degree_rules import GOOD_BEST, PLAN
@@ -100,7 +101,7 @@ def test_the_audit_decides_with_the_batch_mark_not_the_stored_flag(world):
     db.session.commit()
     ce = db.session.scalar(select(Account).where(Account.username == "jjy001"))
     task = degree.start_audit(ce, flt=degree.DegreeFilter(batch_id=batch.id))
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     assert db.session.get(Task, task.id).state == TaskState.SUCCEEDED.value
     apps = {a.student_id: a for a in db.session.scalars(select(DegreeApplication))}
