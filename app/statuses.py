@@ -83,6 +83,14 @@ class GraduationResult(str, Enum):
     FAILED = "failed"              # 不合格
 
 
+class ConfirmState(str, Enum):
+    """确认状态 of a graduation result (derived from confirmed_at / published_at, never stored)."""
+
+    UNCONFIRMED = "unconfirmed"  # 未确认
+    CONFIRMED = "confirmed"      # 已确认
+    PUBLISHED = "published"      # 已毕业
+
+
 class DegreeApplicationState(str, Enum):
     """学生申请状态."""
 
@@ -186,6 +194,9 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (GraduationResult.UNAUDITED, "未审核"),
     (GraduationResult.PRE_GRADUATE, "预毕业"),
     (GraduationResult.FAILED, "不合格"),
+    (ConfirmState.UNCONFIRMED, "未确认"),
+    (ConfirmState.CONFIRMED, "已确认"),
+    (ConfirmState.PUBLISHED, "已毕业"),
     (DegreeApplicationState.NOT_APPLIED, "未申请"),
     (DegreeApplicationState.APPLIED, "已申请"),
     (DegreeConditionResult.UNAUDITED, "未审核"),

@@ -7,27 +7,14 @@ The SQL forms take the columns (or the mapped classes) they read, so this module
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import Any, Iterable
 
 from sqlalchemy import and_, case, exists, false
 
-from app.statuses import EnrolmentStatus, GraduationResult
+from app.statuses import ConfirmState, EnrolmentStatus, GraduationResult, label
 
 
-class ConfirmState(str, Enum):
-    """确认状态 of a graduation result (derived from confirmed_at / published_at, never stored)."""
-
-    UNCONFIRMED = "unconfirmed"  # 未确认
-    CONFIRMED = "confirmed"      # 已确认
-    PUBLISHED = "published"      # 已毕业
-
-
-CONFIRM_LABELS = {
-    ConfirmState.UNCONFIRMED.value: "未确认",
-    ConfirmState.CONFIRMED.value: "已确认",
-    ConfirmState.PUBLISHED.value: "已毕业",
-}
+CONFIRM_LABELS = {m.value: label(m) for m in ConfirmState}  # code → 未确认 / 已确认 / 已毕业
 
 _UNCONFIRMED = ConfirmState.UNCONFIRMED.value
 _CONFIRMED = ConfirmState.CONFIRMED.value

@@ -18,7 +18,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.audit import confirmation
-from app.audit.confirmation import CONFIRM_LABELS, ConfirmState, active_batches, batch_key, batch_matches_sql
+from app.audit.confirmation import CONFIRM_LABELS, active_batches, batch_key, batch_matches_sql
 from app.audit.graduation import GraduationConditions, GraduationFacts, audit_graduation_with_progress
 from app.audit.scores import Progress, is_pass
 from app.audit.types import Plan, Reason, Verdict
@@ -36,6 +36,7 @@ from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, diploma_prefix
 from app.services.sync import chunks, sync_course_data
 from app.statuses import (
+    ConfirmState,
     EnrolmentStatus,
     FormState,
     GraduationResult,

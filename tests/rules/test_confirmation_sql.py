@@ -14,7 +14,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
 from app.audit.confirmation import (
-    ConfirmState,
     active_batches,
     batch_key,
     batch_matches,
@@ -29,6 +28,7 @@ from app.extensions import db
 from app.models import GraduationAudit, GraduationBatch, Student
 from app.security import Scope
 from app.services import dashboard, graduation
+from app.statuses import ConfirmState
 from tests import factories
 from tests.rules import cohorts
 

@@ -7,13 +7,13 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from app.audit.confirmation import ConfirmState, has_graduated
+from app.audit.confirmation import has_graduated
 from app.audit.degree import DegreeMarks, LanguageExam, audit_degree, may_apply_for_degree
 from app.extensions import db
 from app.models import Account, DegreeApplication
 from app.services import degree
 from app.services.errors import DomainError
-from app.statuses import EnrolmentStatus, GraduationResult
+from app.statuses import ConfirmState, EnrolmentStatus, GraduationResult
 from tests import factories
 from tests.audit.test_degree_rules import GOOD_BEST, PLAN
 
