@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.parse
-from types import SimpleNamespace
 
 import prison
 from flask import g, jsonify, request
@@ -41,6 +40,7 @@ from marshmallow import (
 )
 from sqlalchemy import select
 
+from app.audit import confirmation
 from app.extensions import db
 from app.ids import MAX_ID
 from app.jobs import runner
@@ -353,10 +353,9 @@ class GraduationResultApi(ScopedReadApi):
     derived_columns = ("confirm_state", "confirm_state_label")
 
     def decorate_row(self, row: dict) -> None:
-        state = graduation.confirm_state(SimpleNamespace(confirmed_at=row.get("confirmed_at"),
-                                                         published_at=row.get("published_at")))
+        state = confirmation.confirm_state(row.get("confirmed_at"), row.get("published_at"))
         row["confirm_state"] = state
-        row["confirm_state_label"] = graduation.CONFIRM_LABELS[state]
+        row["confirm_state_label"] = confirmation.CONFIRM_LABELS[state]
 
 
 class DegreeApplicationApi(ScopedReadApi):
