@@ -32,10 +32,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
 
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
@@ -343,7 +343,7 @@ def live_check(pins: list[Pin], base_url: str = PYPI_URL, held_back: Mapping[str
     with ThreadPoolExecutor(max_workers=workers) as pool:
         projects = list(pool.map(lambda p: fetch_project(base_url, p.name), pins))
     findings, behind, checked = [], [], 0
-    for pin, project in zip(pins, projects):
+    for pin, project in zip(pins, projects, strict=True):
         if project is None:
             behind.append(Behind(pin, None, "not on the index"))
             continue

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.version import Version
 
 from bench import dep_audit
 from bench.dep_audit import Pin, audit, match, range_includes, read_pins
-from packaging.version import Version
 
 
 def adv(id_, name, *, events=None, versions=None, ecosystem="PyPI", **extra) -> dict:

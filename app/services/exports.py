@@ -15,7 +15,8 @@ import queue
 import re
 import threading
 import zipfile
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, true
@@ -627,16 +628,16 @@ def degree_summary_rows(scope: Scope, flt, *, stage: str = "any", ids: Sequence[
     batches, people = _NameCache(_name_loader(DegreeBatch)), _NameCache(_people_loader)
     texts = _DegreeTexts(degree)
     done = 0
-    for page, facts in _read_ahead(lambda: _summary_chunks(base, degree)):
+    for page, page_facts in _read_ahead(lambda: _summary_chunks(base, degree)):
         orgs.add([r[_SITE] for r in page] + [r[_COLLEGE] for r in page])
         majors.add(r[_MAJOR] for r in page)
         batches.add(r[_BATCH] for r in page)
         people.add(r[_REVIEWER] for r in page)
         for r in page:
-            yield degree_summary_row(r, facts.get(r[_STUDENT]), texts, orgs=orgs, majors=majors, batches=batches,
-                                     people=people)
+            yield degree_summary_row(r, page_facts.get(r[_STUDENT]), texts, orgs=orgs, majors=majors,
+                                     batches=batches, people=people)
         done += len(page)
-        del page, facts
+        del page, page_facts
         if on_chunk is not None:
             on_chunk(done)
 
@@ -835,7 +836,7 @@ def _utc_bound(day: str, *, end: bool) -> dt.datetime:
 
     tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
     local = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1 if end else 0), dt.time())
-    return local.replace(tzinfo=tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def oplog_query(filters: Mapping[str, Any], scope: Scope, actor_id: int | None):

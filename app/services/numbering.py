@@ -15,7 +15,8 @@ from app.statuses import Level
 
 DIPLOMA_SCHOOL_TYPE = "5"  # 成人高等教育
 DEGREE_TYPE = "4"  # 学士
-LEVEL_CODES = {Level.HIGH_TO_BACHELOR.value: "05", Level.JUNIOR_TO_BACHELOR.value: "05", Level.HIGH_TO_JUNIOR.value: "06"}
+LEVEL_CODES = {Level.HIGH_TO_BACHELOR.value: "05", Level.JUNIOR_TO_BACHELOR.value: "05",
+               Level.HIGH_TO_JUNIOR.value: "06"}
 
 
 def diploma_prefix(school_code: str, year: int, level: str) -> str:
