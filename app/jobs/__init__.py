@@ -47,7 +47,7 @@ def enqueue(task_id: int) -> str | None:
         global _executor
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task")
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
         _executor.submit(_run_in_thread, app, task_id)
         return None
     from redis.exceptions import RedisError

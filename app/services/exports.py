@@ -87,7 +87,8 @@ def scope_from_params(params: Mapping[str, Any]) -> Scope:
     if not isinstance(raw, Mapping):
         return Scope("none")
     try:
-        return Scope(**{k: raw.get(k) for k in ("kind", "org_id", "student_id")})
+        fields: dict[str, Any] = {k: raw.get(k) for k in ("kind", "org_id", "student_id")}
+        return Scope(**fields)
     except TypeError:
         return Scope("none")
 
@@ -144,7 +145,7 @@ def _names(model, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).all())
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).tuples().all())
 
 
 def _store_result(task, rel: str, name: str) -> None:
@@ -532,7 +533,7 @@ class _NameCache(dict):
 
 
 def _name_loader(model) -> Callable[[set[int]], Iterable[tuple[int, str]]]:
-    return lambda ids: db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all()
+    return lambda ids: db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all()
 
 
 def _people_loader(ids: set[int]) -> Iterable[tuple[int, str]]:
@@ -572,7 +573,7 @@ def _read_ahead(produce: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     quarter of the 汇总表's time was spent waiting for PostgreSQL). Items must be plain values.
     An error in the thread is raised here; closing this generator stops the thread.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     items: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -754,7 +755,7 @@ def run_degree_summary_export(task, progress: Progress) -> dict:
     scope = scope_from_params(params)
     ids = [n for n in map(parse_id, params.get("ids") or []) if n is not None]
     flt = None if ids else degree.DegreeFilter.from_mapping(params.get("filter") or {})
-    stage = params.get("stage") if params.get("stage") in STAGES else "any"
+    stage = str(params["stage"]) if params.get("stage") in STAGES else "any"
     base = degree.applications_select(scope, flt, stage=stage)
     if ids:
         base = base.where(DegreeApplication.id.in_(ids))
@@ -946,7 +947,7 @@ def oplog_rows(filters: Mapping[str, Any], scope: Scope, actor_id: int | None,
         if not page:
             return
         numbers = dict(db.session.execute(select(Student.id, Student.student_no).where(
-            Student.id.in_({e.student_id for e in page if e.student_id}))).all())
+            Student.id.in_({e.student_id for e in page if e.student_id}))).tuples().all())
         for e in page:
             yield [_time(e.at), e.actor_name, ACTION_LABELS.get(e.action, e.action),
                    RECORD_TYPES.get(e.record_type, e.record_type), e.record_id, numbers.get(e.student_id, ""),
@@ -969,6 +970,7 @@ def run_list_export(task, progress: Progress) -> dict:
     filters = clean_list_filters(kind, params.get("filters") or {})
     actor_id = task.requested_by_id
     progress(0, list_query_count(kind, filters, scope, actor_id))
+    headers: tuple[str, ...]
     if kind == "oplog":
         headers, rows = OPLOG_HEADERS, oplog_rows(filters, scope, actor_id, on_chunk=progress)
     else:

@@ -181,13 +181,13 @@ def build_lookups(kind: str, rows: Sequence[reader.Row]) -> Lookups:
         numbers = {text(values.get("学号")) for _n, values in rows} - {""}
         for chunk in _chunks(sorted(numbers), IN_CHUNK):
             students.update(db.session.execute(
-                select(Student.student_no, Student.id).where(Student.student_no.in_(chunk))).all())
+                select(Student.student_no, Student.id).where(Student.student_no.in_(chunk))).tuples().all())
     if kind == "grades":
         codes = {text(values.get("课程代码")) for _n, values in rows} - {""}
         for chunk in _chunks(sorted(codes), IN_CHUNK):
             courses.update(db.session.execute(
                 select(PlanCourse.course_code, func.min(PlanCourse.course_name))
-                .where(PlanCourse.course_code.in_(chunk)).group_by(PlanCourse.course_code)).all())
+                .where(PlanCourse.course_code.in_(chunk)).group_by(PlanCourse.course_code)).tuples().all())
     return Lookups(majors=majors, sites=sites, students=students, courses=courses, today=_today())
 
 

@@ -67,4 +67,4 @@ def _locked_counter(prefix: str) -> CertificateCounter:
             db.session.add(CertificateCounter(prefix=prefix, last_value=0))
     except IntegrityError:
         pass  # another publication created it first
-    return db.session.scalar(stmt.execution_options(populate_existing=True))
+    return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
