@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test lint setup install install-dev lock migrate demo worker serve bench soak audit-deps clean translations
+.PHONY: run test lint setup install install-dev lock migrate demo worker serve bench soak audit-deps advisory-repo clean translations
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -73,9 +73,11 @@ soak: install-dev translations
 
 # PyPI's live advisories for the pins at their latest release, a PyPA advisory-database snapshot for the rest.
 # ADVISORY_REPO: a git directory or checkout of github.com/pypa/advisory-database (required, no default).
-audit-deps: install-dev
-	@test -n "$(ADVISORY_REPO)" || { echo "make audit-deps needs ADVISORY_REPO=<git dir or checkout of github.com/pypa/advisory-database>" >&2; exit 2; }
+audit-deps: advisory-repo install-dev
 	$(BIN)/python bench/dep_audit.py --pypi --advisory-repo "$(ADVISORY_REPO)" -r requirements.lock -r requirements-dev.lock
+
+advisory-repo:
+	@test -n "$(ADVISORY_REPO)" || { echo "make audit-deps needs ADVISORY_REPO=<git dir or checkout of github.com/pypa/advisory-database>" >&2; exit 2; }
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) instance
