@@ -9,23 +9,22 @@ Two layers, both on the server:
 from __future__ import annotations
 
 import datetime as dt
-import re
+import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any, Mapping
 
-from flask import flash, g, redirect, request, session, url_for
-from flask_appbuilder import expose
+from flask import g, has_request_context, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import AuthDBView
-from flask_appbuilder.utils.base import get_safe_redirect
-from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
 from sqlalchemy import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models.account import Account
 from app.models.base import utcnow
-from app.statuses import OrgKind, RoleName
+from app.statuses import OrgKind, RoleName, ScopeKind
+from app.views.login import LoginView
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- permissions
 
@@ -94,16 +93,32 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
 class Scope:
     """The set of students an account may see: all, a college's, a site's, one, or none."""
 
-    kind: str  # "all" | "college" | "site" | "student" | "none"
+    kind: str  # a ScopeKind value
     org_id: int | None = None
     student_id: int | None = None
 
     @property
     def is_all(self) -> bool:
-        return self.kind == "all"
+        return self.kind == ScopeKind.ALL.value
+
+    def to_params(self) -> dict[str, Any]:
+        """The scope as plain JSON values for a task's params (a job has no request to derive it from)."""
+        return {"kind": self.kind, "org_id": self.org_id, "student_id": self.student_id}
+
+    @classmethod
+    def from_params(cls, raw: Any) -> Scope:
+        """Rebuild a scope in a job; anything malformed (unknown kind, ids that are not ints) is no students."""
+        if not isinstance(raw, Mapping):
+            return NO_SCOPE
+        kind, org_id, student_id = raw.get("kind"), raw.get("org_id"), raw.get("student_id")
+        if not isinstance(kind, str) or kind not in {k.value for k in ScopeKind}:
+            return NO_SCOPE
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int)) for v in (org_id, student_id)):
+            return NO_SCOPE
+        return cls(str(kind), org_id=org_id, student_id=student_id)
 
 
-NO_SCOPE = Scope("none")
+NO_SCOPE = Scope(ScopeKind.NONE.value)
 
 
 def scope_of(account: Account | None) -> Scope:
@@ -183,77 +198,28 @@ def role_of(account: Account | None) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- passwords
-
-
-PASSWORD_RULE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d).{8,64}$")
-
-
-def password_problem(password: str) -> str | None:
-    """None when the password is acceptable, else the Chinese reason."""
-    if not PASSWORD_RULE.match(password or ""):
-        return "密码至少 8 位，且必须同时包含字母和数字"
-    return None
-
-
-def initial_password(mobile: str) -> str:
-    """Initial password of a new account, as the manual says: edu@<手机号>."""
-    return f"edu@{mobile}"
-
-
-# --------------------------------------------------------------------------- login
-
-LOGIN_FAILED = "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。"
-LOGIN_LOCKED = "账号或密码错误，或账号已被暂时锁定，请 15 分钟后再试。"
-
-
-class LoginView(AuthDBView):
-    """Login page with the two entrances of the manual: 机构账号登录 (工号) and 学生登录 (学号)."""
-
-    login_template = "security/login.html"
-
-    @expose("/login/", methods=["GET", "POST"])
-    def login(self):
-        from flask_appbuilder.security.forms import LoginForm_db
-
-        if g.user is not None and g.user.is_authenticated:
-            return redirect(self.appbuilder.get_url_for_index)
-        form = LoginForm_db()
-        login_type = request.form.get("login_type") or request.args.get("type") or "org"
-        if form.validate_on_submit():
-            next_url = get_safe_redirect(request.args.get("next", ""))
-            user = self.appbuilder.sm.authenticate(form.username.data, form.password.data, login_type)
-            if user is None:
-                flash(LOGIN_FAILED, "warning")
-                return redirect(url_for(".login", next=request.args.get("next") or None, type=login_type))
-            from app.extensions import db
-            from app.services.accounts import open_session
-
-            login_user(user, remember=False)
-            session["sid"] = open_session(user)
-            db.session.commit()
-            if user.must_change_password:
-                return redirect(url_for("PasswordView.change"))
-            return redirect(next_url)
-        return self.render_template(
-            self.login_template, title=_l("登录"), form=form, appbuilder=self.appbuilder, login_type=login_type
-        )
-
-
 def fab_password_rule(password: str) -> None:
     """FAB_PASSWORD_COMPLEXITY_VALIDATOR: FAB's own password forms (CE admin's user admin) follow our rule."""
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    from app.services.accounts import password_problem
 
     problem = password_problem(password)
     if problem:
         raise PasswordComplexityValidationError(problem)
 
 
+TOKEN_VERSION_CLAIM = "tv"
+FAB_ADD_USER_REFUSED = ("不能用 Flask-AppBuilder 的命令或页面创建账号：第一个继教院管理员请用 flask bootstrap 创建，"
+                        "其他账号请在 基础数据 → 账号管理 中创建")
+FAB_RESET_REFUSED = "不能用 Flask-AppBuilder 的命令或页面重置密码：请在 账号管理 中重置为初始密码（记入操作日志）"
+
+
 class AppSecurityManager(SecurityManager):
     """FAB security with our account table, lockout, two login entrances and forced password change."""
 
     user_model = Account
-    authdbview = LoginView
+    authdbview = LoginView  # the two entrances of the manual (app/views/login.py)
 
     def __init__(self, appbuilder):
         from flask import current_app
@@ -306,6 +272,46 @@ class AppSecurityManager(SecurityManager):
         self.update_user(user)
         return None
 
+    def add_user(self, username, first_name, last_name, email, role=None, password="", hashed_password="",
+                 groups=None, commit=True):
+        """Refused: FAB's own user creation (``flask fab create-admin`` / ``create-user``, its user views) makes
+        accounts outside the product's four roles and organisations — a CE admin nobody can use. Accounts come
+        from ``flask bootstrap`` and 账号管理 (``app.services.accounts.create_account``)."""
+        return self._refuse_fab_account_change(FAB_ADD_USER_REFUSED)
+
+    def reset_password(self, userid, password):
+        """Refused: FAB's password reset (``flask fab reset-password``, its reset views) writes no log entry and
+        ends no session. Passwords change through 修改密码 and 账号管理's 重置为初始密码."""
+        return self._refuse_fab_account_change(FAB_RESET_REFUSED)
+
+    @staticmethod
+    def _refuse_fab_account_change(message: str):
+        if not has_request_context():  # a `flask fab …` command: a clear message and a failing exit code
+            import click
+
+            raise click.ClickException(message)
+        log.warning("refused a FAB account change: %s", message)
+        return None
+
+    def create_jwt_manager(self, app):
+        """API tokens carry the account's ``token_version``: a password change, 停用 or 重置为初始密码 moves
+        it on (``accounts.end_sessions``), and every access and refresh token issued before is refused."""
+        from app.services.accounts import token_version
+
+        jwt_manager = super().create_jwt_manager(app)
+
+        @jwt_manager.additional_claims_loader
+        def add_token_version(identity):
+            return {TOKEN_VERSION_CLAIM: token_version(int(identity)) if str(identity).isdigit() else None}
+
+        @jwt_manager.token_in_blocklist_loader
+        def token_ended(_header, payload) -> bool:
+            sub = str(payload.get("sub", ""))
+            current = token_version(int(sub)) if sub.isdigit() else None
+            return current is None or payload.get(TOKEN_VERSION_CLAIM) != current
+
+        return jwt_manager
+
     def on_user_logout(self, user) -> None:
         """退出 ends this browser's session on the server too: the cookie, if copied, no longer logs anyone in."""
         from app.extensions import db
@@ -320,44 +326,3 @@ class AppSecurityManager(SecurityManager):
         user = self.find_user(username=username) if username else None
         login_type = "student" if (user is not None and user.student_id) else "org"
         return self.authenticate(username, password, login_type)
-
-
-SESSION_ENDED = "登录已失效（已退出、密码已修改或账号已停用），请重新登录"
-
-
-def require_live_session():
-    """before_request hook: a logged-in page request is served only while its session is open on the server.
-
-    Flask's session cookie is signed, not stored; ``AccountSession`` is what 退出, a password change and
-    停用 end. The API authenticates with JWTs and never with this cookie (tests/reliability/test_csrf_sweep.py).
-    """
-    user = g.get("user")
-    if user is None or not getattr(user, "is_authenticated", False) or request.path.startswith("/api/"):
-        return None
-    if (request.endpoint or "").endswith("static"):
-        return None
-    from app.services.accounts import session_is_live
-
-    if session_is_live(user.id, session.get("sid")):
-        return None
-    logout_user()
-    session.clear()
-    g.user = None
-    flash(SESSION_ENDED, "warning")
-    return redirect(url_for("LoginView.login"))
-
-
-def force_password_change():
-    """before_request hook: an account with the initial password may only change it or log out."""
-    user = g.get("user")
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if not getattr(user, "must_change_password", False):
-        return None
-    allowed = {"PasswordView.change", "AuthDBView.logout", "LoginView.logout", "static", "appbuilder.static"}
-    if request.endpoint in allowed or (request.endpoint or "").endswith(".static"):
-        return None
-    if request.path.startswith("/api/"):
-        return None  # API callers get 403 from the API layer instead (see api module)
-    flash("首次登录请先修改初始密码", "info")
-    return redirect(url_for("PasswordView.change"))

@@ -5,7 +5,7 @@
     .venv/bin/python bench/run.py --students 1000 --skip-http
 
 Every job (同步课程数据, 毕业审核, 学位条件审核, the two exports) runs in a child process, as an ``rq worker``
-would run it: ``tasks.run(task_id)`` on a task created through the services, timed inside the child,
+would run it: ``runner.run(task_id)`` on a task created through the services, timed inside the child,
 with the child's peak RSS from ``getrusage``. The floor (one SQL statement) and the naive per-student ORM
 loop run on the same data. The database is wiped first: a non-empty one is refused without ``--reset``.
 """
@@ -88,12 +88,9 @@ def child(args) -> None:
     """Run one task as a worker would and report its time and peak RSS on stdout."""
     app = make_app(args.database_url)
     with app.app_context():
-        import app.services.degree  # noqa: F401  (registers handlers)
-        import app.services.exports  # noqa: F401
-        import app.services.graduation  # noqa: F401
         from app.extensions import db
+        from app.jobs import runner
         from app.models import Task
-        from app.services import tasks
 
         profiler = None
         if args.profile:
@@ -102,7 +99,7 @@ def child(args) -> None:
             profiler = cProfile.Profile()
             profiler.enable()
         t0 = time.perf_counter()
-        tasks.run(args.task_id)
+        runner.run(args.task_id)
         seconds = time.perf_counter() - t0
         if profiler is not None:
             profiler.disable()
@@ -366,8 +363,8 @@ def fanned_out_audit(args, app, workers: int) -> dict:
     from rq import Queue, Worker
     from sqlalchemy import select
 
-    from app import jobs
     from app.extensions import db
+    from app.jobs import runner
     from app.models import Task
 
     queue_name = f"bench-{os.getpid()}"
@@ -389,7 +386,7 @@ def fanned_out_audit(args, app, workers: int) -> dict:
         task_id = new_task("graduation_audit")
         app.config.update(JOBS_MODE="rq", REDIS_URL=args.redis_url, RQ_QUEUE=queue_name)
         t0 = time.perf_counter()
-        jobs.enqueue(task_id)
+        runner.enqueue(task_id)
         while True:
             db.session.rollback()
             state, summary, error = db.session.execute(

@@ -223,8 +223,9 @@ def degree_applications(students, batch=None, *, language_score: float = 70) -> 
 def audited_degree_applications(students, batch=None, *, actor: str = "jjy001") -> dict[str, int]:
     """``degree_applications`` and then the 学位条件审核 of every application by ``actor`` (through the task
     path, as the button does), so each reads 已达标. Returns 学号 → application id."""
-    from app.services import degree, tasks
+    from app.jobs import runner
+    from app.services import degree
 
     ids = degree_applications(students, batch)
-    tasks.submit(degree.start_audit(account_named(actor), flt=degree.DegreeFilter()))
+    runner.submit(degree.start_audit(account_named(actor), flt=degree.DegreeFilter()))
     return ids

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app import storage
+from app.clock import local_today
 from app.demo.college import (
     BACHELOR_LEVELS,
     CE_ORG,
@@ -45,6 +44,7 @@ from app.models import (
     Student,
     TeachingPlan,
 )
+from app.models.base import utcnow
 from app.services.accounts import create_account
 from app.services.errors import DomainError
 from app.statuses import (
@@ -62,11 +62,6 @@ from app.statuses import (
 def has_data() -> bool:
     """True when the database already holds organisations (so a demo load would collide)."""
     return db.session.query(Organisation.id).first() is not None
-
-
-def _shanghai_now() -> dt.datetime:
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    return dt.datetime.now(tz).replace(tzinfo=None)
 
 
 def _counted(n: int, share: float) -> int:
@@ -91,8 +86,7 @@ def seed_demo(students: int = 2000, seed: int = 20240501) -> dict:
         raise ValueError("演示数据至少需要 20 名学生")
     if has_data():
         raise DomainError("数据库中已有数据，未加载演示数据")
-    now_sh = _shanghai_now()
-    today = now_sh.date()
+    today = local_today()
     gen = Generator(seed, today)
     rng = gen.rng
 
@@ -215,7 +209,7 @@ def seed_demo(students: int = 2000, seed: int = 20240501) -> dict:
     # grades, 学位外语, 毕业生登记表
     grade_rows, language_rows, form_rows = [], [], []
     major_names = {m.id: m.name for m in majors.values()}
-    now_utc = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now_utc = utcnow()
     for spec in specs:
         sid = ids[spec.row["student_no"]]
         grade_rows.extend(gen.grades_for(sid, spec))

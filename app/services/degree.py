@@ -40,7 +40,7 @@ from app.security import Scope, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
-from app.services.tasks import Progress, create_task, fanout, handler, lock_key_for
+from app.services.tasks import Progress, create_task, lock_key_for
 from app.statuses import (
     DegreeApplicationState,
     DegreeConditionResult,
@@ -697,19 +697,18 @@ def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[s
     return counts
 
 
-def _audit_ids(task) -> list[int]:
+def audit_application_ids(task) -> list[int]:
     """Pending applications of the task, resolved once against the requester's scope."""
     actor = db.session.get(Account, task.requested_by_id)
     return _task_ids(task, _admin_scope(actor), stage=PENDING)
 
 
-def _audit_finished(task, summary: dict) -> dict:
+def audit_finished(task, summary: dict) -> dict:
     """Fresh planner statistics for 学位申请审核管理's filters after a large audit (see facts.refresh_statistics)."""
     facts.refresh_statistics(DegreeApplication.__table__, task.total or 0)
     return summary
 
 
-@fanout("degree_audit", items=_audit_ids, finish=_audit_finished)
 def run_audit(task, app_ids: list[int], progress: Progress) -> dict:
     """学位条件审核 job, one chunk of applications; each sub-chunk commits with the counter."""
     actor = db.session.get(Account, task.requested_by_id)
@@ -894,7 +893,6 @@ def start_publish(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter 
                        lock_key=lock_key_for("degree_publish", actor), total=total)
 
 
-@handler("degree_publish")
 def run_publish(task, progress: Progress) -> dict:
     """学位发布 job: number and date every final, unpublished application; a rerun adds nothing."""
     actor = db.session.get(Account, task.requested_by_id)

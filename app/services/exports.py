@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased, joinedload
 from app import storage
 from app.audit.scores import best_scores, course_progress
 from app.audit.types import Plan
+from app.clock import format_local, local_day_start_utc, local_today
 from app.exports import archive
 from app.exports.xlsx import number_text, table_workbook
 from app.extensions import db
@@ -43,9 +44,10 @@ from app.models import (
 )
 from app.security import Scope, oplog_scope_clause, student_scope_clause
 from app.services import facts, graduation
+from app.services.common import chunks
 from app.services.errors import DomainError, NotFound
 from app.services.oplog import ACTION_LABELS
-from app.services.tasks import Progress, create_task, handler
+from app.services.tasks import Progress, create_task
 from app.statuses import (
     DegreeApplicationState,
     DegreeConditionResult,
@@ -76,28 +78,6 @@ _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 # --------------------------------------------------------------------------- shared helpers
 
 
-def scope_params(scope: Scope) -> dict:
-    """The scope as plain JSON values for the task params (a job has no request to derive it)."""
-    return dataclasses.asdict(scope)
-
-
-def scope_from_params(params: Mapping[str, Any]) -> Scope:
-    """Rebuild the requester's scope in the job; anything malformed means no students at all."""
-    raw = params.get("scope")
-    if not isinstance(raw, Mapping):
-        return Scope("none")
-    try:
-        fields: dict[str, Any] = {k: raw.get(k) for k in ("kind", "org_id", "student_id")}
-        return Scope(**fields)
-    except TypeError:
-        return Scope("none")
-
-
-def local_today() -> dt.date:
-    """Today in the configured time zone (file names and 打印日期)."""
-    return graduation.shanghai_now().date()
-
-
 def school_name() -> str:
     """The school name printed on archive documents (``SCHOOL_NAME`` in config, if set)."""
     return current_app.config.get("SCHOOL_NAME") or DEFAULT_SCHOOL
@@ -107,11 +87,6 @@ def file_part(text: Any) -> str:
     """A piece of a file name inside the zip: no path separators or characters Windows refuses."""
     cleaned = _UNSAFE_NAME.sub("_", str(text or "")).strip().strip(".")
     return cleaned or "_"
-
-
-def chunks(items: Sequence, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
 
 
 def _int_list(values: Iterable[Any]) -> list[int]:
@@ -240,7 +215,7 @@ def start_archive_export(*, actor, scope: Scope, filters: Mapping[str, Any] | No
         total = _count(archive_query(f, scope).with_only_columns(Student.id))
     if total == 0:
         raise DomainError(NO_STUDENT)
-    params: dict[str, Any] = {"scope": scope_params(scope), "documents": docs}
+    params: dict[str, Any] = {"scope": scope.to_params(), "documents": docs}
     if ids:
         params["student_ids"] = ids
     else:
@@ -404,11 +379,10 @@ def archive_files(record: ArchiveRecord, docs: Sequence[str], school: str) -> It
         yield f"{base}_{DOCUMENTS[doc]}.xlsx", buf.getvalue()
 
 
-@handler("archive_export")
 def run_archive_export(task, progress: Progress) -> dict:
     """毕业生档案导出: one workbook per student and document, zipped, chunk by chunk."""
     params = task.params or {}
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     docs = clean_documents(params.get("documents"))
     ids = archive_student_ids(params, scope)
     total = len(ids)
@@ -478,7 +452,7 @@ def start_degree_summary_export(*, actor, scope: Scope, filters: Mapping[str, An
         total = _count(base.with_only_columns(DegreeApplication.id))
     if total == 0:
         raise DomainError("当前筛选条件下没有学位申请")
-    params: dict[str, Any] = {"scope": scope_params(scope), "filter": flt.to_params(), "stage": stage}
+    params: dict[str, Any] = {"scope": scope.to_params(), "filter": flt.to_params(), "stage": stage}
     if ids:
         params["ids"] = ids
     text = f"选中的 {len(ids)} 条学位申请" if ids else flt.describe()
@@ -744,15 +718,14 @@ def degree_summary_row(r, facts, texts: Callable[[Any], tuple[str, str, str]], *
 
 
 def _fmt_time(value: dt.datetime | None) -> str:
-    return "" if value is None else _degree().fmt_time(value)
+    return format_local(value, "%Y-%m-%d %H:%M")
 
 
-@handler("degree_summary_export")
 def run_degree_summary_export(task, progress: Progress) -> dict:
     """学位申请信息汇总表导出: stream every application of the filter into one workbook."""
     degree = _degree()
     params = task.params or {}
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     ids = [n for n in map(parse_id, params.get("ids") or []) if n is not None]
     flt = None if ids else degree.DegreeFilter.from_mapping(params.get("filter") or {})
     stage = str(params["stage"]) if params.get("stage") in STAGES else "any"
@@ -832,12 +805,8 @@ def _student_list_query(kind: str, filters: Mapping[str, Any], scope: Scope):
 
 
 def _utc_bound(day: str, *, end: bool) -> dt.datetime:
-    """A local (Asia/Shanghai) calendar day boundary as stored naive UTC."""
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    local = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1 if end else 0), dt.time())
-    return local.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
+    """A local calendar day's start (or, with ``end``, the next day's) as stored naive UTC."""
+    return local_day_start_utc(dt.date.fromisoformat(day) + dt.timedelta(days=1 if end else 0))
 
 
 def oplog_query(filters: Mapping[str, Any], scope: Scope, actor_id: int | None):
@@ -871,7 +840,7 @@ def start_list_export(*, actor, scope: Scope, kind: str, filters: Mapping[str, A
     if total == 0:
         raise DomainError("当前筛选条件下没有可导出的记录")
     text = f"{LIST_TITLES[kind]}：" + ("，".join(f"{k}={v}" for k, v in f.items()) or "全部")
-    return create_task("list_export", actor=actor, params={"list": kind, "filters": f, "scope": scope_params(scope)},
+    return create_task("list_export", actor=actor, params={"list": kind, "filters": f, "scope": scope.to_params()},
                        scope_text=text, total=total)
 
 
@@ -880,13 +849,6 @@ def _student_keyset(after: tuple[str, int] | None):
         return true()
     no, sid = after
     return or_(Student.student_no > no, and_(Student.student_no == no, Student.id > sid))
-
-
-def _time(value: dt.datetime | None) -> str:
-    """Stored UTC as Asia/Shanghai wall time."""
-    if value is None:
-        return ""
-    return graduation.shanghai_now(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _student_row(kind: str, s: Student, a: GraduationAudit | None, orgs: Mapping, majors: Mapping) -> list:
@@ -902,7 +864,7 @@ def _student_row(kind: str, s: Student, a: GraduationAudit | None, orgs: Mapping
         reasons = [str(r.get("message", "")) for r in ((a.computed_reasons if a is not None else None) or [])
                    if isinstance(r, Mapping)] if result == GraduationResult.FAILED.value else []
         return [s.student_no, s.name, str(s.enrol_grade), str(s.study_grade), level, majors.get(s.major_id, ""),
-                orgs.get(s.site_id, ""), s.passed_courses, s.earned_credits, _time(s.synced_at),
+                orgs.get(s.site_id, ""), s.passed_courses, s.earned_credits, format_local(s.synced_at),
                 label(result, GraduationResult), "是" if a is not None and a.override_result else "否",
                 (a.override_reason or "") if a is not None and a.override_result else "", "；".join(reasons),
                 graduation.CONFIRM_LABELS[graduation.confirm_state(a)]]
@@ -949,7 +911,7 @@ def oplog_rows(filters: Mapping[str, Any], scope: Scope, actor_id: int | None,
         numbers = dict(db.session.execute(select(Student.id, Student.student_no).where(
             Student.id.in_({e.student_id for e in page if e.student_id}))).tuples().all())
         for e in page:
-            yield [_time(e.at), e.actor_name, ACTION_LABELS.get(e.action, e.action),
+            yield [format_local(e.at), e.actor_name, ACTION_LABELS.get(e.action, e.action),
                    RECORD_TYPES.get(e.record_type, e.record_type), e.record_id, numbers.get(e.student_id, ""),
                    e.old_value, e.new_value, e.reason, e.task_id]
         last = page[-1].id
@@ -959,14 +921,13 @@ def oplog_rows(filters: Mapping[str, Any], scope: Scope, actor_id: int | None,
             on_chunk(done)
 
 
-@handler("list_export")
 def run_list_export(task, progress: Progress) -> dict:
     """列表导出: the rows of one main list in the requester's scope, streamed into one workbook."""
     params = task.params or {}
     kind = params.get("list")
     if kind not in LIST_TITLES:
         raise DomainError("没有这种列表")
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     filters = clean_list_filters(kind, params.get("filters") or {})
     actor_id = task.requested_by_id
     progress(0, list_query_count(kind, filters, scope, actor_id))

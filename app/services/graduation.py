@@ -588,24 +588,23 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     return summary
 
 
-def _task_student_ids(task: Task) -> list[int]:
+def task_student_ids(task: Task) -> list[int]:
     """The task's students, resolved once when it fans out (filter or ids, re-checked against the scope)."""
     return resolve_student_ids(task.params or {})
 
 
-def _audit_finished(task: Task, summary: dict) -> dict:
+def audit_finished(task: Task, summary: dict) -> dict:
     """The whole cohort's results are new: fresh planner statistics for the pages that filter on them."""
     facts.refresh_statistics(GraduationAudit.__table__, task.total or 0)
     return summary
 
 
-@tasks.fanout("graduation_audit", items=_task_student_ids, finish=_audit_finished)
 def run_audit(task: Task, student_ids: list[int], progress) -> dict:
     """毕业审核任务, one chunk: audit these students (any worker may run any chunk)."""
     return audit_students(student_ids, task_id=task.id, actor=task.requested_by, progress=progress)
 
 
-def _sync_finished(task: Task, summary: dict) -> dict:
+def sync_finished(task: Task, summary: dict) -> dict:
     """One 同步课程数据 log entry for the whole task, written with its 成功."""
     done = int(summary.get("已同步", 0))
     oplog.record(actor=task.requested_by, action="graduation_sync", record_type="Task", record_id=task.id,
@@ -613,7 +612,6 @@ def _sync_finished(task: Task, summary: dict) -> dict:
     return {"已同步": done}
 
 
-@tasks.fanout("graduation_sync", items=_task_student_ids, finish=_sync_finished)
 def run_sync(task: Task, student_ids: list[int], progress) -> dict:
     """同步课程数据任务, one chunk: recompute the synced figures (each sub-chunk committed)."""
     total = len(student_ids)
@@ -848,7 +846,6 @@ def _still_unpublished(members: list) -> list:
     return [r for r in members if r[0] in fresh]
 
 
-@tasks.handler("graduation_publish")
 def run_publish(task: Task, progress) -> dict:
     """毕业发布任务 (CE admin): publish the confirmed students of the filter or the selection."""
     if role_of(task.requested_by) != RoleName.CE_ADMIN.value:

@@ -43,6 +43,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.ids import MAX_ID
+from app.jobs import runner
 from app.models.degree import DegreeApplication
 from app.models.graduation import GraduationAudit
 from app.models.student import Student
@@ -59,6 +60,7 @@ from app.statuses import (
     TaskState,
     label,
 )
+from app.views.input_guard import whole_number_ok
 from app.views.scoped import StudentScopeFilter
 
 MAX_PAGE_SIZE = 100
@@ -273,6 +275,8 @@ class ScopedReadApi(ApiAccessMixin, ModelRestApi):
                     isinstance(v, accepted) and not isinstance(v, bool) for v in values):
                 kind = "整数" if is_int else "字符串"
                 return f"筛选条件 {name} 的取值应为{kind}" + ("数组" if many else "")
+            if is_int and not all(whole_number_ok(v) for v in values):  # '99999999999999999999': no INTEGER holds it
+                return f"筛选条件 {name} 的取值应为不超过 {MAX_ID} 的整数"
         return None
 
     def pre_get(self, data: dict) -> None:
@@ -649,7 +653,7 @@ class GraduationWorkflowApi(WorkflowApi):
         body = load_body(GraduationSelectionSchema())
         task = graduation.start_task("graduation_audit", actor=g.user, scope=current_scope(),
                                      filters=body.get("filters") or {}, student_ids=body.get("ids") or [])
-        tasks.submit(task)
+        runner.submit(task)
         return self._task_response(task)
 
     @expose("/confirm", methods=["POST"])
@@ -760,7 +764,7 @@ class DegreeWorkflowApi(WorkflowApi):
         """
         body = load_body(DegreeSelectionSchema())
         task = degree.start_audit(g.user, ids=body.get("ids") or None, flt=_degree_filter(body.get("filters")))
-        tasks.submit(task)
+        runner.submit(task)
         return self._task_response(task)
 
     @expose("/review", methods=["POST"])
@@ -879,3 +883,4 @@ def register(appbuilder) -> None:
     jwt.invalid_token_loader(lambda _reason: _json_error("访问令牌无效，请重新登录"))
     jwt.expired_token_loader(lambda _header, _data: _json_error("访问令牌已过期，请重新登录"))
     jwt.user_lookup_error_loader(lambda _header, _data: _json_error("账号不存在或已停用"))
+    jwt.revoked_token_loader(lambda _header, _data: _json_error("访问令牌已失效（密码已修改、已重置或账号已停用），请重新登录"))

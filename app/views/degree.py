@@ -15,9 +15,10 @@ from wtforms.validators import NumberRange, ValidationError
 
 from app.ids import parse_page
 from app.extensions import db
+from app.jobs import runner
 from app.models import DegreeBatch
 from app.security import current_scope
-from app.services import degree, signatures, tasks
+from app.services import degree, signatures
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.statuses import Level, ReviewOpinion, choices, label
 
@@ -92,7 +93,7 @@ class DegreeAuditView(BaseView):
 
         def go():
             task = degree.start_audit(g.user, ids=ids or None, flt=flt)
-            tasks.submit(task)
+            runner.submit(task)
             return f"已提交学位条件审核任务（{task.scope_text}），可在任务中心查看进度；完成后点击“查询”查看结果"
 
         return _run(go, self._back(flt))
@@ -157,7 +158,7 @@ class DegreeAuditView(BaseView):
 
         def go():
             task = degree.start_publish(g.user, ids=ids or None, flt=flt)
-            tasks.submit(task)
+            runner.submit(task)
             return "已提交学位发布任务，可在任务中心查看进度"
 
         return _run(go, url_for("DegreeGrantView.list", **flt.to_params()))

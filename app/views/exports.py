@@ -11,8 +11,9 @@ from flask_appbuilder import BaseView, expose, has_access
 
 from app.ids import parse_page
 from app.extensions import db
+from app.jobs import runner
 from app.security import current_scope
-from app.services import exports, tasks
+from app.services import exports
 from app.services.errors import DomainError, NotFound
 from app.views.errors import back_url
 
@@ -40,7 +41,7 @@ def _submit(start) -> None:
     """Create the task through ``start()``, commit and submit it; 404 for out-of-scope ids."""
     try:
         task = start()
-        tasks.submit(task)
+        runner.submit(task)
     except NotFound:
         db.session.rollback()
         abort(404)

@@ -16,9 +16,10 @@ from wtforms import SelectField
 
 from app.ids import parse_id, parse_page
 from app.extensions import db
+from app.jobs import runner
 from app.models.graduation import GraduationBatch
 from app.security import current_scope
-from app.services import graduation, tasks
+from app.services import graduation
 from app.services.errors import DomainError, NotFound
 from app.statuses import GraduationResult, Level, choices, label
 
@@ -68,7 +69,7 @@ class GraduationAuditView(BaseView):
         scope, filters, ids = self._target()
         try:
             task = graduation.start_task(kind, actor=g.user, scope=scope, filters=filters, student_ids=ids)
-            tasks.submit(task)
+            runner.submit(task)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")

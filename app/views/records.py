@@ -26,8 +26,8 @@ from app.models.graduation import GraduateForm, GraduationAudit
 from app.models.plan import PlanCourse, TeachingPlan
 from app.models.student import Student
 from app.security import current_scope, student_scope_clause
-from app.services import oplog, records
-from app.services.errors import DomainError
+from app.services import oplog, photos, records
+from app.services.errors import DomainError, NotFound
 from app.statuses import (
     CourseNature,
     EnrolmentStatus,
@@ -39,6 +39,7 @@ from app.statuses import (
     choices,
     label,
 )
+from app.views.files import send_private
 from app.views.scoped import (
     ClampedModelView,
     ScopedMajorFilter,
@@ -233,24 +234,23 @@ class StudentView(LoggedEditsMixin, ScopedModelView):
     @has_access
     def photo(self, pk):
         """The graduation photo, only for a student in scope."""
-        from app.services.photos import send_photo
-
         student = self.get_scoped(pk)
         if student is None:
             abort(404)
-        return send_photo(student)
+        try:
+            return send_private(*photos.photo_file(student))
+        except NotFound:
+            abort(404)
 
     @expose("/upload_photo/<int:pk>", methods=["POST"])
     @has_access
     def upload_photo(self, pk):
         """Upload (replace) the graduation photo of a student in scope."""
-        from app.services.photos import upload_photo
-
         student = self.get_scoped(pk)
         if student is None:
             abort(404)
         file = request.files.get("photo")
-        upload_photo(student, file.read() if file else b"", actor=g.user)  # DomainError: flashed, rolled back
+        photos.upload_photo(student, file.read() if file else b"", actor=g.user)  # DomainError: flashed, rolled back
         db.session.commit()
         flash("毕业照片已上传", "success")
         return redirect(url_for(".show", pk=pk))

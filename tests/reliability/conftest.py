@@ -80,7 +80,7 @@ def hostile(world, app) -> Hostile:
     appl.review_signature_id = sig.id
     task = tasks.create_task("demo", actor=jxd002, params={"n": 1}, scope_text=f"{OTHER_NAME} {OTHER_NO}")
     task.state = TaskState.FAILED.value
-    entry = oplog.record(actor=jxd002, action="demo", record=s2, student=s2, new=f"{OTHER_NAME} {OTHER_NO}")
+    entry = oplog.record(actor=jxd002, action="record_update", record=s2, student=s2, new=f"{OTHER_NAME} {OTHER_NO}")
     db.session.commit()
     return Hostile(
         student=s2.id,

@@ -165,7 +165,7 @@ def _with_cookie(app, value: str) -> Browser:
 def test_a_copied_session_cookie_is_useless_after_logout(app, world):
     """退出 ends the session on the server: a copy of the cookie taken while logged in (a shared PC, a
     proxy log) opens nothing afterwards, and is sent to the login page with a Chinese message."""
-    from app.security import SESSION_ENDED
+    from app.views.login import SESSION_ENDED
 
     b = Browser(app)
     assert logged_in(b.login("jxd001", factories.PASSWORD))
@@ -212,3 +212,66 @@ def test_disabling_or_resetting_an_account_ends_all_its_sessions(app, world, cha
                    actor=ce)
     db.session.commit()
     assert _out(b)
+
+
+def _api_tokens(app, username: str, password: str) -> dict:
+    with app.app_context():
+        resp = app.test_client().post("/api/v1/security/login", json={
+            "username": username, "password": password, "provider": "db", "refresh": True})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return resp.get_json()
+
+
+def _api_get(app, token: str):
+    with app.app_context():
+        return app.test_client().get("/api/v1/students/", headers={"Authorization": f"Bearer {token}"})
+
+
+def _api_refresh(app, refresh_token: str):
+    with app.app_context():
+        return app.test_client().post("/api/v1/security/refresh", headers={"Authorization": f"Bearer {refresh_token}"})
+
+
+def test_a_password_change_ends_the_accounts_api_tokens(app, world):
+    """An access token and a 30-day refresh token taken before a password change stop working with it;
+    a new login with the new password works."""
+    tokens = _api_tokens(app, "jxd001", factories.PASSWORD)
+    assert _api_get(app, tokens["access_token"]).status_code == 200
+    assert _api_refresh(app, tokens["refresh_token"]).status_code == 200
+    b = Browser(app)
+    assert logged_in(b.login("jxd001", factories.PASSWORD))
+    resp = b.post("/account/password", {"old_password": factories.PASSWORD, "new_password": "Changed2024x",
+                                         "confirm_password": "Changed2024x"})
+    assert resp.status_code == 302
+    old = _api_get(app, tokens["access_token"])
+    assert old.status_code == 401
+    assert old.get_json()["message"] == "访问令牌已失效（密码已修改、已重置或账号已停用），请重新登录"
+    assert _api_refresh(app, tokens["refresh_token"]).status_code == 401
+    fresh = _api_tokens(app, "jxd001", "Changed2024x")
+    assert _api_get(app, fresh["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("change", ["deactivate", "reset_password"])
+def test_disabling_or_resetting_an_account_ends_its_api_tokens(app, world, change):
+    """账号管理: 停用 or 重置为初始密码 ends every access and refresh token of the account."""
+    from app.services.accounts import update_account
+
+    tokens = _api_tokens(app, "jxd001", factories.PASSWORD)
+    target = db.session.query(Account).filter_by(username="jxd001").one()
+    ce = db.session.query(Account).filter_by(username="jjy001").one()
+    target.mobile = target.mobile or "13900000000"
+    update_account(target, active=change != "deactivate", unlock=False, reset_password=change == "reset_password",
+                   actor=ce)
+    db.session.commit()
+    assert _api_get(app, tokens["access_token"]).status_code == 401
+    assert _api_refresh(app, tokens["refresh_token"]).status_code == 401
+
+
+def test_tokens_of_other_accounts_are_untouched(app, world):
+    """A password change ends the changer's tokens only."""
+    other = _api_tokens(app, "jxd002", factories.PASSWORD)
+    b = Browser(app)
+    assert logged_in(b.login("jxd001", factories.PASSWORD))
+    b.post("/account/password", {"old_password": factories.PASSWORD, "new_password": "Changed2024x",
+                                 "confirm_password": "Changed2024x"})
+    assert _api_get(app, other["access_token"]).status_code == 200

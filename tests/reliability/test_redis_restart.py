@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.jobs import QUEUE_DOWN
+from app.jobs.runner import QUEUE_DOWN
 from app.models import GraduationAudit, Task
 from app.services import tasks
 from app.statuses import TaskState

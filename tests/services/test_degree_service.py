@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import DegreeApplication, DegreeSnapshot, Grade, OperationLog, Signature, Task
 from app.services import degree, tasks
 from app.services.errors import DomainError, NotAllowed, NotFound
@@ -41,7 +42,7 @@ def give_signature(username: str) -> Signature:
 
 def run_audit(actor_name: str = "jxd001", ids=None, flt=None) -> Task:
     task = degree.start_audit(acct(actor_name), ids=ids, flt=flt)
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.state == TaskState.SUCCEEDED.value, task.error
@@ -186,7 +187,7 @@ def test_audit_summary_snapshots_and_log(world, good):
     # running the same task again changes nothing and duplicates nothing
     task.state = TaskState.FAILED.value
     db.session.commit()
-    tasks.run(task.id)
+    runner.run(task.id)
     assert db.session.scalar(select(func.count()).select_from(DegreeSnapshot)) == 2
     run_audit("jjy001", flt=degree.DegreeFilter(batch_id=fresh(s1).batch_id))
     assert db.session.scalar(select(func.count()).select_from(DegreeSnapshot)) == 4
@@ -475,7 +476,7 @@ def test_final_review_other_college_not_found(world, audited):
 
 def publish(who="jjy001", **kw) -> Task:
     task = degree.start_publish(acct(who), **kw)
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     return db.session.get(Task, task.id)
 
@@ -503,7 +504,7 @@ def test_publish_numbers_are_16_digits_and_never_twice(world, audited):
     t = db.session.get(Task, task.id)
     t.state = TaskState.FAILED.value
     db.session.commit()
-    tasks.run(task.id)
+    runner.run(task.id)
     assert sorted(fresh(i).degree_no for i in audited.values()) == numbers
 
 

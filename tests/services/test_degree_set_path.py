@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.audit.degree import LanguageExam, audit_degree, degree_course_average
 from app.extensions import db
+from app.jobs import runner
 from app.models import (
     Account,
     DegreeApplication,
@@ -28,7 +29,7 @@ from app.models import (
     Task,
 )
 from app.security import scope_of
-from app.services import degree, exports, facts, tasks
+from app.services import degree, exports, facts
 from app.statuses import CourseNature, EnrolmentStatus, Level, TaskState
 from tests import factories
 
@@ -129,7 +130,7 @@ def test_set_audit_equals_the_per_student_path(world, cohort):
     """Result, every reason (code, message, detail), the snapshot's average: identical for each application."""
     batch, students = cohort
     task = degree.start_audit(_acct("jjy001"), flt=degree.DegreeFilter(batch_id=batch.id))
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     assert db.session.get(Task, task.id).state == TaskState.SUCCEEDED.value
     marks = degree.marks_of(batch)
@@ -231,7 +232,7 @@ def test_summary_reads_ahead_and_reports_a_failure_of_the_reader(world, cohort, 
 
     monkeypatch.setattr(degree, "gather_figures", broken)
     task = exports.start_degree_summary_export(actor=actor, scope=scope_of(actor), filters={})
-    tasks.submit(task)  # inline: runs now, records the failure
+    runner.submit(task)  # inline: runs now, records the failure
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.state == TaskState.FAILED.value and "成绩库连接中断" in task.error

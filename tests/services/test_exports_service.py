@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 
 from app import storage
 from app.extensions import db
+from app.jobs import runner
 from app.models import (
     DegreeApplication,
     DegreeBatch,
@@ -37,7 +38,7 @@ def acct(username: str) -> Account:
 
 def finished(task: Task) -> Task:
     """Submit (inline: runs now) and reload the task."""
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.state == TaskState.SUCCEEDED.value, task.error

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
+from app.jobs import runner
 from app.services import degree, facts, graduation
 from app.statuses import CourseNature, Level
 from tests import factories
@@ -99,7 +100,6 @@ def test_the_raw_cursor_paths_raise_as_sqlalchemy_does(world):
     from sqlalchemy.exc import DBAPIError
 
     from app.models import OperationLog
-    from app.services import tasks
 
     with pytest.raises(DBAPIError) as bad:
         facts.raw_rows(select(column("no_such_column")).select_from(table("student")))
@@ -116,7 +116,7 @@ def test_the_raw_cursor_paths_raise_as_sqlalchemy_does(world):
     with pytest.raises(DBAPIError) as lost:
         facts.bulk_insert(OperationLog.__table__, [row])
     assert lost.value.connection_invalidated
-    assert tasks._failure_message(lost.value) == tasks.DB_LOST_MESSAGE
+    assert runner._failure_message(lost.value) == runner.DB_LOST_MESSAGE
     db.session.rollback()  # the session recovers on a new connection
     facts.bulk_insert(OperationLog.__table__, [row])
     db.session.commit()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import GraduateForm, GraduationAudit, GraduationSnapshot, OperationLog, Student, Task
 from app.models.account import Account
 from app.security import Scope
@@ -33,7 +34,7 @@ def site_scope(world) -> Scope:
 def run_task(kind: str, actor: Account, params: dict) -> Task:
     """Create and submit a task; JOBS_MODE is inline, so it has run when this returns."""
     task = tasks.create_task(kind, actor=actor, params=params, lock_key=tasks.lock_key_for(kind, actor))
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     return db.session.get(Task, task.id)
 
