@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -43,13 +44,26 @@ _API_READ = "StudentApi|GraduationResultApi|DegreeApplicationApi|TaskApi|OpenApi
 _MENUS_ADMIN = "毕业相关|毕业审核管理|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|任务中心|操作日志|学籍管理|学生学籍|教学计划|成绩|学位外语成绩|毕业生登记表|电子签名"
 
 
+# FAB's own security pages and their menu entries: they change accounts and roles past 账号管理's checks and the
+# operation log (users/edit made a student account CEAdmin; resetmypassword needs no old password). No role has
+# them; 用户信息 (userinfo / userinfoedit) stays for everyone. FAB's permission/view-menu pages are not even
+# registered (FAB_ADD_SECURITY_*_VIEW = False in config.py).
+_FAB_SECURITY = "|".join(re.escape(n) for n in (
+    "ResetPasswordView", "ResetMyPasswordView", "UserDBModelView", "RoleModelView", "UserGroupModelView",
+    "UserStatsChartView", "Security", "List Users", "List Roles", "List Groups", "User's Statistics"))
+
+
 def _anchored(names: str) -> str:
     return f"^({names})$"
 
 
 ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     # everything except the student-only 学生空间 (a CE account has no student record)
-    RoleName.CE_ADMIN.value: [["^(?!学生空间$|StudentSpaceView$).*", ".*"]],
+    # everything except the student-only 学生空间 and FAB's own user/role/reset pages (accounts are 账号管理's)
+    RoleName.CE_ADMIN.value: [
+        [f"^(?!(?:学生空间|StudentSpaceView|{_FAB_SECURITY})$).*", ".*"],
+        [_anchored("UserInfoEditView|UserDBModelView"), _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
+    ],
     RoleName.COLLEGE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
@@ -232,9 +246,20 @@ class AppSecurityManager(SecurityManager):
         self._fake_hash = generate_password_hash(
             secrets.token_hex(16), method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
 
-    def authenticate(self, username: str, password: str, login_type: str) -> Account | None:
-        """Check a password with lockout; same answer for unknown user, wrong password and lock."""
+    def authenticate(self, username: str, password: str, login_type: str,
+                     known_ids: frozenset[int] = frozenset()) -> Account | None:
+        """Check a password with lockout; the same answer for an unknown user and a wrong password.
+
+        The lock (``LOGIN_MAX_FAILURES`` wrong passwords → ``LOGIN_LOCK_MINUTES``) holds only for clients the
+        account has not used before: from a browser where it logged in successfully (``known_ids``, a signed
+        cookie) the right password still passes, so an anonymous caller who types wrong passwords for a
+        guessable 工号 cannot keep its owner out (OWASP ASVS 6.3, NIST 800-63B 5.2.2; docs/RELIABILITY.md).
+        The right password from an unknown client while locked raises ``AccountLocked`` (the page says until
+        when); a wrong one during the lock neither counts nor extends it.
+        """
         from flask import current_app
+
+        from app.services.accounts import AccountLocked
 
         cfg = current_app.config
         username = (username or "").strip()
@@ -251,18 +276,23 @@ class AppSecurityManager(SecurityManager):
             return None
         now = utcnow()
         is_student = user.student_id is not None
-        if user.locked_until and user.locked_until > now:
-            check_password_hash(self._fake_hash, password or "")
-            return None
-        if user.locked_until and user.locked_until <= now:
+        locked = user.locked_until is not None and user.locked_until > now
+        if user.locked_until and not locked:
             user.locked_until = None
             user.fail_login_count = 0
         ok = check_password_hash(user.password, password or "")
         if ok and is_student != (login_type == "student"):
             ok = False  # a student must use 学生登录, staff 机构账号登录
+        if locked and user.id not in known_ids:
+            if ok:
+                raise AccountLocked(user.locked_until)
+            return None
         if ok:
+            user.locked_until = None
             self.update_user_auth_stat(user, True)
             return user
+        if locked:
+            return None  # a known browser with a wrong password: the lock is not extended
         user.fail_login_count = (user.fail_login_count or 0) + 1
         if user.fail_login_count >= cfg["LOGIN_MAX_FAILURES"]:
             user.locked_until = now + dt.timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
@@ -322,7 +352,22 @@ class AppSecurityManager(SecurityManager):
         db.session.commit()
 
     def auth_user_db(self, username, password):
-        """API (JWT) login goes through the same lockout; students and staff alike."""
+        """API (JWT) login goes through the same lockout (an API client is never a known browser)."""
+        from app.services.accounts import AccountLocked
+
         user = self.find_user(username=username) if username else None
         login_type = "student" if (user is not None and user.student_id) else "org"
-        return self.authenticate(username, password, login_type)
+        try:
+            return self.authenticate(username, password, login_type)
+        except AccountLocked:
+            return None
+
+    def register_views(self):
+        """FAB's views, then the same login rate limit on the API's login and refresh as on the form."""
+        super().register_views()
+        if self.is_auth_limited:
+            from flask_appbuilder.security.api import SecurityApi
+
+            for view in self.appbuilder.baseviews:
+                if isinstance(view, SecurityApi):
+                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)

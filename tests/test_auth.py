@@ -85,8 +85,10 @@ def test_lock_is_logged(app, world):
     assert db.session.query(OperationLog).filter_by(action="account_locked").count() == 1
 
 
-def test_same_message_for_unknown_user_wrong_password_and_lock(app, world):
-    """Unknown user, wrong password and a locked account read the same: no user enumeration."""
+def test_same_message_for_unknown_user_and_wrong_password_and_the_lock_named_only_with_the_right_one(app, world):
+    """An unknown user and a wrong password read the same (no enumeration); a wrong password on a locked
+    account too. Only whoever types the right password of a locked account learns it is locked, and until
+    when (Asia/Shanghai) — instead of being told the password is wrong."""
     b = Browser(app)
     b.login("nobody", "whatever1")
     unknown = b.flashed()
@@ -94,12 +96,15 @@ def test_same_message_for_unknown_user_wrong_password_and_lock(app, world):
     b.login("jxd001", "wrong-password1")
     wrong = b.flashed()
     acc = account("jxd001")
-    acc.locked_until = utcnow() + dt.timedelta(minutes=10)
+    acc.locked_until = dt.datetime(2030, 1, 1, 8, 0)  # UTC
     db.session.commit()
     b = Browser(app)
-    b.login("jxd001", factories.PASSWORD)
-    locked = b.flashed()
-    assert unknown == wrong == locked == "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。"
+    b.login("jxd001", "wrong-password1")
+    locked_wrong = b.flashed()
+    assert unknown == wrong == locked_wrong == "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。"
+    b = Browser(app)
+    assert not logged_in(b.login("jxd001", factories.PASSWORD))
+    assert b.flashed().startswith("账号因连续登录失败已被暂时锁定，将于 2030-01-01 16:00 自动解锁。")
 
 
 def test_the_failed_login_message_states_the_configured_lockout(app, world):

@@ -28,6 +28,14 @@ def initial_password(mobile: str) -> str:
     return f"edu@{mobile}"
 
 
+class AccountLocked(Exception):
+    """The right password of an account that is locked for this client (``until``: naive UTC)."""
+
+    def __init__(self, until) -> None:
+        super().__init__(str(until))
+        self.until = until
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
 

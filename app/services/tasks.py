@@ -48,6 +48,7 @@ def create_task(
         raise ValueError(kind)
     if lock_key:
         _release_stale_lock(lock_key)
+    _check_fair_share(getattr(actor, "org_id", None))
     task = Task(
         kind=kind,
         params=params,
@@ -66,6 +67,29 @@ def create_task(
         db.session.expunge(task) if task in db.session else None
         raise Conflict(f"已有同一范围的{TASK_KINDS[kind]}在排队或执行中，请在任务中心等待其完成后再试") from None
     return task
+
+
+ORG_BUSY = ("本单位已有 {n} 个任务在排队或执行中（每个单位最多同时 {limit} 个），"
+            "请在任务中心等待其中一个完成后再提交")
+
+
+def _check_fair_share(org_id: int | None) -> None:
+    """One organisation may have at most ``ORG_OPEN_TASKS_MAX`` tasks queued or running, so that ten exports
+    submitted by one teaching site cannot make every other organisation wait behind them (the queue is FIFO).
+    Tasks whose worker is gone are reaped first. A soft limit: two submissions at the same instant may both pass.
+    """
+    limit = current_app.config.get("ORG_OPEN_TASKS_MAX")
+    if not limit or org_id is None:
+        return
+    open_tasks = list(db.session.scalars(select(Task).where(
+        Task.org_id == org_id, Task.state.in_((TaskState.QUEUED.value, TaskState.RUNNING.value)))
+        .order_by(Task.id).limit(limit + 5)))
+    if len(open_tasks) < limit:
+        return
+    reap_stale(open_tasks)
+    busy = sum(1 for t in open_tasks if t.state in (TaskState.QUEUED.value, TaskState.RUNNING.value))
+    if busy >= limit:
+        raise Conflict(ORG_BUSY.format(n=busy, limit=limit))
 
 
 def retry(task: Task, actor) -> Task:

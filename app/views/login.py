@@ -12,10 +12,44 @@ from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 
+from app.clock import format_local
 from app.extensions import db
-from app.services.accounts import open_session, session_is_live
+from app.services.accounts import AccountLocked, open_session, session_is_live
 
 LOGIN_FAILED = "账号或密码错误。连续失败 {failures} 次，账号将被锁定 {minutes} 分钟。"
+LOCKED = ("账号因连续登录失败已被暂时锁定，将于 {until} 自动解锁。"
+          "在本人曾经成功登录过的浏览器上仍可直接登录；如有疑问请联系继教院管理员解除锁定。")
+KNOWN_CLIENT_COOKIE = "gd_known"
+KNOWN_CLIENT_DAYS = 180
+KNOWN_CLIENT_MAX = 10  # accounts remembered per browser (a shared office computer)
+
+
+def _known_serializer():
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-client")
+
+
+def known_account_ids() -> frozenset[int]:
+    """Accounts that logged in successfully from this browser before (a signed cookie nobody can forge):
+    their lockout does not apply here, so a stranger's wrong passwords cannot keep the real user out."""
+    raw = request.cookies.get(KNOWN_CLIENT_COOKIE)
+    if not raw:
+        return frozenset()
+    try:
+        ids = _known_serializer().loads(raw, max_age=KNOWN_CLIENT_DAYS * 86400)
+    except Exception:  # tampered, expired or from another secret key: simply unknown
+        return frozenset()
+    return frozenset(i for i in ids if isinstance(i, int)) if isinstance(ids, list) else frozenset()
+
+
+def remember_client(response, account_id: int):
+    """After a successful login: this browser is one the account has used."""
+    ids = [account_id] + [i for i in known_account_ids() if i != account_id]
+    response.set_cookie(KNOWN_CLIENT_COOKIE, _known_serializer().dumps(ids[:KNOWN_CLIENT_MAX]),
+                        max_age=KNOWN_CLIENT_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 def login_failed_message() -> str:
@@ -39,16 +73,22 @@ class LoginView(AuthDBView):
         login_type = request.form.get("login_type") or request.args.get("type") or "org"
         if form.validate_on_submit():
             next_url = get_safe_redirect(request.args.get("next", ""))
-            user = self.appbuilder.sm.authenticate(form.username.data, form.password.data, login_type)
+            again = url_for(".login", next=request.args.get("next") or None, type=login_type)
+            try:
+                user = self.appbuilder.sm.authenticate(form.username.data, form.password.data, login_type,
+                                                       known_ids=known_account_ids())
+            except AccountLocked as locked:
+                db.session.commit()
+                flash(LOCKED.format(until=format_local(locked.until, "%Y-%m-%d %H:%M")), "warning")
+                return redirect(again)
             if user is None:
                 flash(login_failed_message(), "warning")
-                return redirect(url_for(".login", next=request.args.get("next") or None, type=login_type))
+                return redirect(again)
             login_user(user, remember=False)
             session["sid"] = open_session(user)
             db.session.commit()
-            if user.must_change_password:
-                return redirect(url_for("PasswordView.change"))
-            return redirect(next_url)
+            target = url_for("PasswordView.change") if user.must_change_password else next_url
+            return remember_client(redirect(target), user.id)
         return self.render_template(
             self.login_template, title=_l("登录"), form=form, appbuilder=self.appbuilder, login_type=login_type
         )

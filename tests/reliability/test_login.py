@@ -1,6 +1,7 @@
 """Login under attack: lockout on both doors, rate limit, no enumeration, new session, no open redirect."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import statistics
 import time
@@ -9,6 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Account
+from app.models.base import utcnow
 from tests import factories
 from tests.test_auth import Browser, logged_in
 
@@ -275,3 +277,61 @@ def test_tokens_of_other_accounts_are_untouched(app, world):
     b.post("/account/password", {"old_password": factories.PASSWORD, "new_password": "Changed2024x",
                                  "confirm_password": "Changed2024x"})
     assert _api_get(app, other["access_token"]).status_code == 200
+
+
+def _api_login(app, client, username, password):
+    with app.app_context():
+        return client.post("/api/v1/security/login", json={"username": username, "password": password,
+                                                             "provider": "db"})
+
+
+def test_an_anonymous_caller_cannot_keep_the_owner_out(app, world):
+    """The lock a stranger causes (five wrong passwords through the API for a guessable 工号) does not keep
+    the account's owner out: from the browser where jxd001 logged in before, the right password passes and
+    ends the lock. A new browser is still refused while the lock lasts."""
+    owner = Browser(app)
+    assert logged_in(owner.login("jxd001", factories.PASSWORD))
+    owner.get("/logout/")
+    stranger = app.test_client()
+    for _ in range(5):
+        assert _api_login(app, stranger, "jxd001", "wrong-pass1").status_code == 401
+    db.session.expire_all()
+    assert db.session.query(Account).filter_by(username="jxd001").one().locked_until is not None
+    assert not logged_in(Browser(app).login("jxd001", factories.PASSWORD))  # a browser never used
+    assert _api_login(app, stranger, "jxd001", factories.PASSWORD).status_code == 401  # the API: no exception
+    assert logged_in(owner.login("jxd001", factories.PASSWORD))  # the owner's browser
+    db.session.expire_all()
+    acc = db.session.query(Account).filter_by(username="jxd001").one()
+    assert acc.locked_until is None and acc.fail_login_count == 0
+
+
+def test_a_known_browser_with_a_wrong_password_neither_passes_nor_extends_the_lock(app, world):
+    """The known browser only skips the lock; its wrong passwords are refused and do not push the lock on."""
+    owner = Browser(app)
+    assert logged_in(owner.login("jxd001", factories.PASSWORD))
+    owner.get("/logout/")
+    acc = db.session.query(Account).filter_by(username="jxd001").one()
+    until = utcnow() + dt.timedelta(minutes=10)
+    acc.locked_until, acc.fail_login_count = until, 5
+    db.session.commit()
+    assert not logged_in(owner.login("jxd001", "wrong-pass1"))
+    db.session.expire_all()
+    assert db.session.query(Account).filter_by(username="jxd001").one().locked_until == until
+
+
+def test_a_forged_known_browser_cookie_counts_for_nothing(app, world):
+    """The cookie is signed with the secret key: one made up by an attacker is an unknown browser."""
+    acc = db.session.query(Account).filter_by(username="jxd001").one()
+    acc.locked_until, acc.fail_login_count = utcnow() + dt.timedelta(minutes=10), 5
+    db.session.commit()
+    b = Browser(app)
+    b.client.set_cookie("gd_known", f"[{acc.id}]", domain="localhost")
+    assert not logged_in(b.login("jxd001", factories.PASSWORD))
+
+
+def test_api_login_is_rate_limited_like_the_form(world, limited_app):
+    """The JWT login takes the form's AUTH_RATE_LIMIT (here 3 a minute): then 429, even with the right password."""
+    client = limited_app.test_client()
+    codes = [_api_login(limited_app, client, "jxd001", "wrong-pass1").status_code for _ in range(3)]
+    assert codes == [401, 401, 401]
+    assert _api_login(limited_app, client, "jxd001", factories.PASSWORD).status_code == 429

@@ -115,7 +115,7 @@ def test_fab_security_menu_hidden(world, ce_client):
     """FAB's English security menus are not in the menu; 账号管理 is."""
     page = ce_client.get("/").get_data(as_text=True)
     assert "List Users" not in page and "List Roles" not in page and "账号管理" in page
-    assert ce_client.get("/users/list/").status_code == 200  # still reachable by URL for the CE admin
+    assert ce_client.get("/users/list/").status_code == 403  # not even by URL: accounts change through 账号管理 only
 
 
 def test_organisation_tree_rules(world, ce_client):
