@@ -65,7 +65,7 @@ def register(app) -> None:
     @with_appcontext
     def seed_demo_command(students: int, if_empty: bool):
         """Load the demo organisations, accounts, plans, students and grades."""
-        from app.demo import seed_demo, has_data
+        from app.demo import has_data, seed_demo
 
         if if_empty and has_data():
             click.echo("database already has data; demo not loaded")

@@ -34,7 +34,7 @@ def to_local(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(local_zone()).replace(tzinfo=None)
 
 
@@ -60,4 +60,4 @@ def format_local(value: dt.date | dt.datetime | None, fmt: str = TIME_FORMAT) ->
 def local_day_start_utc(day: dt.date) -> dt.datetime:
     """00:00 local time of ``day`` as stored naive UTC (the bound of a by-day filter)."""
     local = dt.datetime.combine(day, dt.time()).replace(tzinfo=local_zone())
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)

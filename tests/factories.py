@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from app.audit.language import language_passed
 from app.extensions import db
 from app.models import (
-    GraduateForm,
     Grade,
+    GraduateForm,
     GraduationBatch,
     LanguageScore,
     Major,
@@ -62,7 +62,8 @@ def plan(major: Major, level: Level = Level.HIGH_TO_BACHELOR, grade: int = 2020,
 
 def student(site: Organisation, major: Major, *, no: str | None = None, name: str = "张三",
             level: Level = Level.HIGH_TO_BACHELOR, grade: int = 2020, photo: bool = True,
-            form: FormState | None = FormState.SUBMITTED, status: EnrolmentStatus = EnrolmentStatus.ENROLLED) -> Student:
+            form: FormState | None = FormState.SUBMITTED,
+            status: EnrolmentStatus = EnrolmentStatus.ENROLLED) -> Student:
     s = Student(
         student_no=no or f"20{next(_seq):08d}", name=name, gender="男", id_card="11010519491231002X",
         birth_date=dt.date(1998, 1, 1), mobile="13800000000", enrol_grade=grade, study_grade=grade,
@@ -195,3 +196,42 @@ def graduation_result(student: Student, result: str = "pre_graduate", *, publish
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def account_named(username: str):
+    """The Account row of ``username``."""
+    from sqlalchemy import select
+
+    from app.models import Account
+
+    return db.session.scalar(select(Account).where(Account.username == username))
+
+
+def degree_applications(students, batch=None, *, language_score: float = 70) -> dict[str, int]:
+    """Students ready for 学位条件审核 and applied: each 预毕业, a passing 学位外语, every course passed, an
+    application in ``batch`` (a new open 学位批次 when None). Committed; returns 学号 → application id."""
+    from app.models import DegreeApplication
+
+    batch = batch or degree_batch()
+    ids = {}
+    for s in students:
+        graduation_result(s)
+        language(s, language_score)
+        grades(s, ALL_PASS)
+        application = DegreeApplication(batch_id=batch.id, student_id=s.id)
+        db.session.add(application)
+        db.session.flush()
+        ids[s.student_no] = application.id
+    db.session.commit()
+    return ids
+
+
+def audited_degree_applications(students, batch=None, *, actor: str = "jjy001") -> dict[str, int]:
+    """``degree_applications`` and then the 学位条件审核 of every application by ``actor`` (through the task
+    path, as the button does), so each reads 已达标. Returns 学号 → application id."""
+    from app.jobs import runner
+    from app.services import degree
+
+    ids = degree_applications(students, batch)
+    runner.submit(degree.start_audit(account_named(actor), flt=degree.DegreeFilter()))
+    return ids

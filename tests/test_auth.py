@@ -9,8 +9,8 @@ import pytest
 from app.extensions import db
 from app.models import Account
 from app.models.base import utcnow
-from app.views.login import login_failed_message
 from app.statuses import RoleName
+from app.views.login import login_failed_message
 from tests import factories
 
 INITIAL = "edu@13900000000"
@@ -229,5 +229,6 @@ def test_no_account_is_made_without_the_right_door_and_password(app, imported, c
     db.session.commit()
     b = Browser(app)
     assert not logged_in(b.login("2020019001", password, login_type=login_type))
-    assert "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。" in b.get("/login/?type=" + login_type).get_data(as_text=True)
+    page = b.get("/login/?type=" + login_type).get_data(as_text=True)
+    assert "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。" in page
     assert db.session.query(Account).filter_by(username="2020019001").count() == 0

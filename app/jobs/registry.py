@@ -6,8 +6,8 @@ chunk with its 成功), and how the summed chunk summaries become the task's (``
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from app.models.task import Task
 from app.services import degree, exports, graduation, imports

@@ -78,7 +78,8 @@ def enqueue(task_id: int) -> str | None:
         global _executor
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task")
-        _executor.submit(_run_in_thread, current_app._get_current_object(), task_id)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
+        _executor.submit(_run_in_thread, app, task_id)
         return None
     return _rq_enqueue("app.jobs.runner.execute_task", task_id, job_id=tasks.task_job_id(task_id))
 
@@ -310,7 +311,8 @@ def _run_fanout(task: Task, spec: FanOut) -> None:
 
 def _sum_progress(task_id: int) -> None:
     """The task's ``done`` is the sum of its chunks' (one UPDATE; no read-modify-write race)."""
-    total_done = select(func.coalesce(func.sum(TaskChunk.done), 0)).where(TaskChunk.task_id == task_id).scalar_subquery()
+    total_done = (select(func.coalesce(func.sum(TaskChunk.done), 0)).where(TaskChunk.task_id == task_id)
+                  .scalar_subquery())
     db.session.execute(update(Task).where(Task.id == task_id).values(done=total_done, heartbeat_at=utcnow()))
 
 
@@ -378,7 +380,8 @@ def _finish_fanout(task_id: int) -> None:
         db.session.rollback()
         return
     summary: dict = {}
-    for part in db.session.scalars(select(TaskChunk.summary).where(TaskChunk.task_id == task_id).order_by(TaskChunk.no)):
+    parts = select(TaskChunk.summary).where(TaskChunk.task_id == task_id).order_by(TaskChunk.no)
+    for part in db.session.scalars(parts):
         for key, value in (part or {}).items():
             summary[key] = summary.get(key, 0) + value if isinstance(value, (int, float)) else value
     task = db.session.get(Task, task_id)

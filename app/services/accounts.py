@@ -13,7 +13,6 @@ from app.services import oplog
 from app.services.errors import DomainError
 from app.statuses import RoleName
 
-
 PASSWORD_RULE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d).{8,64}$")
 
 
@@ -54,7 +53,7 @@ def create_account(
     actor=None,
 ) -> Account:
     """A new account: initial password edu@<手机号> unless given, change forced at first login."""
-    sm = current_app.appbuilder.sm
+    sm = current_app.appbuilder.sm  # type: ignore[attr-defined]  # set by Flask-AppBuilder
     role_row = sm.find_role(role.value)
     if role_row is None:
         raise DomainError(f"角色 {role.value} 不存在，请先运行 flask sync-roles")

@@ -15,7 +15,8 @@ import queue
 import re
 import threading
 import zipfile
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, true
@@ -25,9 +26,9 @@ from app import storage
 from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.scores import best_scores, course_progress
 from app.audit.types import Plan
+from app.clock import format_local, local_day_start_utc, local_today
 from app.exports import archive
 from app.exports.xlsx import number_text, table_workbook
-from app.clock import format_local, local_day_start_utc, local_today
 from app.extensions import db
 from app.ids import parse_id
 from app.models import (
@@ -44,9 +45,9 @@ from app.models import (
 )
 from app.security import Scope, oplog_scope_clause, student_scope_clause
 from app.services import facts, graduation
+from app.services.common import chunks
 from app.services.errors import DomainError, NotFound
 from app.services.oplog import ACTION_LABELS
-from app.services.common import chunks
 from app.services.tasks import Progress, create_task
 from app.statuses import (
     DegreeApplicationState,
@@ -120,7 +121,7 @@ def _names(model, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).all())
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).tuples().all())
 
 
 def _store_result(task, rel: str, name: str) -> None:
@@ -507,7 +508,7 @@ class _NameCache(dict):
 
 
 def _name_loader(model) -> Callable[[set[int]], Iterable[tuple[int, str]]]:
-    return lambda ids: db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all()
+    return lambda ids: db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all()
 
 
 def _people_loader(ids: set[int]) -> Iterable[tuple[int, str]]:
@@ -547,7 +548,7 @@ def _read_ahead(produce: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     quarter of the 汇总表's time was spent waiting for PostgreSQL). Items must be plain values.
     An error in the thread is raised here; closing this generator stops the thread.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     items: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -603,16 +604,16 @@ def degree_summary_rows(scope: Scope, flt, *, stage: str = "any", ids: Sequence[
     batches, people = _NameCache(_name_loader(DegreeBatch)), _NameCache(_people_loader)
     texts = _DegreeTexts(degree)
     done = 0
-    for page, facts in _read_ahead(lambda: _summary_chunks(base, degree)):
+    for page, page_facts in _read_ahead(lambda: _summary_chunks(base, degree)):
         orgs.add([r[_SITE] for r in page] + [r[_COLLEGE] for r in page])
         majors.add(r[_MAJOR] for r in page)
         batches.add(r[_BATCH] for r in page)
         people.add(r[_REVIEWER] for r in page)
         for r in page:
-            yield degree_summary_row(r, facts.get(r[_STUDENT]), texts, orgs=orgs, majors=majors, batches=batches,
-                                     people=people)
+            yield degree_summary_row(r, page_facts.get(r[_STUDENT]), texts, orgs=orgs, majors=majors,
+                                     batches=batches, people=people)
         done += len(page)
-        del page, facts
+        del page, page_facts
         if on_chunk is not None:
             on_chunk(done)
 
@@ -728,7 +729,7 @@ def run_degree_summary_export(task, progress: Progress) -> dict:
     scope = Scope.from_params(params.get("scope"))
     ids = [n for n in map(parse_id, params.get("ids") or []) if n is not None]
     flt = None if ids else degree.DegreeFilter.from_mapping(params.get("filter") or {})
-    stage = params.get("stage") if params.get("stage") in STAGES else "any"
+    stage = str(params["stage"]) if params.get("stage") in STAGES else "any"
     base = degree.applications_select(scope, flt, stage=stage)
     if ids:
         base = base.where(DegreeApplication.id.in_(ids))
@@ -909,7 +910,7 @@ def oplog_rows(filters: Mapping[str, Any], scope: Scope, actor_id: int | None,
         if not page:
             return
         numbers = dict(db.session.execute(select(Student.id, Student.student_no).where(
-            Student.id.in_({e.student_id for e in page if e.student_id}))).all())
+            Student.id.in_({e.student_id for e in page if e.student_id}))).tuples().all())
         for e in page:
             yield [format_local(e.at), e.actor_name, ACTION_LABELS.get(e.action, e.action),
                    RECORD_TYPES.get(e.record_type, e.record_type), e.record_id, numbers.get(e.student_id, ""),
@@ -931,6 +932,7 @@ def run_list_export(task, progress: Progress) -> dict:
     filters = clean_list_filters(kind, params.get("filters") or {})
     actor_id = task.requested_by_id
     progress(0, list_query_count(kind, filters, scope, actor_id))
+    headers: tuple[str, ...]
     if kind == "oplog":
         headers, rows = OPLOG_HEADERS, oplog_rows(filters, scope, actor_id, on_chunk=progress)
     else:

@@ -14,8 +14,9 @@ Bulk statements skip ORM events, so ``college_id`` of a student is set here from
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
@@ -31,8 +32,8 @@ from app.models import Grade, LanguageScore, Major, Organisation, PlanCourse, St
 from app.models.account import Account
 from app.models.task import Task
 from app.services import oplog
-from app.services.errors import DomainError
 from app.services.common import chunks
+from app.services.errors import DomainError
 from app.services.tasks import Progress, create_task, lock_key_for
 from app.statuses import OrgKind
 
@@ -174,13 +175,13 @@ def build_lookups(kind: str, rows: Sequence[reader.Row]) -> Lookups:
         numbers = {text(values.get("学号")) for _n, values in rows} - {""}
         for chunk in chunks(sorted(numbers), IN_CHUNK):
             students.update(db.session.execute(
-                select(Student.student_no, Student.id).where(Student.student_no.in_(chunk))).all())
+                select(Student.student_no, Student.id).where(Student.student_no.in_(chunk))).tuples().all())
     if kind == "grades":
         codes = {text(values.get("课程代码")) for _n, values in rows} - {""}
         for chunk in chunks(sorted(codes), IN_CHUNK):
             courses.update(db.session.execute(
                 select(PlanCourse.course_code, func.min(PlanCourse.course_name))
-                .where(PlanCourse.course_code.in_(chunk)).group_by(PlanCourse.course_code)).all())
+                .where(PlanCourse.course_code.in_(chunk)).group_by(PlanCourse.course_code)).tuples().all())
     return Lookups(majors=majors, sites=sites, students=students, courses=courses, today=local_today())
 
 

@@ -13,9 +13,8 @@ from app.models.grade import Grade, LanguageScore
 from app.models.graduation import GraduateForm
 from app.models.org import Major, Organisation
 from app.models.plan import TeachingPlan
-from app.services import facts
 from app.models.student import Student
-from app.services import oplog
+from app.services import facts, oplog
 from app.services.errors import Conflict, DomainError
 from app.statuses import CourseNature, FormState, OrgKind, SubstituteExam, label
 

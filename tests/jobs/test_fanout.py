@@ -79,7 +79,8 @@ def _outcome(task_id: int) -> dict:
     db.session.expire_all()
     task = db.session.get(Task, task_id)
     snaps = db.session.execute(select(GraduationSnapshot.student_id, GraduationSnapshot.result)
-                               .where(GraduationSnapshot.task_id == task_id).order_by(GraduationSnapshot.student_id)).all()
+                               .where(GraduationSnapshot.task_id == task_id)
+                               .order_by(GraduationSnapshot.student_id)).all()
     results = db.session.execute(select(GraduationAudit.student_id, GraduationAudit.result)
                                  .order_by(GraduationAudit.student_id)).all()
     return {"state": task.state, "done": task.done, "total": task.total, "summary": task.summary,
@@ -90,8 +91,9 @@ def _worker_processes(queue_name: str, n: int, app) -> None:
     """n real `rq worker --burst` processes on the queue, started together, waited for."""
     env = dict(os.environ, APP_MODE="test", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=REDIS_URL,
                RQ_QUEUE=queue_name, STORAGE_DIR=app.config["STORAGE_DIR"], JOBS_MODE="rq")
-    procs = [subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL, queue_name],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst",
+               "--url", REDIS_URL, queue_name]
+    procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(n)]
     for p in procs:
         out, err = p.communicate(timeout=180)
@@ -199,7 +201,8 @@ def test_a_failed_chunk_fails_the_task_and_a_rerun_runs_only_the_missing_chunks(
     assert out["state"] == TaskState.FAILED.value
     assert "worker lost" in db.session.get(Task, task.id).error
     assert db.session.get(Task, task.id).lock_key is None
-    states = db.session.scalars(select(TaskChunk.state).where(TaskChunk.task_id == task.id).order_by(TaskChunk.no)).all()
+    states = db.session.scalars(select(TaskChunk.state).where(TaskChunk.task_id == task.id)
+                                .order_by(TaskChunk.no)).all()
     assert states[:2] == [TaskState.SUCCEEDED.value] * 2 and states[2] == TaskState.FAILED.value
     assert len(calls) == 3  # the chunks after the failed one did not start
 

@@ -90,7 +90,8 @@ def test_real_rq_worker_process_runs_the_job(rq_mode, app_ctx):
         STORAGE_DIR=app_ctx.config["STORAGE_DIR"],
     )
     out = subprocess.run(
-        [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL, rq_mode],
+        [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL,
+         rq_mode],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]

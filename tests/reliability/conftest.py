@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import io
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -60,7 +60,7 @@ class Hostile:
 @pytest.fixture()
 def hostile(world, app) -> Hostile:
     """Rows of every kind for student2 / site2 / college2 (only student2 has a degree application)."""
-    from app.models import Account, DegreeApplication, GraduateForm, Grade, LanguageScore, OperationLog, PlanCourse
+    from app.models import Account, DegreeApplication, Grade, GraduateForm, LanguageScore, OperationLog, PlanCourse
     from app.services import oplog, signatures, tasks
     from app.statuses import TaskState
 

@@ -170,7 +170,8 @@ def test_two_publications_over_the_same_rows_number_each_student_once(app, site_
         with app.app_context():
             try:
                 actor = db.session.get(Account, ce_id)
-                done = graduation.publish_students(ids, task_id=None, actor=actor, progress=lambda *a: db.session.commit())
+                done = graduation.publish_students(ids, task_id=None, actor=actor,
+                                                   progress=lambda *a: db.session.commit())
                 db.session.commit()
                 outcomes.append(f"published {sum(done.values())}")
             except Exception as exc:  # noqa: BLE001 — SQLite may refuse the second writer; asserted below

@@ -49,7 +49,8 @@ def test_every_fab_security_route_is_refused(app, world, login, role):
             if client is None:
                 with app.app_context():
                     resp = raw.open(url, method=method)
-                ok = resp.status_code in (302, 400, 401, 403, 404, 405) and (resp.status_code != 302 or "/login" in resp.headers["Location"])
+                ok = resp.status_code in (302, 400, 401, 403, 404, 405) and (
+                    resp.status_code != 302 or "/login" in resp.headers["Location"])
             else:
                 resp = client.get(url) if method == "GET" else client.post(url, data={"password": "Strong2024x",
                                                                                       "conf_password": "Strong2024x",

@@ -9,6 +9,7 @@ import pytest
 
 from tests.reliability.test_route_matrix import api_token
 
+
 def test_deeply_nested_json_is_a_chinese_400(app, world):
     """`[` × 100,000 to the API's login and a workflow endpoint: 400 with a Chinese message, not a RecursionError."""
     body = "[" * 100_000
@@ -29,7 +30,8 @@ def test_nul_in_the_login_form_and_api_login(app, world):
         page = raw.post("/login/", data={"username": "jxd\x00001", "password": "x", "csrf_token": token})
         api = raw.post("/api/v1/security/login", json={"username": "jxd\u0000001", "password": "x", "provider": "db"})
     assert page.status_code == 400 and "控制字符" in page.get_data(as_text=True)
-    assert api.status_code == 400 and api.get_json()["message"] == "输入中包含不允许的控制字符（例如 NUL），请删除后重试"
+    assert api.status_code == 400
+    assert api.get_json()["message"] == "输入中包含不允许的控制字符（例如 NUL），请删除后重试"
 
 
 @pytest.mark.parametrize("url", [

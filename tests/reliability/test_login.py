@@ -66,8 +66,9 @@ def _mean_login_time(app, username: str, n: int = 10) -> float:
 
 def test_no_enumeration_by_timing(app, world):
     """10 unknown-user vs 10 wrong-password logins with the production hash (scrypt): means within 2.5x."""
-    from app import create_app
     from werkzeug.security import generate_password_hash
+
+    from app import create_app
 
     prod_hash = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "SERVER_NAME")},
                             "APP_MODE": "test", "JOBS_MODE": "inline", "FAB_PASSWORD_HASH_METHOD": "scrypt",

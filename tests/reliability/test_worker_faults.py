@@ -459,7 +459,8 @@ def test_worker_killed_inside_a_degree_publish_transaction_leaves_no_degree_numb
         assert nos == [f"{prefix}{n:06d}" for n in range(1, len(group) + 1)], prefix
         assert counters[prefix] == len(group), prefix
         assert {published[r.id].granted_on for r in group} == {group[0].grant_date}
-    assert [published[r.id].published_task_id for r in ordered] == [task_id] * committed + [new.id] * (final - committed)
+    expected = [task_id] * committed + [new.id] * (final - committed)
+    assert [published[r.id].published_task_id for r in ordered] == expected
     logs = Counter(r[0] for r in _rows("SELECT record_id FROM operation_log WHERE action = 'degree_publish'"))
     assert set(logs) == set(published) and set(logs.values()) == {1}
     print(f"\ndegree publish: {final} final applications in {len(counters)} prefixes; killed inside the third "

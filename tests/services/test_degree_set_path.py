@@ -45,7 +45,7 @@ def _random_grades(rnd: random.Random, s: Student) -> None:
         if rnd.random() < 0.15:
             continue  # no grade at all in this course
         attempts = rnd.choice([1, 1, 1, 2, 3])
-        for n, kind in zip(range(attempts), ("regular", "makeup", "retake")):
+        for n, kind in enumerate(("regular", "makeup", "retake")[:attempts]):
             raw = rnd.choice([rnd.randint(30, 99), rnd.randint(55, 70), "良", "中", "及格", "不及格"])
             factories.grades(s, {code: raw}, term=f"202{n + 1}-202{n + 2}-1", kind=kind)
 

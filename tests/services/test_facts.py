@@ -54,11 +54,12 @@ def test_bulk_insert_round_trips_awkward_values(world):
     at = dt.datetime(2026, 12, 1, 6, 30, 15, 123456)
     awkward = "制表\t换行\n回车\r反斜杠\\N \\t 引号\"'，=1+1"
     facts.bulk_insert(t, [
-        {"at": at, "actor_name": "系统", "action": "graduation_audit", "record_type": "Task", "old_value": None, "new_value": "",
-         "reason": awkward, "student_id": 7},
+        {"at": at, "actor_name": "系统", "action": "graduation_audit", "record_type": "Task", "old_value": None,
+         "new_value": "", "reason": awkward, "student_id": 7},
     ])
     facts.bulk_insert(t, [  # no "at": the default applies
-        {"actor_name": awkward, "action": "graduation_audit", "record_type": "Task", "old_value": "\\", "new_value": "\\N"},
+        {"actor_name": awkward, "action": "graduation_audit", "record_type": "Task", "old_value": "\\",
+         "new_value": "\\N"},
     ])
     rows = db.session.execute(select(t).order_by(t.c.id)).mappings().all()[-2:]
     assert rows[0]["at"] == at and rows[0]["old_value"] is None and rows[0]["new_value"] == ""

@@ -75,7 +75,7 @@ def import_logs() -> list[OperationLog]:
 
 
 @pytest.mark.parametrize("data", [
-    "学号,姓名,性别\n2024000001,王小明,男\n".encode("utf-8"),   # a text file renamed .xlsx
+    "学号,姓名,性别\n2024000001,王小明,男\n".encode(),   # a text file renamed .xlsx
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8,  # .xls-like OLE2 garbage
 ], ids=["text", "xls"])
 def test_a_file_that_is_not_xlsx_fails_the_task_and_imports_nothing(world, data):
@@ -249,14 +249,16 @@ def test_exported_students_import_back_into_an_emptied_database_unchanged(world)
 
 def plan_row(code: str, name: str, credits: float, nature: str = "必修", degree: str = "否", **change) -> list:
     values = {"专业": "工商管理", "层次": "专升本", "年级": 2024, "毕业最低总学分": 12, "选修最低学分": 2,
-              "课程代码": code, "课程名称": name, "学分": credits, "课程性质": nature, "学位课程": degree, "建议学期": 1}
+              "课程代码": code, "课程名称": name, "学分": credits, "课程性质": nature, "学位课程": degree,
+              "建议学期": 1}
     values.update(change)
     return [values[h] for h in PLANS.headers]
 
 
 def test_plans_import_creates_and_updates_plans_and_courses(world):
     """A new plan with its courses is created; the existing 2020 plan gets a new course and a corrected one."""
-    rows = [plan_row("B01", "基础会计", 4, degree="是"), plan_row("B02", "经济法", 3), plan_row("B03", "文学", 2, "选修"),
+    rows = [plan_row("B01", "基础会计", 4, degree="是"), plan_row("B02", "经济法", 3),
+            plan_row("B03", "文学", 2, "选修"),
             plan_row("C01", "高等数学（上）", 4, 专业=world.major1.code, 层次="高起本", 年级=2020, 毕业最低总学分=10),
             plan_row("C09", "新课程", 2, 专业=world.major1.code, 层次="高起本", 年级=2020, 毕业最低总学分=10)]
     data = xlsx(PLANS.headers, rows)

@@ -45,7 +45,8 @@ def test_ce_creates_site_admin_with_initial_password(app, world, ce_client):
     (RoleName.SITE_ADMIN, None),
 ])
 def test_org_must_fit_the_role(world, ce_client, role, org_attr):
-    """教学点管理员 needs a 教学点, 学院管理员 a 二级学院, 继教院管理员 the 继续教育学院; nothing is created otherwise."""
+    """教学点管理员 needs a 教学点, 学院管理员 a 二级学院, 继教院管理员 the 继续教育学院; nothing is created
+    otherwise."""
     org = getattr(world, org_attr).id if org_attr else ""
     new_account(ce_client, role=role.value, org=str(org))
     assert acc("jxd100") is None

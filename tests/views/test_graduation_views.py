@@ -156,7 +156,8 @@ def test_second_audit_refused_while_first_open(ready, site_client):
 def test_override_needs_selection_and_reason(ready, site_client):
     """修改毕业审核结果 without ticked rows or without 核实说明 changes nothing and says why."""
     site_client.post("/graduation/audit/audit", data={})
-    r = site_client.post("/graduation/audit/override", data={"override_result": FAILED, "reason": "x"}, follow_redirects=True)
+    r = site_client.post("/graduation/audit/override", data={"override_result": FAILED, "reason": "x"},
+                         follow_redirects=True)
     assert "请先勾选要修改的学生" in r.get_data(as_text=True)
     r = site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "override_result": FAILED,
                                                              "reason": ""}, follow_redirects=True)
