@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 
 class CertificateCounter(Model):
     __tablename__ = "certificate_counter"
-    prefix = Column(String(16), primary_key=True)  # e.g. 10304520240 5 → diploma prefix incl. level code
-    last_value = Column(Integer, nullable=False, default=0)
+    # e.g. 10304520240 5 → diploma prefix incl. level code
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

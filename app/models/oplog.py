@@ -1,29 +1,32 @@
 """操作日志: append-only record of every state change. The ORM refuses updates and deletes."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_appbuilder import Model
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, event
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.models.base import utcnow
 
 
 class OperationLog(Model):
     __tablename__ = "operation_log"
-    id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=utcnow, index=True)
-    actor_id = Column(Integer, ForeignKey("ab_user.id"))
-    actor_name = Column(String(64), nullable=False)
-    action = Column(String(40), nullable=False, index=True)  # see app.services.oplog.ACTION_LABELS
-    record_type = Column(String(40), nullable=False)
-    record_id = Column(Integer)
-    student_id = Column(Integer, index=True)
-    site_id = Column(Integer)  # scope columns copied from the student at write time (ix_oplog_site_at)
-    college_id = Column(Integer, index=True)
-    old_value = Column(Text)
-    new_value = Column(Text)
-    reason = Column(Text)
-    task_id = Column(Integer)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    actor_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    action: Mapped[str] = mapped_column(String(40), nullable=False, index=True)  # see app.services.oplog.ACTION_LABELS
+    record_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    student_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # scope columns copied from the student at write time (ix_oplog_site_at)
+    site_id: Mapped[int | None] = mapped_column(Integer)
+    college_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (Index("ix_oplog_site_at", "site_id", "at"),)
 
 

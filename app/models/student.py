@@ -1,9 +1,11 @@
 """学籍: the student record."""
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from flask_appbuilder import Model
 from sqlalchemy import (
-    Column,
     Date,
     DateTime,
     Float,
@@ -13,39 +15,43 @@ from sqlalchemy import (
     String,
     event,
 )
-from sqlalchemy.orm import Session, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.statuses import LABELS, EnrolmentStatus, Level, StudyMode
+
+if TYPE_CHECKING:
+    from app.models.org import Major, Organisation
 
 
 class Student(Model):
     __tablename__ = "student"
-    id = Column(Integer, primary_key=True)
-    student_no = Column(String(20), unique=True, nullable=False)  # 学号
-    name = Column(String(50), nullable=False, index=True)
-    gender = Column(String(2), nullable=False)  # 男/女
-    id_card = Column(String(18), nullable=False)
-    birth_date = Column(Date)
-    ethnicity = Column(String(20), default="汉族")
-    political_status = Column(String(20), default="群众")
-    mobile = Column(String(20))
-    enrol_grade = Column(Integer, nullable=False, index=True)  # 学籍年级 (indexed for the filter's year range)
-    study_grade = Column(Integer, nullable=False, index=True)  # 学习年级
-    level = Column(String(5), nullable=False)  # Level
-    major_id = Column(Integer, ForeignKey("major.id"), nullable=False, index=True)
-    major = relationship("Major")
-    college_id = Column(Integer, ForeignKey("organisation.id"), nullable=False, index=True)
-    college = relationship("Organisation", foreign_keys=[college_id])
-    study_mode = Column(String(12), nullable=False, default=StudyMode.CORRESPONDENCE.value)
-    duration_years = Column(Float, nullable=False, default=2.5)  # 学制
-    site_id = Column(Integer, ForeignKey("organisation.id"), nullable=False, index=True)
-    site = relationship("Organisation", foreign_keys=[site_id])
-    status = Column(String(12), nullable=False, default=EnrolmentStatus.ENROLLED.value, index=True)
-    enrolled_on = Column(Date)  # 入学日期
-    photo_path = Column(String(200))  # storage-relative, never under static/
-    passed_courses = Column(Integer, nullable=False, default=0)  # 已通过课程数 (synced)
-    earned_credits = Column(Float, nullable=False, default=0)  # 已获总学分 (synced)
-    synced_at = Column(DateTime)  # 同步时间
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_no: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)  # 学号
+    name: Mapped[str] = mapped_column(String(50), nullable=False, index=True)
+    gender: Mapped[str] = mapped_column(String(2), nullable=False)  # 男/女
+    id_card: Mapped[str] = mapped_column(String(18), nullable=False)
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    ethnicity: Mapped[str | None] = mapped_column(String(20), default="汉族")
+    political_status: Mapped[str | None] = mapped_column(String(20), default="群众")
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    # 学籍年级 (indexed for the filter's year range)
+    enrol_grade: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    study_grade: Mapped[int] = mapped_column(Integer, nullable=False, index=True)  # 学习年级
+    level: Mapped[str] = mapped_column(String(5), nullable=False)  # Level
+    major_id: Mapped[int] = mapped_column(Integer, ForeignKey("major.id"), nullable=False, index=True)
+    major: Mapped[Major] = relationship("Major")
+    college_id: Mapped[int] = mapped_column(Integer, ForeignKey("organisation.id"), nullable=False, index=True)
+    college: Mapped[Organisation] = relationship("Organisation", foreign_keys=[college_id])
+    study_mode: Mapped[str] = mapped_column(String(12), nullable=False, default=StudyMode.CORRESPONDENCE.value)
+    duration_years: Mapped[float] = mapped_column(Float, nullable=False, default=2.5)  # 学制
+    site_id: Mapped[int] = mapped_column(Integer, ForeignKey("organisation.id"), nullable=False, index=True)
+    site: Mapped[Organisation] = relationship("Organisation", foreign_keys=[site_id])
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default=EnrolmentStatus.ENROLLED.value, index=True)
+    enrolled_on: Mapped[dt.date | None] = mapped_column(Date)  # 入学日期
+    photo_path: Mapped[str | None] = mapped_column(String(200))  # storage-relative, never under static/
+    passed_courses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # 已通过课程数 (synced)
+    earned_credits: Mapped[float] = mapped_column(Float, nullable=False, default=0)  # 已获总学分 (synced)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # 同步时间
 
     __table_args__ = (
         Index("ix_student_site_level", "site_id", "level", "enrol_grade", "study_grade"),

@@ -1,39 +1,47 @@
 """任务中心: one row per background operation, readable by the requester's organisation."""
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
 from flask_appbuilder import Model
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import relationship
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import JSONType, utcnow
 from app.statuses import LABELS, TaskState
 
+if TYPE_CHECKING:
+    from app.models.account import Account
+    from app.models.org import Organisation
+
 
 class Task(Model):
     __tablename__ = "task"
-    id = Column(Integer, primary_key=True)
-    kind = Column(String(40), nullable=False)  # see app.services.tasks.TASK_KINDS
-    params = Column(JSONType, nullable=False, default=dict)  # the filter or the selected ids
-    scope_text = Column(String(500), nullable=False, default="")  # human-readable scope
-    requested_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
-    requested_by = relationship("Account", foreign_keys=[requested_by_id])
-    org_id = Column(Integer, ForeignKey("organisation.id"), index=True)
-    org = relationship("Organisation")
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    started_at = Column(DateTime)
-    finished_at = Column(DateTime)
-    heartbeat_at = Column(DateTime)
-    state = Column(String(10), nullable=False, default=TaskState.QUEUED.value)
-    done = Column(Integer, nullable=False, default=0)
-    total = Column(Integer, nullable=False, default=0)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)  # see app.services.tasks.TASK_KINDS
+    # the filter or the selected ids
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    scope_text: Mapped[str] = mapped_column(String(500), nullable=False, default="")  # human-readable scope
+    requested_by_id: Mapped[int] = mapped_column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    requested_by: Mapped[Account] = relationship("Account", foreign_keys=[requested_by_id])
+    org_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("organisation.id"), index=True)
+    org: Mapped[Organisation | None] = relationship("Organisation")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=TaskState.QUEUED.value)
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # plain JSON, not JSONB: PostgreSQL must keep the key order the handler chose ("预毕业 812，不合格 95")
-    summary = Column(JSON)  # e.g. {"预毕业": 812, "不合格": 95}
-    result_path = Column(String(300))  # storage-relative
-    result_name = Column(String(200))  # download file name (may be Chinese)
-    error = Column(Text)
-    rq_job_id = Column(String(64))
-    retry_of_id = Column(Integer, ForeignKey("task.id"))
-    lock_key = Column(String(120))  # set while queued/running: one writer per scope
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. {"预毕业": 812, "不合格": 95}
+    result_path: Mapped[str | None] = mapped_column(String(300))  # storage-relative
+    result_name: Mapped[str | None] = mapped_column(String(200))  # download file name (may be Chinese)
+    error: Mapped[str | None] = mapped_column(Text)
+    rq_job_id: Mapped[str | None] = mapped_column(String(64))
+    retry_of_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("task.id"))
+    lock_key: Mapped[str | None] = mapped_column(String(120))  # set while queued/running: one writer per scope
     __table_args__ = (
         Index("ix_task_org_created", "org_id", "created_at"),
         Index("uq_task_lock_key", "lock_key", unique=True),
@@ -59,16 +67,16 @@ class TaskChunk(Model):
 
     __tablename__ = "task_chunk"
 
-    id = Column(Integer, primary_key=True)
-    task_id = Column(Integer, ForeignKey("task.id", ondelete="CASCADE"), nullable=False)
-    no = Column(Integer, nullable=False)
-    item_ids = Column(JSON, nullable=False)
-    state = Column(String(10), nullable=False, default=TaskState.QUEUED.value)
-    done = Column(Integer, nullable=False, default=0)
-    total = Column(Integer, nullable=False, default=0)
-    summary = Column(JSON)
-    error = Column(Text)
-    started_at = Column(DateTime)
-    finished_at = Column(DateTime)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(Integer, ForeignKey("task.id", ondelete="CASCADE"), nullable=False)
+    no: Mapped[int] = mapped_column(Integer, nullable=False)
+    item_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=TaskState.QUEUED.value)
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (UniqueConstraint("task_id", "no", name="uq_task_chunk"),)
