@@ -34,6 +34,7 @@ from app.jobs.registry import FANOUTS, HANDLERS, FanOut
 from app.models.base import utcnow
 from app.models.task import Task, TaskChunk
 from app.services import tasks
+from app.services.common import changed_rows
 from app.services.errors import NotFound, QueueUnavailable
 from app.statuses import TaskState
 
@@ -187,7 +188,7 @@ def run(task_id: int) -> None:
             raise RuntimeError(f"unknown task kind {task.kind}")
         summary = fn(task, progress)
         db.session.commit()
-        task = db.session.get(Task, task_id)
+        task = db.session.get_one(Task, task_id)
         task.state = TaskState.SUCCEEDED.value
         task.summary = summary if summary is not None else task.summary
         task.done = task.total if task.total else task.done
@@ -372,10 +373,10 @@ def _finish_fanout(task_id: int) -> None:
         TaskChunk.task_id == task_id, TaskChunk.state != TaskState.SUCCEEDED.value))
     if open_chunks:
         return
-    claimed = db.session.execute(
+    claimed = changed_rows(
         update(Task).where(Task.id == task_id, Task.state == TaskState.RUNNING.value)
         .values(state=TaskState.SUCCEEDED.value, done=Task.total, finished_at=utcnow(), lock_key=None)
-    ).rowcount
+    )
     if not claimed:
         db.session.rollback()
         return
@@ -384,7 +385,7 @@ def _finish_fanout(task_id: int) -> None:
     for part in db.session.scalars(parts):
         for key, value in (part or {}).items():
             summary[key] = summary.get(key, 0) + value if isinstance(value, (int, float)) else value
-    task = db.session.get(Task, task_id)
+    task = db.session.get_one(Task, task_id)
     spec = FANOUTS[task.kind]
     if spec.finish is not None:
         summary = spec.finish(task, summary)

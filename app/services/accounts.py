@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models.account import Account, AccountSession
 from app.models.base import utcnow
 from app.services import oplog
+from app.services.common import security_manager
 from app.services.errors import DomainError
 from app.statuses import RoleName
 
@@ -53,8 +54,7 @@ def create_account(
     actor=None,
 ) -> Account:
     """A new account: initial password edu@<手机号> unless given, change forced at first login."""
-    sm = current_app.appbuilder.sm  # type: ignore[attr-defined]  # set by Flask-AppBuilder
-    role_row = sm.find_role(role.value)
+    role_row = security_manager().find_role(role.value)
     if role_row is None:
         raise DomainError(f"角色 {role.value} 不存在，请先运行 flask sync-roles")
     if db.session.query(Account.id).filter(Account.username == username).first():

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models.account import Account
 from app.models.org import Organisation
 from app.services.accounts import create_account
+from app.services.common import security_manager
 from app.services.errors import DomainError
 from app.statuses import OrgKind, RoleName
 
@@ -37,7 +38,7 @@ class BootstrapResult:
 
 
 def _ce_admins() -> list[Account]:
-    role = current_app.appbuilder.sm.find_role(RoleName.CE_ADMIN.value)
+    role = security_manager().find_role(RoleName.CE_ADMIN.value)
     if role is None:
         return []
     return [a for a in db.session.scalars(select(Account).order_by(Account.id)) if role in a.roles]

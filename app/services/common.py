@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar, cast
+
+from flask import current_app
+from sqlalchemy import CursorResult
+from sqlalchemy.sql.dml import UpdateBase
+
+from app.extensions import db
 
 T = TypeVar("T")
 
@@ -14,3 +20,15 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     seq = items if isinstance(items, list) else list(items)
     for start in range(0, len(seq), size):
         yield seq[start:start + size]
+
+
+def changed_rows(statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE and say how many rows it changed: the answer of a claim ("did I win?").
+    ``Session.execute`` is typed as returning ``Result``; for a DML statement it is a ``CursorResult``."""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
+
+
+def security_manager() -> Any:
+    """Flask-AppBuilder's security manager of the running app. FAB registers itself in ``app.extensions``
+    (and as ``app.appbuilder``, which Flask's type does not know)."""
+    return current_app.extensions["appbuilder"].sm

@@ -13,12 +13,12 @@ from sqlalchemy import exists, func, or_, select
 
 from app.audit.confirmation import CONFIRM_LABELS, batch_matches_sql, graduation_state_sql
 from app.extensions import db
-from app.services.degree import degree_counts
 from app.models.graduation import GraduationAudit, GraduationBatch
 from app.models.org import Organisation
 from app.models.student import Student
 from app.security import Scope, student_scope_clause
-from app.statuses import GraduationResult, LABELS
+from app.services.degree import degree_counts
+from app.statuses import LABELS, GraduationResult
 
 # Display order of the states; 已确认 / 已毕业 take precedence over the audit result.
 STATES = ["unaudited", "pre_graduate", "failed", "confirmed", "published"]
@@ -55,10 +55,10 @@ def state_counts(scope: Scope, org_column) -> list[dict[str, Any]]:
     per_org: dict[int, dict[str, int]] = {}
     for org_id, st, n in db.session.execute(stmt):
         per_org.setdefault(org_id, dict.fromkeys(STATES, 0))[st] = int(n)
-    names = dict(db.session.execute(
+    names: dict[int, str] = {org_id: name for org_id, name in db.session.execute(
         select(Organisation.id, Organisation.name).where(Organisation.id.in_(list(per_org)))
-    ).all()) if per_org else {}
-    rows = []
+    )} if per_org else {}
+    rows: list[dict[str, Any]] = []
     for org_id, counts in per_org.items():
         total = sum(counts.values())
         rows.append({

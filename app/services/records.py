@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import InstanceState
 
 from app.audit.language import CET4_MAX, CET4_PASS, language_passed, substitute_passed
 from app.audit.scores import best_scores, course_progress, format_number, is_pass
@@ -141,7 +142,7 @@ def check_language_score(item: LanguageScore) -> None:
 def _pets3_recorded_pass(item: LanguageScore) -> bool:
     """合格/不合格 of a PETS-3 entered without a score: a certificate entered on the page is 合格; an edit that
     leaves the exam and its score alone keeps what was recorded (an import may have said 不合格)."""
-    state = inspect(item)
+    state: InstanceState[LanguageScore] = inspect(item)
     unchanged = (state.persistent and not state.attrs.substitute.history.has_changes()
                  and not state.attrs.substitute_score.history.has_changes())
     return bool(item.passed) if unchanged and item.passed is not None else True
