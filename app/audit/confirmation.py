@@ -7,12 +7,12 @@ The SQL forms take the columns (or the mapped classes) they read, so this module
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import and_, case, exists, false
 
 from app.statuses import ConfirmState, EnrolmentStatus, GraduationResult, label
-
 
 CONFIRM_LABELS = {m.value: label(m) for m in ConfirmState}  # code → 未确认 / 已确认 / 已毕业
 

@@ -5,8 +5,8 @@ Decides 已达标 / 未达标 for one applicant and lists every reason, in a fix
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from app.audit.confirmation import has_graduated
 from app.audit.graduation import NO_PLAN_MESSAGE

@@ -6,8 +6,8 @@ every reason precisely, in a fixed order: 学籍状态, 教学计划, 必修课�
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from app.audit.scores import Progress, course_progress, format_number, is_pass
 from app.audit.types import Plan, Reason, Verdict

@@ -6,8 +6,8 @@ and degree rules (and 同步课程数据) work with.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from sqlalchemy import and_, func, select
 

@@ -5,8 +5,9 @@ jobs, the what-if preview and the tests all work on the same plain objects.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

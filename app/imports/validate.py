@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Mapping, Sequence
+from functools import cache, partial
+from typing import Any
 
 from app.audit.language import CET4_MAX, language_passed
 from app.audit.scores import parse_score
@@ -146,7 +147,7 @@ class _Row:
 # Parser factories are cached: each row reuses the same parser instead of building it again.
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text(what: str, max_len: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         result = text(value)
@@ -157,7 +158,7 @@ def _text(what: str, max_len: int) -> Callable[[Any], str]:
     return parse
 
 
-@lru_cache(maxsize=None)
+@cache
 def _code(what: str, max_len: int = 20, pattern: re.Pattern | None = None) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         result = text(value)
@@ -169,7 +170,7 @@ def _code(what: str, max_len: int = 20, pattern: re.Pattern | None = None) -> Ca
     return parse
 
 
-@lru_cache(maxsize=None)
+@cache
 def _choice(enum: type[Enum], what: str) -> Callable[[Any], str]:
     """A Chinese label (as in app.statuses) → its stored code."""
     codes = {LABELS[m]: m.value for m in enum}
@@ -184,7 +185,7 @@ def _choice(enum: type[Enum], what: str) -> Callable[[Any], str]:
     return parse
 
 
-@lru_cache(maxsize=None)
+@cache
 def _one_of(options: Sequence[str], what: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         key = text(value)
@@ -202,7 +203,7 @@ def _yes_no(value: Any) -> bool:
     raise CellError("学位课程应填 是 或 否")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _number(what: str, low: float, high: float, *, above_low: bool = False) -> Callable[[Any], float]:
     def parse(value: Any) -> float:
         result = cells.number(value, what)
@@ -214,7 +215,7 @@ def _number(what: str, low: float, high: float, *, above_low: bool = False) -> C
     return parse
 
 
-@lru_cache(maxsize=None)
+@cache
 def _whole(what: str, low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         result = cells.whole_number(value, what)
@@ -225,7 +226,7 @@ def _whole(what: str, low: int, high: int) -> Callable[[Any], int]:
     return parse
 
 
-@lru_cache(maxsize=None)
+@cache
 def _year(what: str, today: dt.date) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         result = cells.whole_number(value, what, suffix="级")
@@ -236,7 +237,7 @@ def _year(what: str, today: dt.date) -> Callable[[Any], int]:
     return parse
 
 
-@lru_cache(maxsize=None)
+@cache
 def _date(what: str, today: dt.date | None = None) -> Callable[[Any], dt.date]:
     def parse(value: Any) -> dt.date:
         result = cells.date_value(value)
@@ -263,7 +264,7 @@ def _score(value: Any) -> tuple[float, str]:
     return score, text(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _term(today: dt.date) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         result = text(value)
@@ -310,7 +311,7 @@ def validate_students(rows: Sequence[Row], lk: Lookups) -> tuple[list[dict], lis
         if enrol is not None and study is not None and study < enrol:
             r.error("学习年级", "学习年级不能早于学籍年级")
         level = r.get("层次", _choice(Level, "层次"), required=True)
-        major = r.get("专业", lambda v: lk.major(v, text(values.get("二级学院"))), required=True)
+        major = r.get("专业", partial(lk.major, college=text(values.get("二级学院"))), required=True)
         mode = r.get("学习形式", _choice(StudyMode, "学习形式"), required=True)
         duration = r.get("学制", _number("学制", 0, 8, above_low=True))
         site = r.get("教学点", lk.site, required=True)
@@ -359,7 +360,8 @@ def validate_plans(rows: Sequence[Row], lk: Lookups) -> tuple[list[dict], list[R
             if key in heads:
                 first, total0, elective0 = heads[key]
                 if min_total is not None and min_total != total0:
-                    r.error("毕业最低总学分", f"同一教学计划（专业、层次、年级相同）的毕业最低总学分与第 {first} 行不一致")
+                    r.error("毕业最低总学分",
+                            f"同一教学计划（专业、层次、年级相同）的毕业最低总学分与第 {first} 行不一致")
                 if min_elective is not None and min_elective != elective0:
                     r.error("选修最低学分", f"同一教学计划（专业、层次、年级相同）的选修最低学分与第 {first} 行不一致")
             elif min_total is not None and min_elective is not None:

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.sql import sqltypes
 
-from app.audit.types import Plan, PlanCourse as RulePlanCourse
+from app.audit.types import Plan
+from app.audit.types import PlanCourse as RulePlanCourse
 from app.extensions import db
 from app.models import Grade, PlanCourse, TeachingPlan
 from app.statuses import CourseNature
@@ -89,7 +90,7 @@ def bulk_insert(table, rows: list[dict]) -> None:
     columns = list(values_of)
     # encoded column by column (a map per column is far cheaper than a call per cell), joined row-wise
     encoded = [_copy_column(table.c[n].type, values_of[n]) for n in columns]
-    buf = io.StringIO("\n".join(map("\t".join, zip(*encoded))) + "\n")
+    buf = io.StringIO("\n".join(map("\t".join, zip(*encoded, strict=True))) + "\n")
     cols = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in columns)
     copy = f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({cols}) FROM STDIN"
     with _raw_cursor(conn, copy) as cursor:
@@ -173,7 +174,7 @@ def best_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, float]]:
         best = per_course.subquery()
         stmt = select(best.c.sid, func.array_agg(best.c.code), func.array_agg(best.c.best)).group_by(best.c.sid)
         for sid, codes, scores in raw_rows(stmt):
-            out[sid] = dict(zip(codes, scores))
+            out[sid] = dict(zip(codes, scores, strict=True))
         return out
     for sid, code, score in raw_rows(per_course):
         bucket = out.get(sid)

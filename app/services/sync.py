@@ -6,7 +6,7 @@ which lives beside the Python rule (``course_progress_sql``) — then one bulk U
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from app.audit.scores import course_progress_sql, progress_from_sql_row
 from app.extensions import db

@@ -115,7 +115,7 @@ def add_batches(drawn: list[tuple[int, int, str]]) -> list[GraduationBatch]:
 
 def add_audits(students_: list[Student], rows: list, batch_id: int) -> None:
     """A graduation result per student where drawn (result, confirmed_at, published_at); None: no row."""
-    for s, row in zip(students_, rows):
+    for s, row in zip(students_, rows, strict=True):
         if row is None:
             continue
         result, confirmed_at, published_at = row

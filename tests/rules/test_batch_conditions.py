@@ -11,9 +11,9 @@ from app.audit import graduation as rules
 from app.audit.graduation import ALL_CONDITIONS, GraduationConditions, GraduationFacts, audit_graduation
 from app.audit.scores import course_progress
 from app.extensions import db
+from app.jobs import runner
 from app.models import Account, GraduationBatch, GraduationSnapshot, Task
 from app.security import Scope
-from app.jobs import runner
 from app.services import graduation
 from app.statuses import EnrolmentStatus, FormState, TaskState
 from tests import factories
@@ -35,7 +35,7 @@ def test_a_condition_switched_off_gives_no_reason_of_its_kind(switches):
     conditions = GraduationConditions(*switches)
     verdict, progress = rules.audit_graduation_with_progress(BAD, PLAN, WEAK_BEST, conditions)
     codes = {r.code for r in verdict.reasons}
-    for (name, kinds), on in zip(KINDS.items(), switches):
+    for (name, kinds), on in zip(KINDS.items(), switches, strict=True):
         assert bool(codes & kinds) is on, name
     assert progress == course_progress(PLAN, WEAK_BEST)
     assert audit_graduation(BAD, PLAN, WEAK_BEST) == audit_graduation(BAD, PLAN, WEAK_BEST, ALL_CONDITIONS)

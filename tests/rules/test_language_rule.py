@@ -12,8 +12,8 @@ from app.audit.degree import DegreeMarks, LanguageExam, audit_degree
 from app.audit.language import language_passed
 from app.extensions import db
 from app.imports.validate import Lookups, validate_language
-from app.models import Account, DegreeApplication, LanguageScore, Task
 from app.jobs import runner
+from app.models import Account, DegreeApplication, LanguageScore, Task
 from app.services import degree
 from app.statuses import DegreeConditionResult, GraduationResult, SubstituteExam, TaskState
 from tests import factories
@@ -47,7 +47,8 @@ def test_language_passed(score, substitute, substitute_score, recorded, mark, pa
 
 def test_the_audit_no_longer_accepts_any_substitute():
     """A CET-4 of 400 or a PETS-3 不合格 does not meet 学位外语 (the audit accepted any substitute)."""
-    for exam in (LanguageExam(None, CET4, 400.0), LanguageExam(None, PETS3, 40.0), LanguageExam(None, PETS3, None, False)):
+    below = (LanguageExam(None, CET4, 400.0), LanguageExam(None, PETS3, 40.0), LanguageExam(None, PETS3, None, False))
+    for exam in below:
         verdict = audit_degree(PRE, False, (exam,), PLAN, GOOD_BEST, DegreeMarks())
         assert [r.code for r in verdict.reasons] == ["language_missing"], exam
     assert audit_degree(PRE, False, (LanguageExam(None, CET4, 430.0),), PLAN, GOOD_BEST, DegreeMarks()).ok
