@@ -9,6 +9,8 @@ import pytest
 from app.extensions import db
 from app.models import Account
 from app.models.base import utcnow
+from app.services.accounts import change_password
+from app.services.errors import DomainError
 from app.statuses import RoleName
 from app.views.login import login_failed_message
 from tests import factories
@@ -146,6 +148,16 @@ def test_initial_password_forces_a_change(app, newbie):
     assert resp.status_code == 302
     assert account(newbie).must_change_password is False
     assert b.get("/students/list/").status_code == 200
+
+
+def test_an_account_without_a_password_cannot_change_it_and_nothing_changes(app, newbie):
+    """FAB's user table allows no password; 修改密码 then refuses with 原密码不正确 (werkzeug raised an AttributeError on None)."""
+    acc = account(newbie)
+    acc.password = None
+    db.session.flush()
+    with pytest.raises(DomainError, match="原密码不正确"):
+        change_password(acc, old="", new="Better2024pass", confirm="Better2024pass")
+    assert acc.password is None and acc.must_change_password is True
 
 
 @pytest.mark.parametrize("weak", ["short1a", "abcdefghij", "1234567890", ""])

@@ -122,14 +122,15 @@ def token_version(account_id: int) -> int | None:
 
 def change_password(account: Account, *, old: str, new: str, confirm: str, keep_session: str | None = None) -> None:
     """The account's own change; its other browser sessions end (whoever knew the old password is out)."""
-    if not check_password_hash(account.password, old or ""):
+    current = account.password  # None: an account without a password (FAB allows it) has no old one to match
+    if current is None or not check_password_hash(current, old or ""):
         raise DomainError("原密码不正确")
     if new != confirm:
         raise DomainError("两次输入的新密码不一致")
     problem = password_problem(new)
     if problem:
         raise DomainError(problem)
-    if check_password_hash(account.password, new):
+    if check_password_hash(current, new):
         raise DomainError("新密码不能与原密码相同")
     account.password = hash_password(new)
     account.must_change_password = False
