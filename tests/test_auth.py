@@ -151,7 +151,8 @@ def test_initial_password_forces_a_change(app, newbie):
 
 
 def test_an_account_without_a_password_cannot_change_it_and_nothing_changes(app, newbie):
-    """FAB's user table allows no password; 修改密码 then refuses with 原密码不正确 (werkzeug raised an AttributeError on None)."""
+    """FAB's user table allows no password; 修改密码 then refuses with 原密码不正确 (werkzeug raised an
+    AttributeError on None)."""
     acc = account(newbie)
     acc.password = None
     db.session.flush()
