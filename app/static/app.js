@@ -2,6 +2,9 @@
  *  data-confirm="问题"          on a submit button (click) or a form (submit): asks before sending.
  *  data-check-all="selector"    on a checkbox: ticks or unticks every box the selector finds.
  *  #task-table[data-status-url] 任务中心: polls the status of unfinished tasks every 2 s and redraws them.
+ *  form[data-count-url]         a list's FAB actions (app/views/bulk.py): with nothing ticked, asks the server
+ *                               for the count of the current filter and confirms "将对当前筛选的 N 名学生…"
+ *                               before posting (the server asks again on its own page if this script is off).
  */
 (function () {
   "use strict";
@@ -26,6 +29,34 @@
     var selector = box.getAttribute && box.getAttribute("data-check-all");
     if (!selector) { return; }
     document.querySelectorAll(selector).forEach(function (b) { b.checked = box.checked; });
+  });
+
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest ? e.target.closest("button[type=submit][name=action]") : null;
+    var form = btn && btn.form;
+    if (!form || !form.hasAttribute("data-count-url") || form.querySelector("input[name=rowid]:checked")) { return; }
+    e.preventDefault();
+    var url = form.getAttribute("data-count-url");
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "action=" + encodeURIComponent(btn.value);
+    function post(confirmed) {
+      var fields = {action: btn.value};
+      if (confirmed !== null) { fields.confirmed = confirmed; }
+      Object.keys(fields).forEach(function (name) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = name;
+        input.value = fields[name];
+        form.appendChild(input);
+      });
+      form.submit();
+    }
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (data) {
+        if (data.needs_ticks || data.count === 0) { post(null); return; }  // the server says why, on the list
+        if (window.confirm(data.message)) { post(String(data.count)); }
+      })
+      .catch(function () { post(null); });  // the server's own confirmation page takes over
   });
 
   function watchTasks(table) {

@@ -121,6 +121,7 @@ class StudentBarListView(ScopedModelView):
             page_size=page_size, count=count, pages=max(1, -(-count // page_size)), pks=[s.id for s in students],
             actions=self.permitted_actions(), filters=filters, modelview_name=self.__class__.__name__,
             rows=self.page_rows(students), action_url=self.action_url(), list_url=self.list_url(),
+            count_url=self.count_url(),
             local_time=local_time, result_choices=_result_choices(), show_audit=self.show_audit,
         )
         return widgets
@@ -151,7 +152,7 @@ class GraduationAuditView(StudentBarListView):
     route_base = "/graduation/audit"
     list_template = "graduation/audit_list.html"
     list_title = "毕业审核管理"
-    include_route_methods = {"list", "action_post", "detail", "preview"}
+    include_route_methods = {"list", "action_post", "bulk_count", "detail", "preview"}
     # each bulk action is its own permission (can_sync, can_audit, …) in the role table (app/security.py)
     method_permission_name = {
         "list": "list", "detail": "detail", "preview": "preview", "action_sync": "sync",

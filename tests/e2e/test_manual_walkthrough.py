@@ -130,10 +130,9 @@ def test_1_site_admin_audits_graduation(person):
     STATE["jxd001_student_nos"] = [r[G_NO] for r in rows]
 
     # 3. 同步课程数据 → a task; 任务中心 shows it 处理成功; 查询 shows the synced figures
-    button(page, "同步课程数据").click()
-    page.wait_for_load_state()
-    p.shot("同步课程数据_已提交")
-    assert TASK_SUBMITTED in p.flashes()
+    # nothing ticked: the whole filter, after the confirmation that states its count (app/views/bulk.py)
+    flash = p.confirm_click(button(page, "同步课程数据"), f"将对当前筛选的 {n} 名学生同步课程数据", "同步课程数据_已提交")
+    assert TASK_SUBMITTED in flash
     sync = p.wait_task("同步课程数据任务")
     assert sync["progress"] == f"{n}/{n}", sync
     back_and_query(p, "同步后查询")
@@ -141,7 +140,7 @@ def test_1_site_admin_audits_graduation(person):
     assert int(demo[G_PASSED]) > 10 and float(demo[G_CREDITS]) > 50 and demo[G_SYNCED]
 
     # 4. 毕业审核: a confirmation dialog, then the job; 任务中心 until 处理成功 with the counts
-    flash = p.confirm_click(button(page, "毕业审核"), "毕业审核", "毕业审核_已提交")
+    flash = p.confirm_click(button(page, "毕业审核"), f"将对当前筛选的 {n} 名学生执行毕业审核，确定吗？", "毕业审核_已提交")
     assert TASK_SUBMITTED in flash
     audit = p.wait_task("毕业审核任务")
     assert audit["progress"] == f"{n}/{n}", audit
