@@ -304,6 +304,11 @@ def _count(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
+def filter_count(scope: Scope, flt: DegreeFilter, *, stage: str = PENDING) -> int:
+    """Applications of the filter an action without ticked rows would act on (the number it confirms)."""
+    return _count(applications_select(scope, flt, stage=stage))
+
+
 def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> list[DegreeApplication]:
     """Applications by id through the scope; any id outside it refuses the whole request."""
     try:

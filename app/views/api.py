@@ -502,7 +502,17 @@ SELECTION_NEEDED = "请提供 ids（勾选的编号）或 filters（筛选条件
 
 
 class _Selection(_Body):
-    """Either ticked ids or a filter, as on the pages; one of the two must be given explicitly."""
+    """Either ticked ids or a filter, as on the pages; one of the two must be given explicitly.
+
+    A filter-wide request runs only with ``confirm_count`` equal to the server's count of the filter
+    (the pages' confirmation, app/views/bulk.py): without it the answer is 409 with that count.
+    """
+
+    confirm_count = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_ID, error="confirm_count 应为非负整数"),
+        error_messages={"invalid": "confirm_count 应为整数", "null": "confirm_count 不能为 null"},
+        metadata={"description": "按筛选条件（不勾选 ids）执行时必填：先不带此项请求，服务器以 409 返回当前筛选的人数"
+                                 "（count），确认后以该人数重发。人数变化时再次返回 409。"})
 
     @validates_schema
     def _one_of(self, data, **_kw):
@@ -573,6 +583,20 @@ def _degree_filter(raw: dict | None) -> degree.DegreeFilter:
     return flt
 
 
+def _graduation_count(body: dict) -> int:
+    """Students of the request's filter in the caller's scope (0 when ids are ticked: not needed)."""
+    if body.get("ids"):
+        return 0
+    return graduation.count_query(graduation.filtered_students_query(body.get("filters") or {}, current_scope()))
+
+
+def _degree_count(body: dict) -> int:
+    """Pending applications of the request's filter in the caller's scope (0 when ids are ticked)."""
+    if body.get("ids"):
+        return 0
+    return degree.filter_count(current_scope(), _degree_filter(body.get("filters")))
+
+
 # --------------------------------------------------------------------------- workflow APIs
 
 _ERRORS = """
@@ -601,6 +625,17 @@ class WorkflowApi(ApiAccessMixin, BaseApi):
     @staticmethod
     def _commit():
         db.session.commit()
+
+    def unconfirmed(self, body: dict, count: int, verb: str, noun: str = "名学生"):
+        """The one bulk-action rule: a filter-wide action needs ``confirm_count`` == the server's count.
+
+        Returns the 409 answer (with the count and the confirmation sentence) or None to go on.
+        Ticked ids and an empty filter (the service says so) need no confirmation.
+        """
+        if body.get("ids") or count == 0 or body.get("confirm_count") == count:
+            return None
+        return self.response(409, count=count, message=f"将对当前筛选的 {count} {noun}{verb}，确定吗？"
+                                                       f"（请以 confirm_count={count} 重新提交）")
 
     def _task_response(self, task):
         """202 with the task id; the task's progress is at /api/v1/tasks/<id> and in 任务中心."""
@@ -642,11 +677,14 @@ class GraduationWorkflowApi(WorkflowApi):
                   schema:
                     $ref: '#/components/schemas/TaskSubmitted'
             409:
-              description: 同一范围的同类任务已在排队或执行中
+              description: 同一范围的同类任务已在排队或执行中；或按筛选条件执行而未带正确的 confirm_count（返回 count）
             503:
               description: 任务队列暂不可用
         """
         body = load_body(GraduationSelectionSchema())
+        refused = self.unconfirmed(body, _graduation_count(body), "执行毕业审核")
+        if refused:
+            return refused
         task = graduation.start_task("graduation_audit", actor=g.user, scope=current_scope(),
                                      filters=body.get("filters") or {}, student_ids=body.get("ids") or [])
         tasks.submit(task)
@@ -678,8 +716,13 @@ class GraduationWorkflowApi(WorkflowApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/CountResult'
+            409:
+              description: 按筛选条件执行而未带正确的 confirm_count：返回当前筛选的人数 count 与确认提示
         """
         body = load_body(GraduationSelectionSchema())
+        refused = self.unconfirmed(body, _graduation_count(body), "执行一键确认毕业")
+        if refused:
+            return refused
         n = graduation.confirm(body.get("filters") or {}, current_scope(), g.user, student_ids=body.get("ids") or None)
         self._commit()
         message = f"已确认毕业 {n} 名学生，名单已提交继教院" if n else "当前筛选条件下没有未确认的预毕业学生"
@@ -754,11 +797,14 @@ class DegreeWorkflowApi(WorkflowApi):
                   schema:
                     $ref: '#/components/schemas/TaskSubmitted'
             409:
-              description: 同一范围的同类任务已在排队或执行中
+              description: 同一范围的同类任务已在排队或执行中；或按筛选条件执行而未带正确的 confirm_count（返回 count）
             503:
               description: 任务队列暂不可用
         """
         body = load_body(DegreeSelectionSchema())
+        refused = self.unconfirmed(body, _degree_count(body), "执行学位条件审核", "条学位申请")
+        if refused:
+            return refused
         task = degree.start_audit(g.user, ids=body.get("ids") or None, flt=_degree_filter(body.get("filters")))
         tasks.submit(task)
         return self._task_response(task)
@@ -789,8 +835,13 @@ class DegreeWorkflowApi(WorkflowApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/CountResult'
+            409:
+              description: 按筛选条件执行而未带正确的 confirm_count：返回当前筛选的人数 count 与确认提示
         """
         body = load_body(DegreeReviewSchema())
+        refused = self.unconfirmed(body, _degree_count(body), "初审", "条学位申请")
+        if refused:
+            return refused
         n = degree.first_review(body.get("ids") or None, body["opinion"], body["comment"], g.user,
                                 flt=_degree_filter(body.get("filters")))
         self._commit()
@@ -823,8 +874,13 @@ class DegreeWorkflowApi(WorkflowApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/CountResult'
+            409:
+              description: 按筛选条件执行而未带正确的 confirm_count：返回当前筛选的人数 count 与确认提示
         """
         body = load_body(DegreeSelectionSchema())
+        refused = self.unconfirmed(body, _degree_count(body), "批量终审", "条学位申请")
+        if refused:
+            return refused
         ids = body.get("ids") or None
         out = degree.final_review(g.user, ids=ids, flt=None if ids else _degree_filter(body.get("filters")))
         self._commit()
