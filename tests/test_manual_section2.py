@@ -73,7 +73,7 @@ def test_manual_section_2_graduation_audit(world, login):
     jjy = login("jjy001")
     r = bulk_post(jjy, "publish", filters=COHORT)
     assert r.status_code == 302
-    listing = jxd.get("/graduation/graduates/?enrol_grade=2020").get_data(as_text=True)
+    listing = jxd.get("/graduation/graduates/?_flt_0_enrol_grade=2020").get_data(as_text=True)
     numbers = re.findall(r"\b103045202505\d{6}\b", listing)
     assert sorted(numbers) == ["103045202505000001", "103045202505000002"]
     assert "已毕业" in listing and "2020010002" in listing

@@ -2,9 +2,9 @@
  *  data-confirm="问题"          on a submit button (click) or a form (submit): asks before sending.
  *  data-check-all="selector"    on a checkbox: ticks or unticks every box the selector finds.
  *  #task-table[data-status-url] 任务中心: polls the status of unfinished tasks every 2 s and redraws them.
- *  form[data-count-url]         a list's FAB actions (app/views/bulk.py): with nothing ticked, asks the server
- *                               for the count of the current filter and confirms "将对当前筛选的 N 名学生…"
- *                               before posting (the server asks again on its own page if this script is off).
+ *  button[data-bulk-confirm]    a list's FAB action (app/views/bulk.py): with nothing ticked, confirms the server's
+ *                               sentence "将对当前筛选的 N 名学生…" (N = the list's count, form[data-count]) and
+ *                               posts N back; the server checks it and asks on its own page if it changed.
  */
 (function () {
   "use strict";
@@ -32,31 +32,18 @@
   });
 
   document.addEventListener("click", function (e) {
-    var btn = e.target.closest ? e.target.closest("button[type=submit][name=action]") : null;
+    var btn = e.target.closest ? e.target.closest("button[name=action][data-bulk-confirm]") : null;
     var form = btn && btn.form;
-    if (!form || !form.hasAttribute("data-count-url") || form.querySelector("input[name=rowid]:checked")) { return; }
-    e.preventDefault();
-    var url = form.getAttribute("data-count-url");
-    url += (url.indexOf("?") < 0 ? "?" : "&") + "action=" + encodeURIComponent(btn.value);
-    function post(confirmed) {
-      var fields = {action: btn.value};
-      if (confirmed !== null) { fields.confirmed = confirmed; }
-      Object.keys(fields).forEach(function (name) {
-        var input = document.createElement("input");
-        input.type = "hidden";
-        input.name = name;
-        input.value = fields[name];
-        form.appendChild(input);
-      });
-      form.submit();
+    if (!form || form.querySelector("input[name=rowid]:checked")) { return; }
+    if (!window.confirm(btn.getAttribute("data-bulk-confirm"))) {
+      e.preventDefault();
+      return;
     }
-    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(function (data) {
-        if (data.needs_ticks || data.count === 0) { post(null); return; }  // the server says why, on the list
-        if (window.confirm(data.message)) { post(String(data.count)); }
-      })
-      .catch(function () { post(null); });  // the server's own confirmation page takes over
+    var input = form.querySelector("input[name=confirmed]") || document.createElement("input");
+    input.type = "hidden";
+    input.name = "confirmed";
+    input.value = form.getAttribute("data-count");
+    form.appendChild(input);
   });
 
   function watchTasks(table) {

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 
@@ -159,29 +159,22 @@ class BulkActionsMixin:
         """Rows of the current filter in the scope (the number the confirmation states)."""
         return self._filtered_query().order_by(None).count()
 
-    def count_url(self) -> str:
-        """Where the page's script asks for the confirmation count of the current filter."""
-        args = filter_args(request.args)
-        return url_for(f"{self.endpoint}.bulk_count") + ("?" + urlencode(args) if args else "")
-
     def confirm_message(self, spec: BulkSpec, count: int) -> str:
         return f"将对当前筛选的 {count} {self.bulk_noun}{spec.verb}，确定吗？"
 
-    # ------------------------------------------------------------------ the rule
+    def confirm_messages(self, count: int) -> dict[str, str]:
+        """Per permitted action, the confirmation a list page shows (app.js) when nothing is ticked.
 
-    @expose("/bulk_count")
-    def bulk_count(self):
-        """The confirmation of a nothing-ticked action as JSON, for app.js (same count as the page's)."""
-        name = request.args.get("action")
-        if name not in self.actions:
-            abort(404)
-        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
-            abort(403)
-        read_filter_args(self._filters, request.args)
-        act = self.actions[name]
-        spec: BulkSpec = getattr(act.func, "_bulk", None) or BulkSpec(verb=str(act.text))
-        count = self.filter_count()
-        return jsonify(count=count, needs_ticks=spec.needs_ticks, message=self.confirm_message(spec, count))
+        ``count`` is the list's own count of the current filter and scope, computed on the server.
+        """
+        out = {}
+        for name, act in self.permitted_actions().items():
+            spec = getattr(act.func, "_bulk", None) or BulkSpec(verb=str(act.text))
+            if not spec.needs_ticks:
+                out[name] = self.confirm_message(spec, count)
+        return out
+
+    # ------------------------------------------------------------------ the rule
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):

@@ -27,7 +27,7 @@ from app.services.errors import NotFound
 from app.statuses import GraduationResult, Level, choices, label
 from app.views.bulk import Selection, bulk_action
 from app.views.commands import FAILED, run_command, submit_task
-from app.views.scoped import ScopedModelView, clamp_page_size, install_filters
+from app.views.scoped import ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
 
 PER_PAGE = 20
 
@@ -121,7 +121,7 @@ class StudentBarListView(ScopedModelView):
             page_size=page_size, count=count, pages=max(1, -(-count // page_size)), pks=[s.id for s in students],
             actions=self.permitted_actions(), filters=filters, modelview_name=self.__class__.__name__,
             rows=self.page_rows(students), action_url=self.action_url(), list_url=self.list_url(),
-            count_url=self.count_url(),
+            confirm_messages=self.confirm_messages(count),
             local_time=local_time, result_choices=_result_choices(), show_audit=self.show_audit,
         )
         return widgets
@@ -152,7 +152,7 @@ class GraduationAuditView(StudentBarListView):
     route_base = "/graduation/audit"
     list_template = "graduation/audit_list.html"
     list_title = "毕业审核管理"
-    include_route_methods = {"list", "action_post", "bulk_count", "detail", "preview"}
+    include_route_methods = {"list", "action_post", "detail", "preview"}
     # each bulk action is its own permission (can_sync, can_audit, …) in the role table (app/security.py)
     method_permission_name = {
         "list": "list", "detail": "detail", "preview": "preview", "action_sync": "sync",
@@ -252,35 +252,43 @@ class GraduationAuditView(StudentBarListView):
         return self._start("graduation_publish", selection)
 
 
-class GraduateListView(BaseView):
-    """毕业生列表: published graduates in scope with their 毕业证书编号 and 毕业日期."""
+class PublishedFilter(BaseFilter):
+    """Base filter of 毕业生列表: published graduates only (the same SQL as the jobs' 确认状态 已毕业)."""
+
+    name = "已毕业"
+    arg_name = "published"
+
+    def apply(self, query, value):
+        return query.filter(*graduation.filter_clauses({"confirm_state": graduation.ConfirmState.PUBLISHED.value}))
+
+
+class GraduateListView(StudentBarListView):
+    """毕业生列表: published graduates in scope with their 毕业证书编号 and 毕业日期; 导出 as a FAB action."""
 
     route_base = "/graduation/graduates"
-    default_view = "list"
+    list_title = "毕业生列表"
+    base_filters = [["id", StudentScopeFilter, lambda: None], ["id", PublishedFilter, lambda: None]]
+    bar_keys = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "q")
+    list_columns = ["student_no", "name", "enrol_grade", "study_grade", "level", "major", "site"]
+    order_columns = ["student_no", "name", "enrol_grade", "study_grade"]
+    show_audit = False
+    include_route_methods = {"list", "action_post"}
+    method_permission_name = {"list": "list", "action_export": "export"}
 
+    @expose("/list/")
     @expose("/")
     @has_access
     def list(self):
-        scope = current_scope()
-        filters = graduation.clean_filters(request.args)
-        filters.pop("result", None)
-        filters["confirm_state"] = graduation.ConfirmState.PUBLISHED.value
-        page_no = parse_page(request.args.get("page"))
-        rows, total = graduation.page(filters, scope, page_no, PER_PAGE)
-        filters.pop("confirm_state")
-        options = graduation.filter_options(scope)
-        options.pop("result")
-        return self.render_template(
-            "graduation/graduate_list.html",
-            title="毕业生列表",
-            rows=rows,
-            total=total,
-            page_no=page_no,
-            pages=max(1, -(-total // PER_PAGE)),
-            filters=filters,
-            options=options,
-            final_label=graduation.CONFIRM_LABELS[graduation.ConfirmState.PUBLISHED.value],
-        )
+        return self.render_list("graduation/audit_list.html", "毕业生列表")
+
+    @bulk_action("export", "导出", verb="导出", icon="fa-download")
+    def action_export(self, selection: Selection):
+        from app.services import exports
+
+        submit_task(lambda: exports.start_list_export(actor=g.user, scope=current_scope(), kind="graduates",
+                                                      filters=selection.as_filters()),
+                    "导出任务已提交，可在任务中心查看和下载")
+        return redirect(self.list_url())
 
 
 class GraduationBatchView(ModelView):

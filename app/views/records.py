@@ -439,7 +439,7 @@ class GraduateFormView(LoggedEditsMixin, ScopedModelView):
 
     datamodel = SQLAInterface(GraduateForm)
     route_base = "/graduate_forms"
-    include_route_methods = CRUD_ROUTES | {"action", "action_post", "bulk_count"}
+    include_route_methods = CRUD_ROUTES | {"action", "action_post"}
     list_title = show_title = "毕业生登记表"
     base_order = ("id", "desc")
     label_columns = {

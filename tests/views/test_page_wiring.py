@@ -34,7 +34,7 @@ def test_graduation_lists_offer_an_export_of_the_current_filter(world, site_clie
     bulk_post(site_client, "export", filters={"enrol_grade": "2020"})
     assert _last_task().kind == "list_export"
     page = site_client.get("/graduation/graduates/").get_data(as_text=True)
-    assert 'name="list" value="graduates"' in page
+    assert 'name="action" value="export"' in page
 
 
 def test_dashboard_shows_degree_figures(world, site_client):
