@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
+from flask_babel import gettext
 
 from app.ids import parse_id
 
@@ -160,7 +161,8 @@ class BulkActionsMixin:
         return self._filtered_query().order_by(None).count()
 
     def confirm_message(self, spec: BulkSpec, count: int) -> str:
-        return f"将对当前筛选的 {count} {self.bulk_noun}{spec.verb}，确定吗？"
+        return gettext("将对当前筛选的 %(count)s %(noun)s%(verb)s，确定吗？", count=count,
+                       noun=gettext(self.bulk_noun), verb=gettext(spec.verb))
 
     def confirm_messages(self, count: int) -> dict[str, str]:
         """Per permitted action, the confirmation a list page shows (app.js) when nothing is ticked.
@@ -190,11 +192,11 @@ class BulkActionsMixin:
         if rows:
             return self._run(act, spec, rows, len(rows))
         if spec.needs_ticks:
-            flash(f"请先勾选要{spec.verb}的学生（{spec.verb}不能对整个筛选结果执行）", "warning")
+            flash(gettext("请先勾选要%(verb)s的学生（%(verb)s不能对整个筛选结果执行）", verb=gettext(spec.verb)), "warning")
             return redirect(self.list_url())
         count = self.filter_count()
         if count == 0:
-            flash(f"当前筛选条件下没有记录，未{spec.verb}", "info")
+            flash(gettext("当前筛选条件下没有记录，未%(verb)s", verb=gettext(spec.verb)), "info")
             return redirect(self.list_url())
         if request.form.get("confirmed") != str(count):
             return self._confirm_page(act, spec, count)
