@@ -93,15 +93,25 @@ def flt(**filters) -> str:
 _BAR_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
 
 
-def press(client, url: str, data: dict | None = None, **kw):
-    """Press a 毕业审核管理 button named by its former address (``/graduation/audit/<action>``).
+def answer_confirmation(client, url: str, data: dict | None, resp, **kw):
+    """If the server answered with its nothing-ticked confirmation page, click 确定 (post its count back)."""
+    if resp.status_code != 200:
+        return resp
+    match = re.search(r'name="confirmed" value="(\d+)"', resp.get_data(as_text=True))
+    if not match:
+        return resp
+    return client.post(url, data={**(data or {}), "confirmed": match.group(1)}, **kw)
 
-    The buttons are FAB actions now (``bulk_post``): filter-bar values go to the URL as FAB
-    filters, ``ids`` become ticked ``rowid``s, anything else is the action's own form, and with
-    nothing ticked the count confirmation is answered. Other URLs are posted as they are.
+
+def press(client, url: str, data: dict | None = None, **kw):
+    """Press a list's bulk button as a person does, answering the count confirmation when it is asked.
+
+    毕业审核管理's buttons, named by their former address (``/graduation/audit/<action>``), are FAB
+    actions now (``bulk_post``): filter-bar values go to the URL as FAB filters, ``ids`` become
+    ticked ``rowid``s, anything else is the action's own form. Other URLs are posted as they are.
     """
     if not url.startswith(GRADUATION_AUDIT) or "/" in url[len(GRADUATION_AUDIT):]:
-        return client.post(url, data=data, **kw)
+        return answer_confirmation(client, url, data, client.post(url, data=data, **kw), **kw)
     data = dict(data or {})
     ids = data.pop("ids", None)
     filters = {k: data.pop(k) for k in _BAR_KEYS if k in data}

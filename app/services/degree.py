@@ -309,6 +309,12 @@ def filter_count(scope: Scope, flt: DegreeFilter, *, stage: str = PENDING) -> in
     return _count(applications_select(scope, flt, stage=stage))
 
 
+def publish_count(scope: Scope, flt: DegreeFilter) -> int:
+    """Final, unpublished applications of the filter: what 发布 without ticked rows would number."""
+    return _count(applications_select(scope, DegreeFilter.from_mapping({**flt.to_params(), "published": "no"}),
+                                      stage=FINAL))
+
+
 def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> list[DegreeApplication]:
     """Applications by id through the scope; any id outside it refuses the whole request."""
     try:

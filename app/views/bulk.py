@@ -93,6 +93,39 @@ def filter_args(args) -> dict[str, str]:
     return {k: v for k, v in args.items() if k.startswith("_flt_")}
 
 
+def ticked_ids(values) -> list[int]:
+    """Ticked ids of a hand-written list's form, each through ``parse_id``; malformed → 404."""
+    raw = [v for v in values if str(v).strip()]
+    if len(raw) > MAX_TICKED:
+        abort(400)
+    ids = []
+    for value in raw:
+        number = parse_id(value)
+        if number is None:
+            abort(404)
+        ids.append(number)
+    return list(dict.fromkeys(ids))
+
+
+def whole_filter_sentence(count: int, verb: str, noun: str = "名学生") -> str:
+    return gettext("将对当前筛选的 %(count)s %(noun)s%(verb)s，确定吗？", count=count, noun=gettext(noun),
+                   verb=gettext(verb))
+
+
+def confirm_whole_filter(view, count: int, verb: str, noun: str = "名学生", cancel_url: str = ""):
+    """The nothing-ticked confirmation for a list that is not (yet) a ModelView: the same page and rule.
+
+    Returns the confirmation page while the posted ``confirmed`` is not the server's count, else None
+    (go on). An empty filter needs no confirmation: the service says there is nothing to do.
+    """
+    if count == 0 or request.form.get("confirmed") == str(count):
+        return None
+    fields = [(k, v) for k, vs in request.form.lists() for v in vs if k not in ("csrf_token", "confirmed")]
+    return view.render_template("bulk_confirm.html", title=gettext(verb), message=whole_filter_sentence(count, verb, noun),
+                                count=count, fields=fields, post_url=request.full_path.rstrip("?"),
+                                cancel_url=cancel_url)
+
+
 class BulkActionsMixin:
     """``action_post`` with the one rule; mix into a ModelView before ``ModelView``."""
 
@@ -161,8 +194,7 @@ class BulkActionsMixin:
         return self._filtered_query().order_by(None).count()
 
     def confirm_message(self, spec: BulkSpec, count: int) -> str:
-        return gettext("将对当前筛选的 %(count)s %(noun)s%(verb)s，确定吗？", count=count,
-                       noun=gettext(self.bulk_noun), verb=gettext(spec.verb))
+        return whole_filter_sentence(count, spec.verb, self.bulk_noun)
 
     def confirm_messages(self, count: int) -> dict[str, str]:
         """Per permitted action, the confirmation a list page shows (app.js) when nothing is ticked.

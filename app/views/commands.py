@@ -12,7 +12,7 @@ from flask import abort, flash
 
 from app.extensions import db
 from app.services import tasks
-from app.services.errors import DomainError, NotFound
+from app.services.errors import DomainError, NotAllowed, NotFound
 
 TASK_SUBMITTED = "任务已提交，可在任务中心查看进度"
 
@@ -28,11 +28,12 @@ FAILED = Failed()
 
 
 def run_command(command: Callable[[], Any], success: str | Callable[[Any], str | None] | None = None,
-                category: str = "success") -> Any:
+                category: str = "success", *, role_refusal_403: bool = False) -> Any:
     """Run ``command()``, commit and flash ``success``; on ``DomainError`` roll back and flash it.
 
     ``success`` may be a callable of the command's result returning the message (or None for no
-    message). Returns the result, or ``FAILED`` (falsy) when the command was refused.
+    message). With ``role_refusal_403`` a ``NotAllowed`` (the role may not) is flashed and answered
+    403. Returns the result, or ``FAILED`` (falsy) when the command was refused.
     """
     try:
         result = command()
@@ -40,6 +41,12 @@ def run_command(command: Callable[[], Any], success: str | Callable[[Any], str |
     except NotFound:
         db.session.rollback()
         abort(404)
+    except NotAllowed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        if role_refusal_403:
+            abort(403)
+        return FAILED
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -50,7 +57,8 @@ def run_command(command: Callable[[], Any], success: str | Callable[[Any], str |
     return result
 
 
-def submit_task(create: Callable[[], Any], success: str = TASK_SUBMITTED) -> Any:
+def submit_task(create: Callable[[], Any], success: str | Callable[[Any], str] = TASK_SUBMITTED, *,
+                role_refusal_403: bool = False) -> Any:
     """Create a task with ``create()`` (flushed by the service) and hand it to the one task path."""
 
     def command():
@@ -58,4 +66,4 @@ def submit_task(create: Callable[[], Any], success: str = TASK_SUBMITTED) -> Any
         tasks.submit(task)  # commits the row, then enqueues (rolls it back if the queue is down)
         return task
 
-    return run_command(command, success)
+    return run_command(command, success, role_refusal_403=role_refusal_403)

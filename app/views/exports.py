@@ -6,14 +6,15 @@ The file itself is served by 任务中心's download route.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.ids import parse_page
-from app.extensions import db
 from app.security import current_scope
-from app.services import exports, tasks
-from app.services.errors import DomainError, NotFound
+from app.services import degree, exports, graduation
+from app.statuses import DegreeApplicationState
+from app.views.bulk import confirm_whole_filter, ticked_ids, whole_filter_sentence
+from app.views.commands import submit_task
 from app.views.errors import back_url
 
 SUBMITTED = "导出任务已提交，可在任务中心查看和下载"
@@ -37,18 +38,8 @@ def _admin_scope():
 
 
 def _submit(start) -> None:
-    """Create the task through ``start()``, commit and submit it; 404 for out-of-scope ids."""
-    try:
-        task = start()
-        tasks.submit(task)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        flash(SUBMITTED, "success")
+    """Create the task through ``start()`` and hand it to the one task path (app/views/commands.py)."""
+    submit_task(start, SUBMITTED)
 
 
 class GraduateArchiveView(BaseView):
@@ -74,17 +65,25 @@ class GraduateArchiveView(BaseView):
             filters=filters,
             options=exports.archive_filter_options(scope),
             documents=list(exports.DOCUMENTS.items()),
+            sentence=whole_filter_sentence,
         )
 
     @expose("/export", methods=["POST"])
     @has_access
     def export(self):
+        """档案导出: the ticked students, or (after the count confirmation) every student of the filter."""
         scope = _admin_scope()
         filters = exports.clean_archive_filters(request.form)
+        ids = ticked_ids(request.form.getlist("ids"))
+        back = url_for(".list", **filters)
+        if not ids:
+            count = graduation.count_query(exports.archive_query(filters, scope))
+            asked = confirm_whole_filter(self, count, "导出档案", cancel_url=back)
+            if asked:
+                return asked
         _submit(lambda: exports.start_archive_export(
-            actor=g.user, scope=scope, filters=filters, student_ids=request.form.getlist("ids"),
-            documents=request.form.getlist("documents")))
-        return redirect(url_for(".list", **filters))
+            actor=g.user, scope=scope, filters=filters, student_ids=ids, documents=request.form.getlist("documents")))
+        return redirect(back)
 
 
 # FAB search columns of the model list pages → the export's filter keys (equality filters only).
@@ -120,9 +119,17 @@ class ExportView(BaseView):
         scope = _admin_scope()
         if not self.appbuilder.sm.has_access("can_export", "DegreeAuditView"):
             abort(403)
+        ids = ticked_ids(request.form.getlist("ids"))
+        stage = request.form.get("stage", "any")
+        if not ids:
+            flt = degree.DegreeFilter.from_mapping(request.form)
+            count = 0 if flt.applied == DegreeApplicationState.NOT_APPLIED.value else degree.filter_count(
+                scope, flt, stage=stage if stage in exports.STAGES else "any")
+            asked = confirm_whole_filter(self, count, "导出学位申请信息汇总表", "条学位申请", back_url())
+            if asked:
+                return asked
         _submit(lambda: exports.start_degree_summary_export(
-            actor=g.user, scope=scope, filters=request.form, application_ids=request.form.getlist("ids"),
-            stage=request.form.get("stage", "any")))
+            actor=g.user, scope=scope, filters=request.form, application_ids=ids, stage=stage))
         return redirect(back_url())
 
     @expose("/list", methods=["POST"])

@@ -415,9 +415,8 @@ def test_degree_scenario_logs_every_change_once(world, login):
     rec.step("学位申请（学生本人）", student, lambda: student.post("/space/degree/apply"), entries=1)
     rec.step("代为申请", site, lambda: site.post("/degree/audit/register", data={
         "applied": "not_applied", "ids": list(others.values())}), entries=3)
-    rec.step("学位条件审核", site, lambda: site.post("/degree/audit/audit", data={"applied": "applied"}), entries=4)
-    rec.step("学位条件审核（数据未变，再次执行）", site, lambda: site.post(
-        "/degree/audit/audit", data={"applied": "applied"}), entries=0)
+    rec.step("学位条件审核", site, lambda: press(site, "/degree/audit/audit", data={"applied": "applied"}), entries=4)
+    rec.step("学位条件审核（数据未变，再次执行）", site, lambda: press(site, "/degree/audit/audit", data={"applied": "applied"}), entries=0)
     assert _app_ids(others["孙七"]) and db.session.scalar(select(DegreeApplication.result).where(
         DegreeApplication.student_id == others["孙七"])) == "not_met"
 
@@ -430,21 +429,20 @@ def test_degree_scenario_logs_every_change_once(world, login):
         content_type="multipart/form-data"), entries=1)
     chosen = _app_ids(zhang, others["王五"], others["孙七"])
     review = {"applied": "applied", "ids": chosen, "review_opinion": "agree", "review_comment": "同意申请"}
-    rec.step("初审", site, lambda: site.post("/degree/audit/review", data=review), entries=3)
-    rec.step("初审（重复提交）", site, lambda: site.post("/degree/audit/review", data=review), entries=0)
-    r = rec.step("初审（未达标学生，被拒绝）", site, lambda: site.post("/degree/audit/review", data={
+    rec.step("初审", site, lambda: press(site, "/degree/audit/review", data=review), entries=3)
+    rec.step("初审（重复提交）", site, lambda: press(site, "/degree/audit/review", data=review), entries=0)
+    r = rec.step("初审（未达标学生，被拒绝）", site, lambda: press(site, "/degree/audit/review", data={
         **review, "ids": _app_ids(others["赵六"])}, follow_redirects=True), entries=0)
     assert "只能对学位申请条件已达标的学生初审" in _text(r)
 
-    r = rec.step("批量终审", college, lambda: college.post(
-        "/degree/audit/final", data={"applied": "applied", "result": "met"}, follow_redirects=True), entries=3)
+    r = rec.step("批量终审", college, lambda: press(college, "/degree/audit/final", data={"applied": "applied", "result": "met"}, follow_redirects=True), entries=3)
     assert "批量终审完成：3 名学生" in _text(r)
     r = rec.step("修改授予结论（教学点改已终审，被拒绝）", site, lambda: site.post("/degree/audit/override", data={
         "ids": sun, "override_result": "not_met", "override_reason": "误操作"}), entries=0)
     assert r.status_code == 403
 
-    rec.step("发布", ce, lambda: ce.post("/degree/audit/publish", data={}), entries=3)
-    r = rec.step("发布（重复）", ce, lambda: ce.post("/degree/audit/publish", data={}, follow_redirects=True),
+    rec.step("发布", ce, lambda: press(ce, "/degree/audit/publish", data={}), entries=3)
+    r = rec.step("发布（重复）", ce, lambda: press(ce, "/degree/audit/publish", data={}, follow_redirects=True),
                  entries=0)
     assert "没有待发布的学位申请" in _text(r)
     rec.verify()

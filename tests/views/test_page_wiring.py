@@ -4,7 +4,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import DegreeApplication, Task
 from tests import factories
-from tests.clients import bulk_post, flt
+from tests.clients import bulk_post, flt, press
 
 
 def _last_task():
@@ -20,7 +20,7 @@ def test_degree_page_offers_the_summary_export(world, site_client):
     db.session.commit()
     page = site_client.get(f"/degree/audit/?batch_id={batch.id}&applied=applied").get_data(as_text=True)
     assert "导出学位申请信息汇总表" in page
-    resp = site_client.post("/exports/degree-summary", data={"batch_id": batch.id, "applied": "applied"})
+    resp = press(site_client, "/exports/degree-summary", data={"batch_id": batch.id, "applied": "applied"})
     assert resp.status_code == 302
     task = _last_task()
     assert task.kind == "degree_summary_export" and task.state == "succeeded"
