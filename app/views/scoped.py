@@ -110,30 +110,8 @@ class PostDeleteMixin:
         return ModelView.delete.__wrapped__(self, pk)
 
 
-class ClampedModelView(PostDeleteMixin, ModelView):
-    """A ModelView for data without student scope: POST-only delete, page size clamped."""
-
-    page_size = 20
-
-    def _get_list_widget(self, *args, **kwargs):
-        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"))
-        return super()._get_list_widget(*args, **kwargs)
-
-
-class ScopedModelView(BulkActionsMixin, PostDeleteMixin, ModelView):
-    """A ModelView whose every row access, actions included, goes through the student scope.
-
-    Actions follow the one bulk-action rule of ``app.views.bulk`` (ticked rows in one scoped query,
-    nothing ticked = the confirmed filter); list arguments FAB would 500 on are ignored.
-    """
-
-    base_filters = [["id", StudentScopeFilter, lambda: None]]
-    page_size = 20
-
-    def _get_list_widget(self, *args, **kwargs):
-        # clamp ?psize_<View>= so nobody renders 3,000 rows (or all of them with psize=-1)
-        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"))
-        return super()._get_list_widget(*args, **kwargs)
+class SafeListMixin:
+    """FAB's list with safe arguments and a clamped page size (FAB 500s on unknown filters/sorts)."""
 
     def _list(self, **kwargs):
         """FAB's list logic with safe arguments: unknown filters and sort columns are ignored."""
@@ -152,6 +130,32 @@ class ScopedModelView(BulkActionsMixin, PostDeleteMixin, ModelView):
         form = self.search_form.refresh()
         self.update_redirect()
         return self._get_search_widget(form=form, widgets=widgets)
+
+
+class ClampedModelView(SafeListMixin, PostDeleteMixin, ModelView):
+    """A ModelView for data without student scope: POST-only delete, page size clamped."""
+
+    page_size = 20
+
+    def _get_list_widget(self, *args, **kwargs):
+        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"))
+        return super()._get_list_widget(*args, **kwargs)
+
+
+class ScopedModelView(BulkActionsMixin, SafeListMixin, PostDeleteMixin, ModelView):
+    """A ModelView whose every row access, actions included, goes through the student scope.
+
+    Actions follow the one bulk-action rule of ``app.views.bulk`` (ticked rows in one scoped query,
+    nothing ticked = the confirmed filter); list arguments FAB would 500 on are ignored.
+    """
+
+    base_filters = [["id", StudentScopeFilter, lambda: None]]
+    page_size = 20
+
+    def _get_list_widget(self, *args, **kwargs):
+        # clamp ?psize_<View>= so nobody renders 3,000 rows (or all of them with psize=-1)
+        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"))
+        return super()._get_list_widget(*args, **kwargs)
 
     def get_scoped(self, pk):
         """Load one row by primary key through the base filters, or None (also for a malformed id)."""
@@ -233,7 +237,9 @@ def refuse_unsafe_routes():
         if not isinstance(view, BaseCRUDView):
             return None
         if method == "download":
-            abort(404)
+            if "filename" in (request.view_args or {}):
+                abort(404)  # FAB's own download/<filename>; a view's own download route (任务中心) stays
+            return None
         name = (request.view_args or {}).get("name") if method == "action" else request.form.get("action")
         if name not in view.actions:
             abort(404)
