@@ -33,6 +33,7 @@ from app.security import Scope, role_of, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog, tasks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, diploma_prefix
+from app.services.reasons import clean_reason
 from app.services.sync import chunks, sync_course_data
 from app.statuses import (
     EnrolmentStatus,
@@ -716,13 +717,9 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
     are final for everyone: the diploma has been issued. Posting the same override again changes
     and logs nothing. Returns the number of changed students.
     """
-    reason = (reason or "").strip()
     if result not in SETTABLE_RESULTS:
         raise DomainError("毕业审核结果只能修改为“预毕业”或“不合格”")
-    if not reason:
-        raise DomainError("请填写核实说明")
-    if len(reason) > 500:
-        raise DomainError("核实说明不能超过 500 字")
+    reason = clean_reason(reason, "核实说明")
     rows = _load_for_change(student_ids, actor)
     is_ce = role_of(actor) == RoleName.CE_ADMIN.value
     published = [s.student_no for s, a in rows if a is not None and a.published_at is not None]

@@ -48,7 +48,7 @@ from app.models.graduation import GraduationAudit
 from app.models.student import Student
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
-from app.services import degree, graduation, tasks
+from app.services import degree, graduation, reasons, tasks
 from app.services.errors import DomainError
 from app.statuses import (
     DegreeApplicationState,
@@ -530,7 +530,7 @@ class GraduationOverrideSchema(_Body):
     __component_name__ = "GraduationOverride"
     ids = _ids("学生编号（students 的 id）", min_len=1, hint="", required=True)
     result = _code("毕业审核结果", GraduationResult, graduation.SETTABLE_RESULTS, required=True)
-    reason = _text("核实说明", 500, required=True)
+    reason = _text("核实说明", reasons.MAX_CHARS, required=True)
 
 
 class DegreeSelectionSchema(_Selection):
@@ -542,7 +542,7 @@ class DegreeSelectionSchema(_Selection):
 class DegreeReviewSchema(DegreeSelectionSchema):
     __component_name__ = "DegreeReview"
     opinion = _code("初审意见", ReviewOpinion, required=True)
-    comment = _text("初审说明", 500, load_default="")
+    comment = _text("初审说明", reasons.MAX_CHARS, load_default="")
 
 
 def _flatten(messages, path: str = "") -> list[str]:
