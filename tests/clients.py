@@ -57,6 +57,7 @@ class RoleClient(Client):
 
 
 GRADUATION_AUDIT = "/graduation/audit/"
+ARCHIVE = "/graduation/archive/"
 
 
 def bulk_post(client, action: str, *, filters: dict | None = None, ids=None, form: dict | None = None,
@@ -106,13 +107,18 @@ def answer_confirmation(client, url: str, data: dict | None, resp, **kw):
 def press(client, url: str, data: dict | None = None, **kw):
     """Press a list's bulk button as a person does, answering the count confirmation when it is asked.
 
-    毕业审核管理's buttons, named by their former address (``/graduation/audit/<action>``), are FAB
-    actions now (``bulk_post``): filter-bar values go to the URL as FAB filters, ``ids`` become
-    ticked ``rowid``s, anything else is the action's own form. Other URLs are posted as they are.
+    毕业审核管理's and 毕业生档案管理's buttons, named by their former address (``/graduation/audit/<action>``,
+    ``/graduation/archive/export``), are FAB actions now (``bulk_post``): filter-bar values go to the URL
+    as FAB filters, ``ids`` become ticked ``rowid``s, anything else is the action's own form. Other
+    URLs are posted as they are.
     """
-    if not url.startswith(GRADUATION_AUDIT) or "/" in url[len(GRADUATION_AUDIT):]:
+    if url == ARCHIVE + "export":
+        base, action, keys = ARCHIVE, "export", _BAR_KEYS + ("graduated",)
+    elif url.startswith(GRADUATION_AUDIT) and "/" not in url[len(GRADUATION_AUDIT):]:
+        base, action, keys = GRADUATION_AUDIT, url[len(GRADUATION_AUDIT):], _BAR_KEYS
+    else:
         return answer_confirmation(client, url, data, client.post(url, data=data, **kw), **kw)
     data = dict(data or {})
     ids = data.pop("ids", None)
-    filters = {k: data.pop(k) for k in _BAR_KEYS if k in data}
-    return bulk_post(client, url[len(GRADUATION_AUDIT):], filters=filters, ids=ids, form=data, **kw)
+    filters = {k: data.pop(k) for k in keys if k in data}
+    return bulk_post(client, action, filters=filters, ids=ids, form=data, base=base, **kw)

@@ -130,6 +130,7 @@ class BulkActionsMixin:
     """``action_post`` with the one rule; mix into a ModelView before ``ModelView``."""
 
     bulk_noun = "名学生"
+    bulk_items = "记录"  # "当前筛选条件下没有记录" when the filter is empty
     bulk_confirm_template = "bulk_confirm.html"
 
     # ------------------------------------------------------------------ reading the request
@@ -228,7 +229,8 @@ class BulkActionsMixin:
             return redirect(self.list_url())
         count = self.filter_count()
         if count == 0:
-            flash(gettext("当前筛选条件下没有记录，未%(verb)s", verb=gettext(spec.verb)), "info")
+            flash(gettext("当前筛选条件下没有%(items)s，未%(verb)s", items=gettext(self.bulk_items),
+                          verb=gettext(spec.verb)), "info")
             return redirect(self.list_url())
         if request.form.get("confirmed") != str(count):
             return self._confirm_page(act, spec, count)

@@ -6,19 +6,21 @@ The file itself is served by 任务中心's download route.
 """
 from __future__ import annotations
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.models.filters import BaseFilter
 
-from app.ids import parse_page
+from app.models.student import Student
 from app.security import current_scope
 from app.services import degree, exports, graduation
-from app.statuses import DegreeApplicationState
-from app.views.bulk import confirm_whole_filter, ticked_ids, whole_filter_sentence
+from app.statuses import DegreeApplicationState, EnrolmentStatus
+from app.views.bulk import Selection, bulk_action, confirm_whole_filter, ticked_ids
+from app.views.graduation import StudentBarListView, StudentListWidget
+from app.views.scoped import StudentScopeFilter
 from app.views.commands import submit_task
 from app.views.errors import back_url
 
 SUBMITTED = "导出任务已提交，可在任务中心查看和下载"
-PER_PAGE = 20
 ADMIN_SCOPES = ("all", "college", "site")
 # list → (permission, view) the requester needs on the page whose rows are exported
 LIST_PAGES = {
@@ -42,48 +44,72 @@ def _submit(start) -> None:
     submit_task(start, SUBMITTED)
 
 
-class GraduateArchiveView(BaseView):
-    """毕业生档案管理: filter, tick students (none = all of the filter), export 学籍卡/成绩单/毕业生登记表."""
+class ArchiveListWidget(StudentListWidget):
+    """The archive rows with the document choice above them (FAB's pager and sort links)."""
+
+    template = "exports/archive_widget.html"
+
+
+class ArchiveStateFilter(BaseFilter):
+    """毕业状态 of 毕业生档案管理: graduates only unless the bar says 全部 (the manual's default)."""
+
+    name = "毕业状态"
+    arg_name = "archive_state"
+
+    def apply(self, query, value):
+        if has_request_context() and request.args.get(GRADUATED_ARG) == exports.ALL_STATES:
+            return query
+        return query.filter(Student.status == EnrolmentStatus.GRADUATED.value)
+
+
+GRADUATED_ARG = "_flt_0_graduated"
+
+
+class GraduateArchiveView(StudentBarListView):
+    """毕业生档案管理: filter, tick students (none = the filter, after the count), 导出 学籍卡/成绩单/毕业生登记表."""
 
     route_base = "/graduation/archive"
-    default_view = "list"
+    list_title = "毕业生档案管理"
+    base_filters = [["id", StudentScopeFilter, lambda: None], ["id", ArchiveStateFilter, lambda: None]]
+    bar_keys = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "q")
+    list_columns = ["student_no", "name", "level", "major", "site", "status"]
+    order_columns = ["student_no", "name"]
+    label_columns = {**StudentBarListView.label_columns, "status": "学籍状态"}
+    list_widget = ArchiveListWidget
+    include_route_methods = {"list", "action_post"}
+    method_permission_name = {"list": "list", "action_export": "export"}
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._filters._search_filters["graduated"] = []  # 毕业状态 travels as a list argument (base filter)
+
+    @expose("/list/")
     @expose("/")
     @has_access
     def list(self):
-        scope = _admin_scope()
-        filters = exports.clean_archive_filters(request.args)
-        page_no = parse_page(request.args.get("page"))
-        rows, total = exports.archive_page(filters, scope, page_no, PER_PAGE)
-        return self.render_template(
-            "exports/archive.html",
-            title="毕业生档案管理",
-            rows=rows,
-            total=total,
-            page_no=page_no,
-            pages=max(1, -(-total // PER_PAGE)),
-            filters=filters,
-            options=exports.archive_filter_options(scope),
-            documents=list(exports.DOCUMENTS.items()),
-            sentence=whole_filter_sentence,
-        )
+        _admin_scope()
+        return self.render_list("exports/archive.html", "毕业生档案管理",
+                                graduated=request.args.get(GRADUATED_ARG) or exports.GRADUATED_ONLY)
 
-    @expose("/export", methods=["POST"])
-    @has_access
-    def export(self):
-        """档案导出: the ticked students, or (after the count confirmation) every student of the filter."""
+    def widget_args(self) -> dict:
+        return {"documents": list(exports.DOCUMENTS.items())}
+
+    def bar_options(self) -> dict:
+        return exports.archive_filter_options(current_scope())
+
+    def list_url(self, **extra) -> str:
+        extra.setdefault(GRADUATED_ARG, request.args.get(GRADUATED_ARG) or exports.GRADUATED_ONLY)
+        return super().list_url(**extra)
+
+    @bulk_action("export", "导出", verb="导出档案", icon="fa-download")
+    def action_export(self, selection: Selection):
+        """档案导出 of the ticked students, or of the confirmed filter, with the chosen documents."""
         scope = _admin_scope()
-        filters = exports.clean_archive_filters(request.form)
-        ids = ticked_ids(request.form.getlist("ids"))
-        back = url_for(".list", **filters)
-        if not ids:
-            count = graduation.count_query(exports.archive_query(filters, scope))
-            asked = confirm_whole_filter(self, count, "导出档案", cancel_url=back)
-            if asked:
-                return asked
+        filters = {**selection.filters, "graduated": request.args.get(GRADUATED_ARG) or exports.GRADUATED_ONLY}
         _submit(lambda: exports.start_archive_export(
-            actor=g.user, scope=scope, filters=filters, student_ids=ids, documents=request.form.getlist("documents")))
-        return redirect(back)
+            actor=g.user, scope=scope, filters=filters, student_ids=selection.ids,
+            documents=request.form.getlist("documents")))
+        return redirect(self.list_url())
 
 
 # FAB search columns of the model list pages → the export's filter keys (equality filters only).

@@ -78,6 +78,7 @@ class StudentBarListView(ScopedModelView):
 
     datamodel = SQLAInterface(Student)
     list_widget = StudentListWidget
+    bulk_items = "学生"
     bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
     search_columns = ["enrol_grade", "study_grade", "level", "student_no", "name"]
     order_columns = ["student_no", "name", "enrol_grade", "study_grade", "passed_courses", "earned_credits",
@@ -123,8 +124,13 @@ class StudentBarListView(ScopedModelView):
             rows=self.page_rows(students), action_url=self.action_url(), list_url=self.list_url(),
             confirm_messages=self.confirm_messages(count),
             local_time=local_time, result_choices=_result_choices(), show_audit=self.show_audit,
+            **self.widget_args(),
         )
         return widgets
+
+    def widget_args(self) -> dict:
+        """Extra values a list's own widget template needs (none here)."""
+        return {}
 
     show_audit = True
 

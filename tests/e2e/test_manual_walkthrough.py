@@ -243,7 +243,7 @@ def test_3_site_admin_exports_archives(person):
     assert all(r[6] == "毕业" and r[7] for r in rows), rows
     ticked = rows[:3]
     for r in ticked:
-        row_of(page, "#archive-export table", r[1]).locator("input[name=ids]").check()
+        row_of(page, "#archive-export table", r[1]).locator("input[name=rowid]").check()  # FAB's tick box
     for doc in DOCUMENTS:
         expect(page.get_by_label(doc)).to_be_checked()
     p.shot("档案_勾选三名学生")

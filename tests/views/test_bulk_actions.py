@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import GraduationAudit, Student, Task
 from app.models.account import Account
 from app.security import scope_of, student_scope_clause
+from app.statuses import EnrolmentStatus
 from app.views.bulk import BulkActionsMixin, Selection
 from app.views.scoped import StudentScopeFilter
 from tests import factories
@@ -116,14 +117,16 @@ def test_the_lists_are_enumerated(app):
     names = set(all_actions(app))
     assert {("GraduationAuditView", a) for a in ("sync", "audit", "override", "confirm", "export", "publish")} <= names
     assert ("GraduateFormView", "review_form") in names and ("GraduateListView", "export") in names
+    assert ("GraduateArchiveView", "export") in names
 
 
 @pytest.fixture()
 def graduates(cohort):
-    """Published graduates on both sites (毕业生列表 lists only those)."""
+    """Published graduates on both sites (毕业生列表 and 毕业生档案管理 list only those by default)."""
     for no in ("2020010001", "2020010005", "2020020001"):
-        factories.graduation_result(db.session.scalar(select(Student).where(Student.student_no == no)),
-                                    published=True)
+        student = db.session.scalar(select(Student).where(Student.student_no == no))
+        factories.graduation_result(student, published=True)
+        student.status = EnrolmentStatus.GRADUATED.value  # as 发布 does (毕业生档案管理 lists them by default)
     db.session.commit()
     return cohort
 
@@ -190,7 +193,7 @@ def test_nothing_to_do_stays_on_the_list(app, cohort, site_client, login):
     """An empty filter, and 登记表 审核通过 with nothing submitted: back on the same list with the message."""
     resp = bulk_post(site_client, "audit", filters={"enrol_grade": "1999"})
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/graduation/audit/?_flt_0_enrol_grade=1999")
-    assert "当前筛选条件下没有记录" in site_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "当前筛选条件下没有学生" in site_client.get(resp.headers["Location"]).get_data(as_text=True)
     resp = bulk_post(site_client, "review_form", base="/graduate_forms/", filters={"state": "draft"})
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/graduate_forms/list/"), resp.headers
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Account, DegreeApplication, DegreeBatch, Signature, Task
 from app.services import degree, tasks
 from tests import factories
-from tests.clients import press
+from tests.clients import bulk_post, press
 
 MET = "met"
 
@@ -254,8 +254,10 @@ def test_nothing_ticked_asks_with_the_filters_count_first(apps, site_client, col
 
 def test_archive_export_with_nothing_ticked_asks_first(world, site_client):
     """档案导出 of the whole filter: the confirmation with the count, then the task."""
-    r = site_client.post("/graduation/archive/export", data={"graduated": "all", "documents": ["card"]})
+    flt = {"graduated": "all"}
+    r = bulk_post(site_client, "export", base="/graduation/archive/", filters=flt, confirm=False,
+                  form={"documents": ["card"]})
     assert r.status_code == 200 and "将对当前筛选的 1 名学生导出档案，确定吗？" in r.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0
-    r = site_client.post("/graduation/archive/export", data={"graduated": "all", "documents": ["card"], "confirmed": "1"})
+    r = bulk_post(site_client, "export", base="/graduation/archive/", filters=flt, form={"documents": ["card"]})
     assert r.status_code == 302 and db.session.scalar(select(func.count()).select_from(Task)) == 1

@@ -139,7 +139,7 @@ def test_audit_button_runs_job_and_returns_to_filter(ready, site_client):
 def test_audit_of_empty_filter_gives_message(ready, site_client):
     """An audit of a filter that matches nobody says so and creates no task."""
     r = bulk_post(site_client, "audit", filters={"enrol_grade": "1999"}, follow_redirects=True)
-    assert "当前筛选条件下没有记录" in r.get_data(as_text=True)
+    assert "当前筛选条件下没有学生" in r.get_data(as_text=True)
     assert count(Task) == 0
 
 
