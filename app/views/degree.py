@@ -12,6 +12,7 @@ from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
 
 from app.ids import parse_page
@@ -257,9 +258,9 @@ class EndAfterStart:
             raise ValidationError("申请结束时间必须晚于开始时间")
 
 
-BATCH_LEVEL_CHOICES = [("", degree.batch_level_label(None))] + [
-    (lv, label(lv, Level)) for lv in degree.BACHELOR_LEVELS
-]
+BATCH_LEVEL_CHOICES = [SelectChoice("", degree.batch_level_label(None))] + [
+    SelectChoice(lv, label(lv, Level)) for lv in degree.BACHELOR_LEVELS
+]  # WTForms 3.3 deprecates tuple choices
 
 
 class DegreeBatchView(ModelView):

@@ -16,6 +16,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from app.ids import parse_id, parse_page
 from app.extensions import db
@@ -297,6 +298,9 @@ class GraduateListView(StudentBarListView):
         return redirect(self.list_url())
 
 
+LEVEL_CHOICES = [SelectChoice(value, text) for value, text in choices(Level)]  # WTForms 3.3: no tuples
+
+
 class GraduationBatchView(ModelView):
     """毕业批次 (CE admin): scope, conditions in force, confirmation window, diploma year."""
 
@@ -331,8 +335,8 @@ class GraduationBatchView(ModelView):
         "graduation_date": "毕业日期",
     }
     formatters_columns = {"level": lambda v: label(v, Level) if v else ""}
-    add_form_extra_fields = {"level": SelectField("层次", choices=choices(Level), widget=Select2Widget())}
-    edit_form_extra_fields = {"level": SelectField("层次", choices=choices(Level), widget=Select2Widget())}
+    add_form_extra_fields = {"level": SelectField("层次", choices=LEVEL_CHOICES, widget=Select2Widget())}
+    edit_form_extra_fields = {"level": SelectField("层次", choices=LEVEL_CHOICES, widget=Select2Widget())}
 
     def _check(self, item: GraduationBatch) -> None:
         if item.confirm_start and item.confirm_end and item.confirm_end <= item.confirm_start:
