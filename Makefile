@@ -5,17 +5,35 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test setup install migrate demo worker serve bench soak audit-deps clean translations
+.PHONY: run test lint setup install install-dev lock migrate demo worker serve bench soak audit-deps advisory-repo clean translations
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# Runtime only (requirements.lock): what setup/serve/worker/run need. No pytest, playwright, schemathesis, fakeredis.
 $(VENV)/.installed: requirements.lock $(BIN)/python
-	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	touch $@
+
+# Runtime + development tools (requirements-dev.lock): tests, linters, the dependency audit.
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# Recompile both locks (with hashes) after editing requirements.in / requirements-dev.in. Pins already in a lock
+# are kept; `make lock LOCK_ARGS=--upgrade-package=NAME` moves one. pip-tools lives in its own venv.
+PIP_TOOLS := pip-tools==7.6.2
+LOCK_VENV := .venv-lock
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PY) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install -q $(PIP_TOOLS); }
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements.lock requirements.in
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements-dev.lock requirements-dev.in
 
 translations: install
 	$(BIN)/pybabel -q compile -f -d app/translations
@@ -38,20 +56,28 @@ serve: setup
 worker: install
 	$(BIN)/rq worker -w app.jobs.worker.AppWorker --url $${REDIS_URL:-redis://127.0.0.1:6379/0} $${RQ_QUEUE:-audit}
 
-test: install translations
+test: install-dev translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# ruff (lint + import order) over app/ tests/ bench/, mypy over app/audit app/services app/jobs (pyproject.toml).
+lint: install-dev
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Load: gunicorn -w 4 + one `rq worker` on $DATABASE_URL / $REDIS_URL, 50 users for 60 s (docs/RELIABILITY.md §10).
-soak: install translations
+soak: install-dev translations
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
-# PyPI's live advisories for the pins at their latest release, a PyPA advisory-database snapshot for the rest
-ADVISORY_REPO ?= /work/.mirror/pypa+advisory-database/repo
-audit-deps: install
-	$(BIN)/python bench/dep_audit.py --pypi --advisory-repo $(ADVISORY_REPO) -r requirements.lock
+# PyPI's live advisories for the pins at their latest release, a PyPA advisory-database snapshot for the rest.
+# ADVISORY_REPO: a git directory or checkout of github.com/pypa/advisory-database (required, no default).
+audit-deps: advisory-repo install-dev
+	$(BIN)/python bench/dep_audit.py --pypi --advisory-repo "$(ADVISORY_REPO)" -r requirements.lock -r requirements-dev.lock
+
+advisory-repo:
+	@test -n "$(ADVISORY_REPO)" || { echo "make audit-deps needs ADVISORY_REPO=<git dir or checkout of github.com/pypa/advisory-database>" >&2; exit 2; }
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) $(LOCK_VENV) instance

@@ -59,6 +59,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "audit"),
         "JOB_TIMEOUT": int(os.environ.get("JOB_TIMEOUT", "3600")),
         "TASK_STALE_SECONDS": int(os.environ.get("TASK_STALE_SECONDS", "300")),
+        # tasks one organisation may have queued or running at once (fair share of the FIFO queue; 0: no limit)
+        "ORG_OPEN_TASKS_MAX": int(os.environ.get("ORG_OPEN_TASKS_MAX", "3")),
         # students per chunk job of a fanned-out audit (None: the kind's default, 5,000)
         "FANOUT_CHUNK_SIZE": int(os.environ["FANOUT_CHUNK_SIZE"]) if os.environ.get("FANOUT_CHUNK_SIZE") else None,
         "STORAGE_DIR": str(Path(os.environ.get("STORAGE_DIR", INSTANCE_DIR / "storage"))),
@@ -85,6 +87,10 @@ def build_config(overrides: dict | None = None) -> dict:
         "FAB_INDEX_VIEW": "app.views.home.HomeView",
         "FAB_API_SWAGGER_UI": True,
         "FAB_ADD_SECURITY_API": False,
+        # FAB's permission / view-menu admin pages: roles come from ROLE_PERMISSIONS (app/security.py) only
+        "FAB_ADD_SECURITY_PERMISSION_VIEW": False,
+        "FAB_ADD_SECURITY_VIEW_MENU_VIEW": False,
+        "FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW": False,
         "FAB_PASSWORD_HASH_METHOD": "scrypt",
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_FOLDER": "translations",

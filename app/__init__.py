@@ -67,7 +67,8 @@ def register_appbuilder(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from app.security import force_password_change, require_live_session
+    from app.views.input_guard import refuse_hostile_input
+    from app.views.login import force_password_change, require_live_session
     from app.views.scoped import refuse_unsafe_routes
 
     @app.before_request
@@ -79,6 +80,7 @@ def register_hooks(app: Flask) -> None:
     # a global, not a context processor: FAB's widgets import baselib without context and still see it
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
 
+    app.before_request(refuse_hostile_input)
     app.before_request(refuse_unsafe_routes)
     app.before_request(require_live_session)
     app.before_request(force_password_change)
@@ -90,6 +92,8 @@ def register_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["APP_MODE"] == "production":  # served over TLS only (README, deploy/nginx-gd.conf)
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -99,8 +103,10 @@ def register_hooks(app: Flask) -> None:
         return response
 
     from app.views.errors import register_error_handlers
+    from app.views.health import register as register_health
 
     register_error_handlers(app)
+    register_health(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -9,23 +9,23 @@ Two layers, both on the server:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any, Mapping
 
-from flask import flash, g, redirect, request, session, url_for
-from flask_appbuilder import expose
+from flask import g, has_request_context, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import AuthDBView
-from flask_appbuilder.utils.base import get_safe_redirect
-from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
 from sqlalchemy import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models.account import Account
 from app.models.base import utcnow
-from app.statuses import OrgKind, RoleName
+from app.statuses import OrgKind, RoleName, ScopeKind
+from app.views.login import LoginView
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- permissions
 
@@ -44,13 +44,26 @@ _API_READ = "StudentApi|GraduationResultApi|DegreeApplicationApi|TaskApi|OpenApi
 _MENUS_ADMIN = "毕业相关|毕业审核管理|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|任务中心|操作日志|学籍管理|学生学籍|教学计划|成绩|学位外语成绩|毕业生登记表|电子签名"
 
 
+# FAB's own security pages and their menu entries: they change accounts and roles past 账号管理's checks and the
+# operation log (users/edit made a student account CEAdmin; resetmypassword needs no old password). No role has
+# them; 用户信息 (userinfo / userinfoedit) stays for everyone. FAB's permission/view-menu pages are not even
+# registered (FAB_ADD_SECURITY_*_VIEW = False in config.py).
+_FAB_SECURITY = "|".join(re.escape(n) for n in (
+    "ResetPasswordView", "ResetMyPasswordView", "UserDBModelView", "RoleModelView", "UserGroupModelView",
+    "UserStatsChartView", "Security", "List Users", "List Roles", "List Groups", "User's Statistics"))
+
+
 def _anchored(names: str) -> str:
     return f"^({names})$"
 
 
 ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     # everything except the student-only 学生空间 (a CE account has no student record)
-    RoleName.CE_ADMIN.value: [["^(?!学生空间$|StudentSpaceView$).*", ".*"]],
+    # everything except the student-only 学生空间 and FAB's own user/role/reset pages (accounts are 账号管理's)
+    RoleName.CE_ADMIN.value: [
+        [f"^(?!(?:学生空间|StudentSpaceView|{_FAB_SECURITY})$).*", ".*"],
+        [_anchored("UserInfoEditView|UserDBModelView"), _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
+    ],
     RoleName.COLLEGE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
@@ -94,16 +107,32 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
 class Scope:
     """The set of students an account may see: all, a college's, a site's, one, or none."""
 
-    kind: str  # "all" | "college" | "site" | "student" | "none"
+    kind: str  # a ScopeKind value
     org_id: int | None = None
     student_id: int | None = None
 
     @property
     def is_all(self) -> bool:
-        return self.kind == "all"
+        return self.kind == ScopeKind.ALL.value
+
+    def to_params(self) -> dict[str, Any]:
+        """The scope as plain JSON values for a task's params (a job has no request to derive it from)."""
+        return {"kind": self.kind, "org_id": self.org_id, "student_id": self.student_id}
+
+    @classmethod
+    def from_params(cls, raw: Any) -> Scope:
+        """Rebuild a scope in a job; anything malformed (unknown kind, ids that are not ints) is no students."""
+        if not isinstance(raw, Mapping):
+            return NO_SCOPE
+        kind, org_id, student_id = raw.get("kind"), raw.get("org_id"), raw.get("student_id")
+        if not isinstance(kind, str) or kind not in {k.value for k in ScopeKind}:
+            return NO_SCOPE
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int)) for v in (org_id, student_id)):
+            return NO_SCOPE
+        return cls(str(kind), org_id=org_id, student_id=student_id)
 
 
-NO_SCOPE = Scope("none")
+NO_SCOPE = Scope(ScopeKind.NONE.value)
 
 
 def scope_of(account: Account | None) -> Scope:
@@ -183,77 +212,28 @@ def role_of(account: Account | None) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- passwords
-
-
-PASSWORD_RULE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d).{8,64}$")
-
-
-def password_problem(password: str) -> str | None:
-    """None when the password is acceptable, else the Chinese reason."""
-    if not PASSWORD_RULE.match(password or ""):
-        return "密码至少 8 位，且必须同时包含字母和数字"
-    return None
-
-
-def initial_password(mobile: str) -> str:
-    """Initial password of a new account, as the manual says: edu@<手机号>."""
-    return f"edu@{mobile}"
-
-
-# --------------------------------------------------------------------------- login
-
-LOGIN_FAILED = "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。"
-LOGIN_LOCKED = "账号或密码错误，或账号已被暂时锁定，请 15 分钟后再试。"
-
-
-class LoginView(AuthDBView):
-    """Login page with the two entrances of the manual: 机构账号登录 (工号) and 学生登录 (学号)."""
-
-    login_template = "security/login.html"
-
-    @expose("/login/", methods=["GET", "POST"])
-    def login(self):
-        from flask_appbuilder.security.forms import LoginForm_db
-
-        if g.user is not None and g.user.is_authenticated:
-            return redirect(self.appbuilder.get_url_for_index)
-        form = LoginForm_db()
-        login_type = request.form.get("login_type") or request.args.get("type") or "org"
-        if form.validate_on_submit():
-            next_url = get_safe_redirect(request.args.get("next", ""))
-            user = self.appbuilder.sm.authenticate(form.username.data, form.password.data, login_type)
-            if user is None:
-                flash(LOGIN_FAILED, "warning")
-                return redirect(url_for(".login", next=request.args.get("next") or None, type=login_type))
-            from app.extensions import db
-            from app.services.accounts import open_session
-
-            login_user(user, remember=False)
-            session["sid"] = open_session(user)
-            db.session.commit()
-            if user.must_change_password:
-                return redirect(url_for("PasswordView.change"))
-            return redirect(next_url)
-        return self.render_template(
-            self.login_template, title=_l("登录"), form=form, appbuilder=self.appbuilder, login_type=login_type
-        )
-
-
 def fab_password_rule(password: str) -> None:
     """FAB_PASSWORD_COMPLEXITY_VALIDATOR: FAB's own password forms (CE admin's user admin) follow our rule."""
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    from app.services.accounts import password_problem
 
     problem = password_problem(password)
     if problem:
         raise PasswordComplexityValidationError(problem)
 
 
+TOKEN_VERSION_CLAIM = "tv"
+FAB_ADD_USER_REFUSED = ("不能用 Flask-AppBuilder 的命令或页面创建账号：第一个继教院管理员请用 flask bootstrap 创建，"
+                        "其他账号请在 基础数据 → 账号管理 中创建")
+FAB_RESET_REFUSED = "不能用 Flask-AppBuilder 的命令或页面重置密码：请在 账号管理 中重置为初始密码（记入操作日志）"
+
+
 class AppSecurityManager(SecurityManager):
     """FAB security with our account table, lockout, two login entrances and forced password change."""
 
     user_model = Account
-    authdbview = LoginView
+    authdbview = LoginView  # the two entrances of the manual (app/views/login.py)
 
     def __init__(self, appbuilder):
         from flask import current_app
@@ -266,9 +246,20 @@ class AppSecurityManager(SecurityManager):
         self._fake_hash = generate_password_hash(
             secrets.token_hex(16), method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
 
-    def authenticate(self, username: str, password: str, login_type: str) -> Account | None:
-        """Check a password with lockout; same answer for unknown user, wrong password and lock."""
+    def authenticate(self, username: str, password: str, login_type: str,
+                     known_ids: frozenset[int] = frozenset()) -> Account | None:
+        """Check a password with lockout; the same answer for an unknown user and a wrong password.
+
+        The lock (``LOGIN_MAX_FAILURES`` wrong passwords → ``LOGIN_LOCK_MINUTES``) holds only for clients the
+        account has not used before: from a browser where it logged in successfully (``known_ids``, a signed
+        cookie) the right password still passes, so an anonymous caller who types wrong passwords for a
+        guessable 工号 cannot keep its owner out (OWASP ASVS 6.3, NIST 800-63B 5.2.2; docs/RELIABILITY.md).
+        The right password from an unknown client while locked raises ``AccountLocked`` (the page says until
+        when); a wrong one during the lock neither counts nor extends it.
+        """
         from flask import current_app
+
+        from app.services.accounts import AccountLocked
 
         cfg = current_app.config
         username = (username or "").strip()
@@ -285,18 +276,23 @@ class AppSecurityManager(SecurityManager):
             return None
         now = utcnow()
         is_student = user.student_id is not None
-        if user.locked_until and user.locked_until > now:
-            check_password_hash(self._fake_hash, password or "")
-            return None
-        if user.locked_until and user.locked_until <= now:
+        locked = user.locked_until is not None and user.locked_until > now
+        if user.locked_until and not locked:
             user.locked_until = None
             user.fail_login_count = 0
         ok = check_password_hash(user.password, password or "")
         if ok and is_student != (login_type == "student"):
             ok = False  # a student must use 学生登录, staff 机构账号登录
+        if locked and user.id not in known_ids:
+            if ok:
+                raise AccountLocked(user.locked_until)
+            return None
         if ok:
+            user.locked_until = None
             self.update_user_auth_stat(user, True)
             return user
+        if locked:
+            return None  # a known browser with a wrong password: the lock is not extended
         user.fail_login_count = (user.fail_login_count or 0) + 1
         if user.fail_login_count >= cfg["LOGIN_MAX_FAILURES"]:
             user.locked_until = now + dt.timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
@@ -305,6 +301,46 @@ class AppSecurityManager(SecurityManager):
             record(actor=None, action="account_locked", record=user, new=str(user.locked_until), reason="连续登录失败")
         self.update_user(user)
         return None
+
+    def add_user(self, username, first_name, last_name, email, role=None, password="", hashed_password="",
+                 groups=None, commit=True):
+        """Refused: FAB's own user creation (``flask fab create-admin`` / ``create-user``, its user views) makes
+        accounts outside the product's four roles and organisations — a CE admin nobody can use. Accounts come
+        from ``flask bootstrap`` and 账号管理 (``app.services.accounts.create_account``)."""
+        return self._refuse_fab_account_change(FAB_ADD_USER_REFUSED)
+
+    def reset_password(self, userid, password):
+        """Refused: FAB's password reset (``flask fab reset-password``, its reset views) writes no log entry and
+        ends no session. Passwords change through 修改密码 and 账号管理's 重置为初始密码."""
+        return self._refuse_fab_account_change(FAB_RESET_REFUSED)
+
+    @staticmethod
+    def _refuse_fab_account_change(message: str):
+        if not has_request_context():  # a `flask fab …` command: a clear message and a failing exit code
+            import click
+
+            raise click.ClickException(message)
+        log.warning("refused a FAB account change: %s", message)
+        return None
+
+    def create_jwt_manager(self, app):
+        """API tokens carry the account's ``token_version``: a password change, 停用 or 重置为初始密码 moves
+        it on (``accounts.end_sessions``), and every access and refresh token issued before is refused."""
+        from app.services.accounts import token_version
+
+        jwt_manager = super().create_jwt_manager(app)
+
+        @jwt_manager.additional_claims_loader
+        def add_token_version(identity):
+            return {TOKEN_VERSION_CLAIM: token_version(int(identity)) if str(identity).isdigit() else None}
+
+        @jwt_manager.token_in_blocklist_loader
+        def token_ended(_header, payload) -> bool:
+            sub = str(payload.get("sub", ""))
+            current = token_version(int(sub)) if sub.isdigit() else None
+            return current is None or payload.get(TOKEN_VERSION_CLAIM) != current
+
+        return jwt_manager
 
     def on_user_logout(self, user) -> None:
         """退出 ends this browser's session on the server too: the cookie, if copied, no longer logs anyone in."""
@@ -316,48 +352,22 @@ class AppSecurityManager(SecurityManager):
         db.session.commit()
 
     def auth_user_db(self, username, password):
-        """API (JWT) login goes through the same lockout; students and staff alike."""
+        """API (JWT) login goes through the same lockout (an API client is never a known browser)."""
+        from app.services.accounts import AccountLocked
+
         user = self.find_user(username=username) if username else None
         login_type = "student" if (user is not None and user.student_id) else "org"
-        return self.authenticate(username, password, login_type)
+        try:
+            return self.authenticate(username, password, login_type)
+        except AccountLocked:
+            return None
 
+    def register_views(self):
+        """FAB's views, then the same login rate limit on the API's login and refresh as on the form."""
+        super().register_views()
+        if self.is_auth_limited:
+            from flask_appbuilder.security.api import SecurityApi
 
-SESSION_ENDED = "登录已失效（已退出、密码已修改或账号已停用），请重新登录"
-
-
-def require_live_session():
-    """before_request hook: a logged-in page request is served only while its session is open on the server.
-
-    Flask's session cookie is signed, not stored; ``AccountSession`` is what 退出, a password change and
-    停用 end. The API authenticates with JWTs and never with this cookie (tests/reliability/test_csrf_sweep.py).
-    """
-    user = g.get("user")
-    if user is None or not getattr(user, "is_authenticated", False) or request.path.startswith("/api/"):
-        return None
-    if (request.endpoint or "").endswith("static"):
-        return None
-    from app.services.accounts import session_is_live
-
-    if session_is_live(user.id, session.get("sid")):
-        return None
-    logout_user()
-    session.clear()
-    g.user = None
-    flash(SESSION_ENDED, "warning")
-    return redirect(url_for("LoginView.login"))
-
-
-def force_password_change():
-    """before_request hook: an account with the initial password may only change it or log out."""
-    user = g.get("user")
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if not getattr(user, "must_change_password", False):
-        return None
-    allowed = {"PasswordView.change", "AuthDBView.logout", "LoginView.logout", "static", "appbuilder.static"}
-    if request.endpoint in allowed or (request.endpoint or "").endswith(".static"):
-        return None
-    if request.path.startswith("/api/"):
-        return None  # API callers get 403 from the API layer instead (see api module)
-    flash("首次登录请先修改初始密码", "info")
-    return redirect(url_for("PasswordView.change"))
+            for view in self.appbuilder.baseviews:
+                if isinstance(view, SecurityApi):
+                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)

@@ -14,6 +14,16 @@ class OrgKind(str, Enum):
     SITE = "site"        # 教学点
 
 
+class ScopeKind(str, Enum):
+    """Which students an account may see (``app.security.Scope``)."""
+
+    ALL = "all"          # 继教院: every student
+    COLLEGE = "college"  # 学院: students whose major belongs to the college
+    SITE = "site"        # 教学点: the site's students
+    STUDENT = "student"  # 学生: self only
+    NONE = "none"        # anything unexpected: no student at all
+
+
 class RoleName(str, Enum):
     """FAB role names (internal, English); shown through ROLE_LABELS."""
 
@@ -73,6 +83,14 @@ class GraduationResult(str, Enum):
     FAILED = "failed"              # 不合格
 
 
+class ConfirmState(str, Enum):
+    """确认状态 of a graduation result (derived from confirmed_at / published_at, never stored)."""
+
+    UNCONFIRMED = "unconfirmed"  # 未确认
+    CONFIRMED = "confirmed"      # 已确认
+    PUBLISHED = "published"      # 已毕业
+
+
 class DegreeApplicationState(str, Enum):
     """学生申请状态."""
 
@@ -98,6 +116,46 @@ class TaskState(str, Enum):
     RUNNING = "running"      # 执行中
     SUCCEEDED = "succeeded"  # 成功
     FAILED = "failed"        # 失败
+
+
+class TaskKind(str, Enum):
+    """What a background task does (任务中心's 任务类型)."""
+
+    GRADUATION_SYNC = "graduation_sync"
+    GRADUATION_AUDIT = "graduation_audit"
+    GRADUATION_PUBLISH = "graduation_publish"
+    DEGREE_AUDIT = "degree_audit"
+    DEGREE_PUBLISH = "degree_publish"
+    ARCHIVE_EXPORT = "archive_export"
+    DEGREE_SUMMARY_EXPORT = "degree_summary_export"
+    LIST_EXPORT = "list_export"
+    IMPORT = "import"
+    DEMO = "demo"
+
+
+class OplogAction(str, Enum):
+    """What an 操作日志 entry records."""
+
+    GRADUATION_AUDIT = "graduation_audit"
+    GRADUATION_OVERRIDE = "graduation_override"
+    GRADUATION_CONFIRM = "graduation_confirm"
+    GRADUATION_PUBLISH = "graduation_publish"
+    GRADUATION_SYNC = "graduation_sync"
+    FORM_SUBMIT = "form_submit"
+    PHOTO_UPLOAD = "photo_upload"
+    DEGREE_APPLY = "degree_apply"
+    DEGREE_AUDIT = "degree_audit"
+    DEGREE_OVERRIDE = "degree_override"
+    DEGREE_REVIEW = "degree_review"
+    DEGREE_FINAL = "degree_final"
+    DEGREE_PUBLISH = "degree_publish"
+    SIGNATURE_UPLOAD = "signature_upload"
+    ACCOUNT_CREATE = "account_create"
+    ACCOUNT_UPDATE = "account_update"
+    ACCOUNT_LOCKED = "account_locked"
+    PASSWORD_CHANGE = "password_change"
+    IMPORT = "import"
+    RECORD_UPDATE = "record_update"
 
 
 class SubstituteExam(str, Enum):
@@ -136,6 +194,9 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (GraduationResult.UNAUDITED, "未审核"),
     (GraduationResult.PRE_GRADUATE, "预毕业"),
     (GraduationResult.FAILED, "不合格"),
+    (ConfirmState.UNCONFIRMED, "未确认"),
+    (ConfirmState.CONFIRMED, "已确认"),
+    (ConfirmState.PUBLISHED, "已毕业"),
     (DegreeApplicationState.NOT_APPLIED, "未申请"),
     (DegreeApplicationState.APPLIED, "已申请"),
     (DegreeConditionResult.UNAUDITED, "未审核"),
@@ -147,6 +208,36 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (TaskState.RUNNING, "执行中"),
     (TaskState.SUCCEEDED, "成功"),
     (TaskState.FAILED, "失败"),
+    (TaskKind.GRADUATION_SYNC, "同步课程数据任务"),
+    (TaskKind.GRADUATION_AUDIT, "毕业审核任务"),
+    (TaskKind.GRADUATION_PUBLISH, "毕业发布任务"),
+    (TaskKind.DEGREE_AUDIT, "学位条件审核任务"),
+    (TaskKind.DEGREE_PUBLISH, "学位发布任务"),
+    (TaskKind.ARCHIVE_EXPORT, "毕业生档案导出"),
+    (TaskKind.DEGREE_SUMMARY_EXPORT, "学位申请信息汇总表导出"),
+    (TaskKind.LIST_EXPORT, "列表导出"),
+    (TaskKind.IMPORT, "数据导入"),
+    (TaskKind.DEMO, "演示任务"),
+    (OplogAction.GRADUATION_AUDIT, "毕业审核"),
+    (OplogAction.GRADUATION_OVERRIDE, "修改毕业审核结果"),
+    (OplogAction.GRADUATION_CONFIRM, "一键确认毕业"),
+    (OplogAction.GRADUATION_PUBLISH, "毕业发布"),
+    (OplogAction.GRADUATION_SYNC, "同步课程数据"),
+    (OplogAction.FORM_SUBMIT, "提交毕业生登记表"),
+    (OplogAction.PHOTO_UPLOAD, "上传毕业照片"),
+    (OplogAction.DEGREE_APPLY, "学位申请"),
+    (OplogAction.DEGREE_AUDIT, "学位条件审核"),
+    (OplogAction.DEGREE_OVERRIDE, "修改授予结论"),
+    (OplogAction.DEGREE_REVIEW, "初审"),
+    (OplogAction.DEGREE_FINAL, "批量终审"),
+    (OplogAction.DEGREE_PUBLISH, "学位发布"),
+    (OplogAction.SIGNATURE_UPLOAD, "上传电子签名"),
+    (OplogAction.ACCOUNT_CREATE, "创建账号"),
+    (OplogAction.ACCOUNT_UPDATE, "修改账号"),
+    (OplogAction.ACCOUNT_LOCKED, "账号锁定"),
+    (OplogAction.PASSWORD_CHANGE, "修改密码"),
+    (OplogAction.IMPORT, "导入"),
+    (OplogAction.RECORD_UPDATE, "修改记录"),
     (SubstituteExam.CET4, "大学英语四级"),
     (SubstituteExam.PETS3, "PETS-3"),
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
 
 SITES = 20
 COLLEGES = 5
@@ -114,8 +114,10 @@ def generate(raw, dialect: str, students: int, seed: int = 20240601, photo_share
             plan_courses[pid] = lst
             for k, (code, name, credits, required, degree) in enumerate(lst):
                 cid += 1
-                courses.append((cid, pid, code, name, credits, "required" if required else "elective", degree, 1 + k // 8))
-    bulk(raw, dialect, "teaching_plan", ("id", "major_id", "level", "grade", "min_total_credits", "min_elective_credits"), plans)
+                nature = "required" if required else "elective"
+                courses.append((cid, pid, code, name, credits, nature, degree, 1 + k // 8))
+    bulk(raw, dialect, "teaching_plan",
+         ("id", "major_id", "level", "grade", "min_total_credits", "min_elective_credits"), plans)
     bulk(raw, dialect, "plan_course", ("id", "plan_id", "course_code", "course_name", "credits", "nature",
                                        "is_degree_course", "suggested_term"), courses)
     out.plans, out.plan_courses = len(plans), len(courses)
@@ -196,8 +198,8 @@ def generate(raw, dialect: str, students: int, seed: int = 20240601, photo_share
     bachelors = [sid for sid, level, _p in meta if level in BACHELOR]
     rng.shuffle(bachelors)
     language = [(sid, dt.date(2023, 5, 20), float(rng.randint(40, 95)), None, None, False) for sid in bachelors]
-    bulk(raw, dialect, "language_score", ("student_id", "exam_date", "score", "substitute", "substitute_score", "passed"),
-         language)
+    bulk(raw, dialect, "language_score",
+         ("student_id", "exam_date", "score", "substitute", "substitute_score", "passed"), language)
     current = bachelors[: int(students * 0.3)]
     earlier = bachelors[: max(0, min(len(bachelors), students - len(current)))]
     apps = [(2, sid, now, "unaudited") for sid in current] + [(1, sid, now - dt.timedelta(days=395), "unaudited")
@@ -209,7 +211,8 @@ def generate(raw, dialect: str, students: int, seed: int = 20240601, photo_share
         cur = raw.cursor()
         for table in ("organisation", "major", "teaching_plan", "plan_course", "graduation_batch", "degree_batch",
                       "student", "grade", "graduate_form", "language_score", "degree_application"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))")
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
         cur.execute("ANALYZE")
         cur.close()
     else:

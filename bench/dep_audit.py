@@ -1,7 +1,10 @@
 """Dependency audit against a local copy of the PyPA advisory database (OSV YAML), and optionally PyPI's live data.
 
-    .venv/bin/python bench/dep_audit.py --advisory-repo /work/.mirror/pypa+advisory-database/repo -r requirements.lock
-    .venv/bin/python bench/dep_audit.py --pypi --advisory-repo ... -r requirements.lock
+    .venv/bin/python bench/dep_audit.py --advisory-repo <advisory-database git dir> -r requirements.lock
+    .venv/bin/python bench/dep_audit.py --pypi --advisory-repo ... -r requirements.lock -r requirements-dev.lock
+
+``-r`` may be given more than once (runtime and development locks, as `make audit-deps` does); a pin
+listed in several files is checked once. The locks are pip-compile output with hashes.
 
 pip-audit needs an advisory service this machine cannot reach; the PyPA database
 (github.com/pypa/advisory-database) is the source both PyPI and OSV publish from, so a snapshot of it
@@ -29,10 +32,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
 
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
@@ -74,6 +77,18 @@ def read_pins(lines: Iterable[str]) -> tuple[list[Pin], list[str]]:
             continue
         pins.append(Pin(canonicalize_name(req.name), exact[0].version, raw.strip()))
     return pins, skipped
+
+
+def read_pin_files(paths: Iterable[Path]) -> tuple[list[Pin], list[str]]:
+    """The pins of several requirements files (runtime and dev locks overlap): each name==version once."""
+    pins: dict[tuple[str, str], Pin] = {}
+    skipped: list[str] = []
+    for path in paths:
+        found, rest = read_pins(path.read_text(encoding="utf-8").splitlines())
+        for pin in found:
+            pins.setdefault((pin.name, pin.version), pin)
+        skipped += [line for line in rest if line not in skipped]
+    return list(pins.values()), skipped
 
 
 # --------------------------------------------------------------------------- matching (OSV semantics)
@@ -276,7 +291,6 @@ HELD_BACK = {
     "marshmallow": "Flask-AppBuilder 5.3.0 fails at start-up with marshmallow 4 (KeyError on foreign-key "
                    "columns in its API schemas; FAB issues #2361, #2425)",
     "marshmallow-sqlalchemy": "1.6 requires marshmallow >= 4 (see marshmallow)",
-    "pyee": "14 and later need Python >= 3.12 and we run 3.11",
     "python-dateutil": "Flask-AppBuilder 5.3.0 requires python-dateutil < 3",
     "sqlalchemy": "2.1 makes psycopg 3 the driver of postgresql:// URLs, and the app is built on psycopg2 "
                   "(execute_values and COPY in app/services/facts.py)",
@@ -329,7 +343,7 @@ def live_check(pins: list[Pin], base_url: str = PYPI_URL, held_back: Mapping[str
     with ThreadPoolExecutor(max_workers=workers) as pool:
         projects = list(pool.map(lambda p: fetch_project(base_url, p.name), pins))
     findings, behind, checked = [], [], 0
-    for pin, project in zip(pins, projects):
+    for pin, project in zip(pins, projects, strict=True):
         if project is None:
             behind.append(Behind(pin, None, "not on the index"))
             continue
@@ -424,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--advisory-repo", required=True, type=Path,
                         help="git directory or checkout of github.com/pypa/advisory-database")
-    parser.add_argument("-r", "--requirement", required=True, type=Path, help="requirements file with == pins")
+    parser.add_argument("-r", "--requirement", required=True, type=Path, action="append",
+                        help="requirements file with == pins (repeatable)")
     parser.add_argument("--rev", default="HEAD", help="revision of a git directory (default HEAD)")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -434,9 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pypi-url", default=PYPI_URL, help=f"JSON API base for --pypi (default {PYPI_URL})")
     args = parser.parse_args(argv)
     try:
-        pins, skipped = read_pins(args.requirement.read_text(encoding="utf-8").splitlines())
+        pins, skipped = read_pin_files(args.requirement)
     except OSError as exc:
-        print(f"error: cannot read {args.requirement}: {exc}", file=sys.stderr)
+        print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     db = Database(args.advisory_repo, args.rev)
     try:

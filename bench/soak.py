@@ -358,10 +358,10 @@ def print_report(args, figures: dict) -> None:
           f"({figures['roles']}), gunicorn -w {args.gunicorn_workers}, {figures['seconds']:.0f} s of load, "
           f"think {args.think:g} s; load average {figures['load']['before'][0]:.2f} → "
           f"{figures['load']['after'][0]:.2f}")
-    print("| " + " | ".join(pad(h, w) for h, w in zip(head, widths)) + " |")
+    print("| " + " | ".join(pad(h, w) for h, w in zip(head, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in body:
-        print("| " + " | ".join(pad(c, w) for c, w in zip(r, widths)) + " |")
+        print("| " + " | ".join(pad(c, w) for c, w in zip(r, widths, strict=True)) + " |")
     o = rows["overall"]
     met = "met" if o["p95_ms"] <= args.p95_ms else "MISSED"
     print(f"throughput {o['per_second']:.1f} requests/s; errors {o['errors']}; "
@@ -417,7 +417,7 @@ def main(argv=None) -> int:
             start.wait(timeout=300)
         except threading.BrokenBarrierError:
             stop.set()
-            raise SystemExit(f"users could not log in: {stats.samples[:3]}")
+            raise SystemExit(f"users could not log in: {stats.samples[:3]}") from None
         t0 = time.perf_counter()
         after = last_task_id(app)
         auditor = threading.Thread(target=run_audit, args=(args, app, audit_task, audit), daemon=True)

@@ -5,10 +5,11 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+from app.audit.language import language_passed
 from app.extensions import db
 from app.models import (
-    GraduateForm,
     Grade,
+    GraduateForm,
     GraduationBatch,
     LanguageScore,
     Major,
@@ -18,7 +19,7 @@ from app.models import (
     TeachingPlan,
 )
 from app.services.accounts import create_account
-from app.statuses import CourseNature, EnrolmentStatus, FormState, Level, OrgKind, RoleName
+from app.statuses import CourseNature, EnrolmentStatus, FormState, Level, OrgKind, RoleName, SubstituteExam
 
 PASSWORD = "Test@2024x"
 _seq = itertools.count(1)
@@ -61,7 +62,8 @@ def plan(major: Major, level: Level = Level.HIGH_TO_BACHELOR, grade: int = 2020,
 
 def student(site: Organisation, major: Major, *, no: str | None = None, name: str = "张三",
             level: Level = Level.HIGH_TO_BACHELOR, grade: int = 2020, photo: bool = True,
-            form: FormState | None = FormState.SUBMITTED, status: EnrolmentStatus = EnrolmentStatus.ENROLLED) -> Student:
+            form: FormState | None = FormState.SUBMITTED,
+            status: EnrolmentStatus = EnrolmentStatus.ENROLLED) -> Student:
     s = Student(
         student_no=no or f"20{next(_seq):08d}", name=name, gender="男", id_card="11010519491231002X",
         birth_date=dt.date(1998, 1, 1), mobile="13800000000", enrol_grade=grade, study_grade=grade,
@@ -90,9 +92,14 @@ def grades(student: Student, scores: dict[str, float | str], term: str = "2021-2
 ALL_PASS = {"C01": 80, "C02": 75, "C03": 70, "E01": 90, "E02": "良"}
 
 
-def language(student: Student, score: float | None = 70, substitute: str | None = None) -> LanguageScore:
+def language(student: Student, score: float | None = 70, substitute: str | None = None,
+             substitute_score: float | None = None) -> LanguageScore:
+    """A 学位外语成绩; a CET-4 substitute without a given score gets a passing 480."""
+    if substitute == SubstituteExam.CET4.value and substitute_score is None:
+        substitute_score = 480.0
     ls = LanguageScore(student_id=student.id, exam_date=dt.date(2023, 5, 1), score=score, substitute=substitute,
-                       passed=bool(substitute) or (score is not None and score >= 60))
+                       substitute_score=substitute_score,
+                       passed=language_passed(score, substitute, substitute_score, recorded_pass=True))
     db.session.add(ls)
     db.session.flush()
     return ls
@@ -189,3 +196,42 @@ def graduation_result(student: Student, result: str = "pre_graduate", *, publish
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def account_named(username: str):
+    """The Account row of ``username``."""
+    from sqlalchemy import select
+
+    from app.models import Account
+
+    return db.session.scalar(select(Account).where(Account.username == username))
+
+
+def degree_applications(students, batch=None, *, language_score: float = 70) -> dict[str, int]:
+    """Students ready for 学位条件审核 and applied: each 预毕业, a passing 学位外语, every course passed, an
+    application in ``batch`` (a new open 学位批次 when None). Committed; returns 学号 → application id."""
+    from app.models import DegreeApplication
+
+    batch = batch or degree_batch()
+    ids = {}
+    for s in students:
+        graduation_result(s)
+        language(s, language_score)
+        grades(s, ALL_PASS)
+        application = DegreeApplication(batch_id=batch.id, student_id=s.id)
+        db.session.add(application)
+        db.session.flush()
+        ids[s.student_no] = application.id
+    db.session.commit()
+    return ids
+
+
+def audited_degree_applications(students, batch=None, *, actor: str = "jjy001") -> dict[str, int]:
+    """``degree_applications`` and then the 学位条件审核 of every application by ``actor`` (through the task
+    path, as the button does), so each reads 已达标. Returns 学号 → application id."""
+    from app.jobs import runner
+    from app.services import degree
+
+    ids = degree_applications(students, batch)
+    runner.submit(degree.start_audit(account_named(actor), flt=degree.DegreeFilter()))
+    return ids

@@ -9,8 +9,8 @@ import pytest
 from app.extensions import db
 from app.models import Account
 from app.models.base import utcnow
-from app.security import LOGIN_FAILED
 from app.statuses import RoleName
+from app.views.login import login_failed_message
 from tests import factories
 
 INITIAL = "edu@13900000000"
@@ -85,8 +85,10 @@ def test_lock_is_logged(app, world):
     assert db.session.query(OperationLog).filter_by(action="account_locked").count() == 1
 
 
-def test_same_message_for_unknown_user_wrong_password_and_lock(app, world):
-    """Unknown user, wrong password and a locked account read the same: no user enumeration."""
+def test_same_message_for_unknown_user_and_wrong_password_and_the_lock_named_only_with_the_right_one(app, world):
+    """An unknown user and a wrong password read the same (no enumeration); a wrong password on a locked
+    account too. Only whoever types the right password of a locked account learns it is locked, and until
+    when (Asia/Shanghai) — instead of being told the password is wrong."""
     b = Browser(app)
     b.login("nobody", "whatever1")
     unknown = b.flashed()
@@ -94,12 +96,25 @@ def test_same_message_for_unknown_user_wrong_password_and_lock(app, world):
     b.login("jxd001", "wrong-password1")
     wrong = b.flashed()
     acc = account("jxd001")
-    acc.locked_until = utcnow() + dt.timedelta(minutes=10)
+    acc.locked_until = dt.datetime(2030, 1, 1, 8, 0)  # UTC
     db.session.commit()
     b = Browser(app)
-    b.login("jxd001", factories.PASSWORD)
-    locked = b.flashed()
-    assert unknown == wrong == locked == LOGIN_FAILED
+    b.login("jxd001", "wrong-password1")
+    locked_wrong = b.flashed()
+    assert unknown == wrong == locked_wrong == "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。"
+    b = Browser(app)
+    assert not logged_in(b.login("jxd001", factories.PASSWORD))
+    assert b.flashed().startswith("账号因连续登录失败已被暂时锁定，将于 2030-01-01 16:00 自动解锁。")
+
+
+def test_the_failed_login_message_states_the_configured_lockout(app, world):
+    """The lockout numbers are configured once (config.py) and the message says what is configured."""
+    with app.test_request_context():
+        app.config.update(LOGIN_MAX_FAILURES=3, LOGIN_LOCK_MINUTES=30)
+        try:
+            assert login_failed_message() == "账号或密码错误。连续失败 3 次，账号将被锁定 30 分钟。"
+        finally:
+            app.config.update(LOGIN_MAX_FAILURES=5, LOGIN_LOCK_MINUTES=15)
 
 
 def test_student_only_through_student_login(app, world):
@@ -145,13 +160,14 @@ def test_weak_passwords_are_refused(app, newbie, weak):
     assert acc.password == before and acc.must_change_password is True
 
 
-def test_fab_reset_forms_follow_the_rules(app, world, ce_client, site_client):
-    """FAB's own reset-password form refuses weak passwords; site admins cannot reach it at all."""
+def test_fab_reset_forms_change_no_password(app, world, ce_client, site_client):
+    """FAB's own reset-password form asks for no old password, ends no session and writes no log entry: it
+    changes nothing, even for the CE admin (修改密码 and 账号管理 are the ways); site admins cannot reach it."""
     before = account("jjy001").password
     ce_client.post("/resetmypassword/form", data={"password": "weak", "conf_password": "weak"})
     assert account("jjy001").password == before
     ce_client.post("/resetmypassword/form", data={"password": "Strong2024x", "conf_password": "Strong2024x"})
-    assert account("jjy001").password != before  # the form itself works: only the weak one was refused
+    assert account("jjy001").password == before
     assert site_client.get("/resetmypassword/form").status_code == 403
 
 
@@ -213,5 +229,6 @@ def test_no_account_is_made_without_the_right_door_and_password(app, imported, c
     db.session.commit()
     b = Browser(app)
     assert not logged_in(b.login("2020019001", password, login_type=login_type))
-    assert LOGIN_FAILED in b.get("/login/?type=" + login_type).get_data(as_text=True)
+    page = b.get("/login/?type=" + login_type).get_data(as_text=True)
+    assert "账号或密码错误。连续失败 5 次，账号将被锁定 15 分钟。" in page
     assert db.session.query(Account).filter_by(username="2020019001").count() == 0

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Account, GraduateForm, Grade, Task
+from app.models import Account, Grade, GraduateForm, Task
 from app.services import tasks
 from app.statuses import FormState, TaskState
 from tests import factories

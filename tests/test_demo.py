@@ -14,14 +14,15 @@ from app import storage
 from app.audit.degree import degree_course_average
 from app.audit.graduation import GraduationFacts, audit_graduation
 from app.audit.scores import best_scores
-from app.audit.types import Plan, PlanCourse as RulePlanCourse
+from app.audit.types import Plan
+from app.audit.types import PlanCourse as RulePlanCourse
 from app.cli import sync_roles
 from app.demo import DEMO_PASSWORD, DEMO_STUDENT_NO, id_card_check_digit, id_card_is_valid, seed_demo, term_name
 from app.extensions import db
 from app.models import (
     Account,
-    GraduateForm,
     Grade,
+    GraduateForm,
     GraduationBatch,
     LanguageScore,
     Organisation,

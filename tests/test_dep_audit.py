@@ -8,13 +8,14 @@ import shutil
 import socket
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 import yaml
+from packaging.version import Version
 
 from bench import dep_audit
 from bench.dep_audit import Pin, audit, match, range_includes, read_pins
-from packaging.version import Version
 
 
 def adv(id_, name, *, events=None, versions=None, ecosystem="PyPI", **extra) -> dict:
@@ -123,6 +124,30 @@ def test_command_line_on_a_checkout_and_on_a_git_dir(tmp_path, capsys):
     report = yaml.safe_load(capsys.readouterr().out)  # JSON is YAML
     assert [f["id"] for f in report["findings"]] == ["A-1", "A-2", "A-3"]
     assert report["database_date"][:4].isdigit()
+
+
+def test_reads_the_projects_hashed_locks_runtime_and_dev():
+    """The real locks (pip-compile with hashes): every package pinned once, dev tools only in the dev lock."""
+    root = Path(__file__).resolve().parent.parent
+    runtime, skipped = dep_audit.read_pin_files([root / "requirements.lock"])
+    assert not skipped
+    names = {p.name for p in runtime}
+    assert {"flask-appbuilder", "xlsxwriter", "rq", "gunicorn"} <= names
+    assert not names & {"pytest", "playwright", "schemathesis", "fakeredis", "hypothesis"}
+    both, skipped = dep_audit.read_pin_files([root / "requirements.lock", root / "requirements-dev.lock"])
+    assert not skipped
+    assert {"pytest", "playwright", "schemathesis", "fakeredis", "hypothesis", "ruff", "mypy"} <= {p.name for p in both}
+    assert len({p.name for p in both}) == len(both)  # the runtime pins the dev lock repeats are counted once
+
+
+def test_several_requirement_files_on_the_command_line(tmp_path, capsys):
+    _write_db(tmp_path / "db")
+    runtime, dev = tmp_path / "requirements.lock", tmp_path / "requirements-dev.lock"
+    runtime.write_text("unrelated==1.0 \\\n    --hash=sha256:00\n    # via x\n")
+    dev.write_text("unrelated==1.0 \\\n    --hash=sha256:00\ndemo-pkg==1.1 \\\n    --hash=sha256:11\n")
+    assert dep_audit.main(["--advisory-repo", str(tmp_path / "db"), "-r", str(runtime), "-r", str(dev)]) == 1
+    assert "demo-pkg==1.1  A-1" in capsys.readouterr().out
+    assert dep_audit.main(["--advisory-repo", str(tmp_path / "db"), "-r", str(runtime)]) == 0
 
 
 def test_missing_database_is_an_error_not_a_clean_result(tmp_path, capsys):

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _flask(args: list[str], database_url: str, tmp_path) -> subprocess.CompletedProcess:
     env = dict(os.environ, APP_MODE="test", DATABASE_URL=database_url, FLASK_APP="run.py", INSTANCE_DIR=str(tmp_path))
     env.pop("REDIS_URL", None)
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180)
 
 
 def _check(database_url: str, tmp_path) -> None:
@@ -27,7 +28,8 @@ def _check(database_url: str, tmp_path) -> None:
     roles = _flask(["sync-roles"], database_url, tmp_path)
     assert roles.returncode == 0, roles.stderr[-3000:]
     tables = set(inspect(create_engine(database_url)).get_table_names())
-    assert {"ab_user", "ab_role", "student", "graduation_audit", "degree_application", "task", "operation_log"} <= tables
+    expected = {"ab_user", "ab_role", "student", "graduation_audit", "degree_application", "task", "operation_log"}
+    assert expected <= tables
 
 
 def test_migrations_build_the_schema_on_sqlite(tmp_path):

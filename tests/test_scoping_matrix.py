@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import GraduateForm, Grade, LanguageScore, OperationLog, Student
+from app.models import Grade, GraduateForm, LanguageScore, OperationLog, Student
 from app.statuses import FormState
 from tests import factories
 

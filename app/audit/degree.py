@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from app.audit.confirmation import has_graduated
 from app.audit.graduation import NO_PLAN_MESSAGE
+from app.audit.language import language_passed
 from app.audit.scores import format_number, is_pass
 from app.audit.types import Plan, PlanCourse, Reason, Verdict
 from app.statuses import DegreeConditionResult, GraduationResult, label
@@ -21,10 +23,16 @@ class LanguageExam:
     Attributes:
         score: Exam score, or ``None`` when the record is a substitute only.
         substitute: ``SubstituteExam`` value (already validated upstream), or ``None``.
+        substitute_score: The substitute's score (大学英语四级, PETS-3), if recorded.
+        recorded_pass: PETS-3 without a score: its recorded 合格/不合格 (the stored ``passed``).
+
+    Whether the record passes is ``language.language_passed`` with the batch's mark.
     """
 
     score: float | None
     substitute: str | None
+    substitute_score: float | None = None
+    recorded_pass: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,29 @@ def _average(degree_courses: Sequence[PlanCourse], best: Mapping[str, float]) ->
     return round(sum(scores) / len(scores), 2)
 
 
+_PRE = GraduationResult.PRE_GRADUATE.value
+
+
+def graduation_allows_degree(graduation_result: str | None, graduated: bool) -> bool:
+    """SPEC §4: a degree needs the graduation result 预毕业 or 已毕业 (``graduated``: ``has_graduated``)."""
+    return graduated or graduation_result == _PRE
+
+
+def may_apply_for_degree(graduation_result: str | None, confirm_state: str | None,
+                         enrolment_status: str | None) -> bool:
+    """Whether a student's graduation lets them apply for (and be audited for) a degree.
+
+    Args:
+        graduation_result: ``GraduationResult`` value of the student's graduation audit, or ``None``.
+        confirm_state: ``ConfirmState`` value of that result (``confirmation.confirm_state``), or ``None``.
+        enrolment_status: The student's 学籍状态 (``EnrolmentStatus`` value).
+
+    Returns:
+        True for 预毕业, for a published graduate and for a student imported with 学籍状态 毕业.
+    """
+    return graduation_allows_degree(graduation_result, has_graduated(confirm_state, enrolment_status))
+
+
 def _graduation_label(code: str | None) -> str:
     """Chinese label of a graduation result code; ``None`` reads as 未审核."""
     if code is None:
@@ -75,8 +106,9 @@ def _graduation_label(code: str | None) -> str:
 
 def _language_reasons(exams: Sequence[LanguageExam], pass_mark: float) -> list[Reason]:
     """Reason about the degree foreign-language exam, if it is not passed."""
-    if any(e.substitute is not None or (e.score is not None and e.score >= pass_mark) for e in exams):
-        return []
+    for e in exams:
+        if language_passed(e.score, e.substitute, e.substitute_score, e.recorded_pass, pass_mark):
+            return []
     scores = [e.score for e in exams if e.score is not None]
     if not scores:
         return [Reason("language_missing", "无学位外语成绩", {"pass_mark": pass_mark})]
@@ -126,7 +158,7 @@ def audit_degree(
 
     Args:
         graduation_result: ``GraduationResult`` value, or ``None`` when never audited.
-        graduated: True when the student has already graduated (已毕业).
+        graduated: True when the student has already graduated (已毕业: ``confirmation.has_graduated``).
         exams: The student's degree foreign-language records.
         plan: The student's teaching plan, or ``None`` when none exists.
         best: Best score per course code.
@@ -155,7 +187,7 @@ def audit_degree_with_average(
     courses = [c for c in plan.courses if c.degree_course] if plan is not None else []
     average = _average(courses, best) if plan is not None else None
     reasons: list[Reason] = []
-    if not graduated and graduation_result != GraduationResult.PRE_GRADUATE.value:
+    if not graduation_allows_degree(graduation_result, graduated):
         result_label = _graduation_label(graduation_result)
         reasons.append(Reason(
             "graduation_not_met",

@@ -32,6 +32,27 @@ class GraduationFacts:
     has_photo: bool
 
 
+@dataclass(frozen=True, slots=True)
+class GraduationConditions:
+    """Which conditions of the 毕业批次 are in force (a/b/c of SPEC §3 item 3); all by default.
+
+    Attributes:
+        plan_courses: a. 教学计划课程 — required courses passed, total and elective credits reached.
+        form: b. 毕业生登记表 submitted.
+        photo: c. 毕业照片 uploaded.
+
+    学籍状态 在籍 and an existing teaching plan are always required: a missing plan is a data
+    problem the registrar must see whatever the batch says.
+    """
+
+    plan_courses: bool = True
+    form: bool = True
+    photo: bool = True
+
+
+ALL_CONDITIONS = GraduationConditions()
+
+
 def _status_label(code: str) -> str:
     """Chinese label of an enrolment status code, the raw code if unknown."""
     try:
@@ -76,24 +97,27 @@ def _plan_reasons(plan: Plan, best: Mapping[str, float], progress: Progress) -> 
     return reasons
 
 
-def audit_graduation(facts: GraduationFacts, plan: Plan | None, best: Mapping[str, float]) -> Verdict:
+def audit_graduation(facts: GraduationFacts, plan: Plan | None, best: Mapping[str, float],
+                     conditions: GraduationConditions = ALL_CONDITIONS) -> Verdict:
     """Check one student against the graduation conditions.
 
     Args:
         facts: 学籍状态, 毕业生登记表 state and photo presence.
         plan: The student's teaching plan, or ``None`` when none exists.
         best: Best score per course code (see ``scores.best_scores``).
+        conditions: The batch's conditions in force; one switched off gives no reason of its kind.
 
     Returns:
         ``GraduationResult.PRE_GRADUATE`` when no reason is found, otherwise
         ``GraduationResult.FAILED`` with every reason.
     """
-    return audit_graduation_with_progress(facts, plan, best)[0]
+    return audit_graduation_with_progress(facts, plan, best, conditions)[0]
 
 
-def audit_graduation_with_progress(facts: GraduationFacts, plan: Plan | None,
-                                   best: Mapping[str, float]) -> tuple[Verdict, Progress]:
-    """``audit_graduation`` plus the 已通过课程数/已获总学分 figures it was decided on.
+def audit_graduation_with_progress(facts: GraduationFacts, plan: Plan | None, best: Mapping[str, float],
+                                   conditions: GraduationConditions = ALL_CONDITIONS) -> tuple[Verdict, Progress]:
+    """``audit_graduation`` plus the 已通过课程数/已获总学分 figures of the student's plan (always counted,
+    whatever the conditions: the snapshot shows them).
 
     The batch audit stores both (result and snapshot); computing the progress once instead of
     twice per student is a fifth of the audit's rule time at a year's cohort.
@@ -109,12 +133,12 @@ def audit_graduation_with_progress(facts: GraduationFacts, plan: Plan | None,
         ))
     if plan is None:
         reasons.append(Reason("no_plan", NO_PLAN_MESSAGE, {}))
-    else:
+    elif conditions.plan_courses:
         reasons.extend(_plan_reasons(plan, best, progress))
-    if facts.form_state not in _FORM_DONE:
+    if conditions.form and facts.form_state not in _FORM_DONE:
         message = "未填写毕业生登记表" if facts.form_state is None else "毕业生登记表未提交"
         reasons.append(Reason("form_not_submitted", message, {"form_state": facts.form_state}))
-    if not facts.has_photo:
+    if conditions.photo and not facts.has_photo:
         reasons.append(Reason("photo_missing", "未上传毕业照片", {}))
     result = GraduationResult.FAILED if reasons else GraduationResult.PRE_GRADUATE
     return Verdict(result.value, tuple(reasons)), progress

@@ -8,7 +8,8 @@ test finds a value right of its label); the photo, when given, in a 2.5 × 3.5 c
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from app.exports.xlsx import display_width, new_workbook, safe_text, write_value
 
@@ -69,7 +70,8 @@ class _Doc:
         self.f_school = f({**base, "font_size": 14, "bold": True, "align": "center"})
         self.f_title = f({**base, "font_size": 20, "bold": True, "align": "center"})
         self.f_note = f({**base, "font_size": 9, "align": "right"})
-        self.f_label = f({**base, "bold": True, "border": 1, "align": "center", "bg_color": "#F2F2F2", "text_wrap": True})
+        self.f_label = f({**base, "bold": True, "border": 1, "align": "center", "bg_color": "#F2F2F2",
+                          "text_wrap": True})
         self.f_value = f({**base, "border": 1, "align": "left", "text_wrap": True})
         self.f_center = f({**base, "border": 1, "align": "center", "text_wrap": True})
         self.f_head = f({**base, "bold": True, "border": 1, "align": "center", "bg_color": "#D9E1F2"})

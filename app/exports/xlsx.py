@@ -1,18 +1,19 @@
 """Safe xlsx helpers: user-typed text never becomes a formula or a link, large lists stream.
 
-Every text cell goes through ``write_string`` with ``safe_text``: ``=1+1``, ``+SUM(A1)``, ``-2``,
-``@cmd`` or a leading tab stay literal strings (no ``'`` prefix is added, so the printed value is
-exactly what was typed). The workbook options switch off xlsxwriter's string→formula/URL/number
-guessing too, as a second fence for any ``write()`` call that slips in later.
+Every text is ``safe_text`` and written with xlsxwriter's public API only (``write_string``,
+``write_row``, ``write_rich_string``): ``=1+1``, ``+SUM(A1)``, ``-2``, ``@cmd``, a leading tab or
+``<r>…</r>`` markup stay literal strings (no ``'`` prefix is added, so the printed value is exactly what
+was typed). The workbook options switch off xlsxwriter's string→formula/URL/number guessing, which is what
+keeps ``write_row`` (xlsxwriter's ``write()`` per cell) from turning text into formulas.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 import unicodedata
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
@@ -55,7 +56,28 @@ def safe_text(value: Any) -> str:
         return number_text(value)
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    return text[:MAX_CELL_CHARS]
+    if len(text) > MAX_CELL_CHARS // 2:  # the limit counts UTF-16 units: a character beyond U+FFFF takes two
+        text = text.encode("utf-16-le")[: 2 * MAX_CELL_CHARS].decode("utf-16-le", errors="ignore")
+    return text
+
+
+def _rich_markup(text: str) -> bool:
+    """Text shaped like ``<r>…</r>``: xlsxwriter copies such a string into the file as raw rich-text XML
+    (shared or inline), so typed text like that would become markup — or an unreadable workbook."""
+    return text.startswith("<r>") and text.endswith("</r>")
+
+
+def _write_text(ws, row: int, col: int, text: str, fmt=None) -> None:
+    """A literal text cell; markup-shaped text goes in as plain rich-text runs (xlsxwriter escapes those;
+    it wants at least three parts) that read back as exactly the typed text."""
+    if _rich_markup(text):
+        parts = (text[:1], text[1:3], text[3:])
+        if fmt is None:
+            ws.write_rich_string(row, col, *parts)
+        else:
+            ws.write_rich_string(row, col, *parts, fmt)
+    else:
+        ws.write_string(row, col, text, fmt)
 
 
 def write_value(ws, row: int, col: int, value: Any, fmt=None) -> None:
@@ -65,8 +87,49 @@ def write_value(ws, row: int, col: int, value: Any, fmt=None) -> None:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         ws.write_number(row, col, value, fmt)
     else:
-        ws.write_string(row, col, safe_text(value), fmt)
+        _write_text(ws, row, col, safe_text(value), fmt)
 
+
+def write_rows(ws, first_row: int, rows: Iterable[Sequence[Any]], cell_format=None) -> int:
+    """Write ``rows`` from ``first_row`` down with xlsxwriter's public ``write_row``; return how many.
+
+    Blanks become None, real numbers stay numbers, everything else ``safe_text`` (a bool is 是/否, a date
+    ISO text); the workbook's options (no string→formula/URL/number guessing) keep every text a string
+    cell, and a row holding markup-shaped text is written cell by cell through ``write_value``. In
+    constant_memory mode xlsxwriter flushes each row to disk when the next one starts: memory stays flat.
+    """
+    write_row = ws.write_row
+    row = first_row
+    for values in rows:
+        cells: list[Any] = []
+        append = cells.append
+        markup = False
+        for value in values:
+            kind = type(value)
+            if value is None or value == "":
+                append(None)
+            elif kind is str:
+                text = safe_text(value)
+                markup = markup or _rich_markup(text)
+                append(text)
+            elif kind is int or kind is float or (isinstance(value, (int, float)) and kind is not bool):
+                append(value)
+            else:
+                append(safe_text(value))
+        if markup:
+            for col, value in enumerate(cells):
+                write_value(ws, row, col, value, cell_format)
+        else:
+            write_row(row, 0, cells, cell_format)
+        row += 1
+    return row - first_row
+
+
+# --------------------------------------------------------------------------- fast path (one xlsxwriter release)
+
+# The xlsxwriter release whose constant_memory row XML ``StreamingWorksheet`` reproduces. Any other
+# installed release: the public path. requirements.in pins exactly this (a test checks both).
+FAST_ROWS_XLSXWRITER = "3.3.1"
 
 # Text that needs more than the plain fast path: markup characters, control characters, xlsxwriter's
 # own _xHHHH_ escape pattern, or leading/trailing whitespace (xml:space="preserve").
@@ -82,8 +145,7 @@ _EDGE_SPACE = re.compile(r"^\s|\s$")
 
 def _inline_text(text: str) -> tuple[str, str]:
     """(``<t>`` attribute, escaped body) of an inline string, as xlsxwriter's constant_memory writer
-    makes them (``_xHHHH_`` escapes, xml:space, &<>) — except that text shaped like ``<r>…</r>`` is
-    escaped too, where xlsxwriter would copy it into the file as raw rich-text markup."""
+    makes them (``_xHHHH_`` escapes, xml:space, &<>)."""
     text = _XL_ESCAPE.sub(r"_x005F\1", text)
     text = _XL_CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
     preserve = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""
@@ -91,13 +153,15 @@ def _inline_text(text: str) -> tuple[str, str]:
 
 
 class StreamingWorksheet(Worksheet):
-    """A worksheet that appends whole rows of plain values in one step (constant_memory mode).
+    """The fast path: a worksheet that appends whole rows of plain values in one step (constant_memory).
 
-    xlsxwriter spends ≈15 Python calls per cell (argument decoding, a cell tuple, attribute escaping
-    …); for 100,000-row lists that was most of the export's time. ``append_rows`` writes the same
-    XML a ``write_value`` call per cell would (tests compare the files byte for byte) straight into
-    the worksheet's row file: every text is ``safe_text`` and an inline *string* cell, so nothing
-    typed becomes a formula, a link or a number.
+    It writes into xlsxwriter's private row file, so it is used only with the one xlsxwriter release it
+    was checked against (``FAST_ROWS_XLSXWRITER``, the pin in requirements.in); with any other release
+    ``table_workbook`` uses the public ``write_rows``. xlsxwriter's public calls cost ≈6 µs a cell; for
+    the 100,000-row 汇总表 (2.4 M cells) that is 15 s of CPU against 2 s here (docs/PERFORMANCE.md).
+    ``append_rows`` writes the very XML ``write_rows`` writes (tests compare the files byte for byte):
+    every text is ``safe_text`` and an inline *string* cell, so nothing typed becomes a formula, a link
+    or a number; a row holding markup-shaped text is handed to the public ``write_value``.
     """
 
     def append_rows(self, first_row: int, rows: Iterable[Sequence[Any]], cell_format=None) -> int:
@@ -126,11 +190,21 @@ class StreamingWorksheet(Worksheet):
                 raise ValueError("more rows than a worksheet can hold")
             if len(values) > len(opens):
                 opens.extend(f'<c r="{xl_col_to_name(c)}' for c in range(len(opens), len(values)))
+            texts = join([v for v in values if type(v) is str])
+            if "</r>" in texts:  # may be markup-shaped (after safe_text too): the public path decides
+                write("".join(pending))  # rows above first, then this one through the public API
+                pending.clear()
+                self.previous_row = row
+                for col, value in enumerate(values):
+                    write_value(self, row, col, value, cell_format)
+                self._write_single_row(row + 1)
+                row += 1
+                continue
             number = str(row + 1)
             parts = []
             append = parts.append
-            plain_row = not row_care(join([v for v in values if type(v) is str]))
-            for cell, value in zip(opens, values):
+            plain_row = not row_care(texts)
+            for cell, value in zip(opens, values, strict=False):  # opens may be longer than the row
                 if value is None or value == "":
                     if blank_end is not None:
                         append(f"{cell}{number}{blank_end}")
@@ -165,23 +239,12 @@ class StreamingWorksheet(Worksheet):
         return row - first_row
 
 
-class _ListWorkbook(xlsxwriter.Workbook):
-    """A workbook for long lists, packed with deflate level 3 instead of zlib's default 6.
+def fast_rows_available() -> bool:
+    """The installed xlsxwriter is the release the fast path was checked against, byte for byte."""
+    return xlsxwriter.__version__ == FAST_ROWS_XLSXWRITER
 
-    A 100,000-row sheet is ≈130 MB of XML; at level 6 compressing it took as long as writing it
-    (3 s), at level 3 half that, for a file ≈9% larger. xlsxwriter offers no option for it, so
-    the ZipFile it packs with is swapped for the duration of ``close()`` (its only use).
-    """
 
-    def _store_workbook(self):
-        import xlsxwriter.workbook as packing
-
-        zip_file = packing.ZipFile
-        packing.ZipFile = functools.partial(zip_file, compresslevel=3)
-        try:
-            return super()._store_workbook()
-        finally:
-            packing.ZipFile = zip_file
+# --------------------------------------------------------------------------- workbooks
 
 
 def new_workbook(target, *, constant_memory: bool = False) -> xlsxwriter.Workbook:
@@ -191,7 +254,7 @@ def new_workbook(target, *, constant_memory: bool = False) -> xlsxwriter.Workboo
         options["constant_memory"] = True
     if not isinstance(target, (str, bytes)) and not hasattr(target, "__fspath__"):
         options["in_memory"] = True  # BytesIO: no temp files
-    return (_ListWorkbook if constant_memory else xlsxwriter.Workbook)(target, options)
+    return xlsxwriter.Workbook(target, options)
 
 
 def sheet_name(title: str) -> str:
@@ -229,7 +292,8 @@ def table_workbook(
     """
     wb = new_workbook(path, constant_memory=constant_memory)
     wb.set_properties({"title": safe_text(title)})
-    ws = wb.add_worksheet(sheet_name(title), worksheet_class=StreamingWorksheet)
+    fast = constant_memory and fast_rows_available()
+    ws = wb.add_worksheet(sheet_name(title), worksheet_class=StreamingWorksheet if fast else None)
     head = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2", "align": "center",
                           "valign": "vcenter", "text_wrap": True})
     cell = wb.add_format({"border": 1, "valign": "top"})
@@ -240,13 +304,10 @@ def table_workbook(
     for col, heading in enumerate(headers):
         ws.write_string(0, col, safe_text(heading), head)
     ws.freeze_panes(1, 0)
-    if ws.constant_memory:  # (xlsxwriter turns it off for in-memory targets)
+    if fast and ws.constant_memory:  # (xlsxwriter turns constant_memory off for in-memory targets)
         count = ws.append_rows(1, rows, cell)
     else:
-        count = 0
-        for count, values in enumerate(rows, start=1):
-            for col, value in enumerate(values):
-                write_value(ws, count, col, value, cell)
+        count = write_rows(ws, 1, rows, cell)
     last_col = max(len(headers) - 1, 0)
     ws.autofilter(0, 0, max(count, 1), last_col)
     ws.set_paper(9)

@@ -114,7 +114,7 @@ def date_value(value: Any) -> dt.date:
 
 def id_card_check_digit(first17: str) -> str:
     """The 18th character of a 居民身份证号 (GB 11643, ISO 7064 MOD 11-2)."""
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
 def id_card(value: Any, today: dt.date) -> str:

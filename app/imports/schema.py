@@ -116,7 +116,8 @@ LANGUAGE = Kind(
         Column("考试日期", True, dt.date(2025, 5, 10)),
         Column("成绩", False, 72, "0–100；填写替代考试时留空"),
         Column("替代考试", False, "", "空 / " + _labels(SubstituteExam)),
-        Column("替代成绩", False, "", "大学英语四级填分数（425 分及以上为通过）；PETS-3 填 合格/不合格 或分数，空视为合格"),
+        Column("替代成绩", False, "",
+               "大学英语四级填分数（425 分及以上为通过）；PETS-3 填 合格/不合格 或分数，空视为合格"),
     ),
 )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Mapping, Sequence
 
+from app.audit.language import CET4_MAX, language_passed
 from app.audit.scores import parse_score
 from app.imports import cells
 from app.imports.cells import CellError, is_blank, text
@@ -22,7 +23,6 @@ from app.imports.reader import Row
 from app.statuses import (
     LABELS,
     LEVEL_DURATION_YEARS,
-    PASS_SCORE,
     CourseNature,
     EnrolmentStatus,
     ExamKind,
@@ -32,8 +32,6 @@ from app.statuses import (
 )
 
 REQUIRED = "必填项为空"
-CET4_PASS = 425.0
-CET4_MAX = 710.0
 MIN_YEAR = 1990
 _STUDENT_NO = re.compile(r"^[A-Za-z0-9]{1,20}$")
 _TERM = re.compile(r"^(\d{4})-(\d{4})-([12])$")
@@ -414,19 +412,18 @@ def validate_grades(rows: Sequence[Row], lk: Lookups) -> tuple[list[dict], list[
     return records, errors
 
 
-def _substitute_result(r: _Row, substitute: str) -> tuple[float | None, bool]:
-    """(替代成绩, passed): CET-4 needs a score (425 and above pass); PETS-3 is 合格 unless told otherwise."""
+def _substitute_result(r: _Row, substitute: str) -> tuple[float | None, bool | None]:
+    """(替代成绩, recorded 合格/不合格): CET-4 needs a score; PETS-3 takes a score, 合格/不合格, or nothing
+    (a certificate: 合格). Whether it passes is ``language.language_passed``'s answer."""
     column = "替代成绩"
     if substitute == SubstituteExam.CET4.value:
-        score = r.get(column, _number("大学英语四级成绩", 0, CET4_MAX), required=True)
-        return score, score is not None and score >= CET4_PASS
+        return r.get(column, _number("大学英语四级成绩", 0, CET4_MAX), required=True), None
     raw = r.values.get(column)
     if is_blank(raw):
         return None, True
     if text(raw) in PASS_WORDS:
         return None, PASS_WORDS[text(raw)]
-    score = r.get(column, _number("PETS-3 成绩", 0, 100))
-    return score, score is not None and score >= PASS_SCORE
+    return r.get(column, _number("PETS-3 成绩", 0, 100)), None
 
 
 def validate_language(rows: Sequence[Row], lk: Lookups) -> tuple[list[dict], list[RowError]]:
@@ -445,20 +442,22 @@ def validate_language(rows: Sequence[Row], lk: Lookups) -> tuple[list[dict], lis
                 r.error("成绩", REQUIRED + "（未填写替代考试时须填写成绩）")
             if not r.blank("替代成绩"):
                 r.error("替代成绩", "未填写替代考试时替代成绩应为空")
-            sub_score, passed = None, score is not None and score >= PASS_SCORE
+            sub_score, recorded = None, None
         elif substitute is not None:
             if not r.blank("成绩"):
                 r.error("成绩", "填写替代考试时成绩应为空（替代考试的分数填在替代成绩列）")
-            sub_score, passed = _substitute_result(r, substitute)
+            sub_score, recorded = _substitute_result(r, substitute)
         else:
-            sub_score, passed = None, False
+            sub_score, recorded = None, None
         if no is not None and exam_date is not None:
             _duplicate(seen, (no, exam_date), r, "考试日期", "同一学生同一考试日期的成绩")
         if not r.ok:
             continue
         records.append({
             "student_id": sid, "exam_date": exam_date, "score": score, "substitute": substitute,
-            "substitute_score": sub_score, "passed": passed,
+            "substitute_score": sub_score,
+            # 合格 at the default mark; the 学位条件审核 decides again with its batch's mark
+            "passed": language_passed(score, substitute, sub_score, recorded),
         })
     return records, errors
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from app.exports.xlsx import display_width, new_workbook, sheet_name, table_workbook
 from app.imports.cells import text
@@ -51,7 +52,8 @@ def template_workbook(kind: Kind, examples: Mapping[str, Any] | None = None) -> 
     notes.set_column(2, 2, 70)
     notes.write_string(0, 0, f"{kind.label}导入说明", wb.add_format({"bold": True, "font_size": 13}))
     lines = [
-        "数据填写在第一个工作表：第 1 行为表头（请勿修改），数据从第 2 行开始；第 2 行为示例，导入前请删除或改为真实数据。",
+        "数据填写在第一个工作表：第 1 行为表头（请勿修改），数据从第 2 行开始；"
+        "第 2 行为示例，导入前请删除或改为真实数据。",
         f"按{kind.natural_key}更新已有数据，其余新增；重复导入同一文件不会改变任何数据。",
         "导入前检查全部行：只要有一处错误，就不导入任何数据，并生成错误报告（行号、列、问题）供下载。",
     ]

@@ -20,6 +20,8 @@ class Account(User):
     mobile = Column(String(20))
     must_change_password = Column(Boolean, nullable=False, default=True, server_default="1")
     locked_until = Column(DateTime)
+    # every API token (JWT) carries it; a password change, 停用 or 重置为初始密码 bumps it, ending all of them
+    token_version = Column(Integer, nullable=False, default=0, server_default="0")
 
 
 class AccountSession(Model):

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 def utcnow() -> dt.datetime:
     """Naive UTC now; every timestamp is stored in UTC and shown in Asia/Shanghai."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from app.models.base import JSONType, utcnow
-from app.statuses import DegreeConditionResult, LABELS
+from app.statuses import LABELS, DegreeConditionResult
 
 
 class DegreeBatch(Model):

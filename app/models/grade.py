@@ -5,7 +5,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from app.statuses import ExamKind, LABELS
+from app.statuses import LABELS, ExamKind
 
 
 class Grade(Model):

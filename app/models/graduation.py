@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from app.models.base import JSONType, utcnow
-from app.statuses import FormState, GraduationResult, LABELS
+from app.statuses import LABELS, FormState, GraduationResult
 
 
 class GraduationBatch(Model):

@@ -5,7 +5,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from app.statuses import CourseNature, LABELS, Level
+from app.statuses import LABELS, CourseNature, Level
 
 
 class TeachingPlan(Model):

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, relationship
 
-from app.statuses import EnrolmentStatus, LABELS, Level, StudyMode
+from app.statuses import LABELS, EnrolmentStatus, Level, StudyMode
 
 
 class Student(Model):

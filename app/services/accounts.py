@@ -1,16 +1,39 @@
 """Accounts: creation with the manual's initial password, password changes, browser sessions."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models.account import Account, AccountSession
 from app.models.base import utcnow
-from app.security import initial_password, password_problem
 from app.services import oplog
 from app.services.errors import DomainError
 from app.statuses import RoleName
+
+PASSWORD_RULE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d).{8,64}$")
+
+
+def password_problem(password: str) -> str | None:
+    """None when the password is acceptable, else the Chinese reason."""
+    if not PASSWORD_RULE.match(password or ""):
+        return "密码至少 8 位，且必须同时包含字母和数字"
+    return None
+
+
+def initial_password(mobile: str) -> str:
+    """Initial password of a new account, as the manual says: edu@<手机号>."""
+    return f"edu@{mobile}"
+
+
+class AccountLocked(Exception):
+    """The right password of an account that is locked for this client (``until``: naive UTC)."""
+
+    def __init__(self, until) -> None:
+        super().__init__(str(until))
+        self.until = until
 
 
 def hash_password(password: str) -> str:
@@ -30,7 +53,7 @@ def create_account(
     actor=None,
 ) -> Account:
     """A new account: initial password edu@<手机号> unless given, change forced at first login."""
-    sm = current_app.appbuilder.sm
+    sm = current_app.appbuilder.sm  # type: ignore[attr-defined]  # set by Flask-AppBuilder
     role_row = sm.find_role(role.value)
     if role_row is None:
         raise DomainError(f"角色 {role.value} 不存在，请先运行 flask sync-roles")
@@ -82,12 +105,19 @@ def end_session(token: str | None) -> None:
 
 
 def end_sessions(account: Account, *, keep: str | None = None) -> int:
-    """Every open session of the account but ``keep`` (a password change keeps the browser that made it)."""
+    """Every open session of the account but ``keep`` (a password change keeps the browser that made it), and
+    every API token: they carry ``token_version``, which moves on here (``app.security`` checks it)."""
+    account.token_version = (account.token_version or 0) + 1
     q = db.session.query(AccountSession).filter(AccountSession.account_id == account.id,
                                                 AccountSession.ended_at.is_(None))
     if keep:
         q = q.filter(AccountSession.token != keep)
     return q.update({AccountSession.ended_at: utcnow()}, synchronize_session=False)
+
+
+def token_version(account_id: int) -> int | None:
+    """The version an API token of the account must carry to be valid; None when the account is gone."""
+    return db.session.query(Account.token_version).filter(Account.id == account_id).scalar()
 
 
 def change_password(account: Account, *, old: str, new: str, confirm: str, keep_session: str | None = None) -> None:

@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 
+from app.audit.confirmation import CONFIRM_LABELS, batch_matches_sql, graduation_state_sql
 from app.extensions import db
 from app.services.degree import degree_counts
 from app.models.graduation import GraduationAudit, GraduationBatch
 from app.models.org import Organisation
 from app.models.student import Student
 from app.security import Scope, student_scope_clause
-from app.services.graduation import CONFIRM_LABELS
 from app.statuses import GraduationResult, LABELS
 
 # Display order of the states; 已确认 / 已毕业 take precedence over the audit result.
@@ -33,24 +33,13 @@ TOP_REASONS = 10
 
 
 def _state_expr():
-    """One state per student: 已毕业 > 已确认 > the audit result (no row = 未审核)."""
-    return case(
-        (GraduationAudit.published_at.is_not(None), "published"),
-        (GraduationAudit.confirmed_at.is_not(None), "confirmed"),
-        (GraduationAudit.result == GraduationResult.PRE_GRADUATE.value, "pre_graduate"),
-        (GraduationAudit.result == GraduationResult.FAILED.value, "failed"),
-        else_="unaudited",
-    )
+    """One state per student (``confirmation.graduation_state``): 已毕业 > 已确认 > the audit result."""
+    return graduation_state_sql(GraduationAudit.result, GraduationAudit.confirmed_at, GraduationAudit.published_at)
 
 
 def _due_clause():
-    """Students the graduation audit concerns: in a batch, or already audited."""
-    in_batch = exists().where(and_(
-        GraduationBatch.enrol_grade == Student.enrol_grade,
-        GraduationBatch.study_grade == Student.study_grade,
-        GraduationBatch.level == Student.level,
-    ))
-    return or_(GraduationAudit.id.is_not(None), in_batch)
+    """Students the graduation audit concerns: in a batch (``confirmation.batch_matches``), or already audited."""
+    return or_(GraduationAudit.id.is_not(None), exists().where(batch_matches_sql(Student, GraduationBatch)))
 
 
 def state_counts(scope: Scope, org_column) -> list[dict[str, Any]]:

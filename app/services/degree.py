@@ -19,7 +19,10 @@ from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
+from app.audit import degree as degree_rules
+from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, degree_course_average
+from app.audit.language import DEFAULT_PASS_MARK, substitute_passed
 from app.audit.scores import format_number
 from app.audit.types import Plan
 from app.extensions import db
@@ -41,11 +44,10 @@ from app.services import facts, numbering, oplog
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
 from app.services.reasons import clean_reason
-from app.services.tasks import Progress, create_task, fanout, handler, lock_key_for
+from app.services.tasks import Progress, create_task, lock_key_for
 from app.statuses import (
     DegreeApplicationState,
     DegreeConditionResult,
-    EnrolmentStatus,
     GraduationResult,
     Level,
     OrgKind,
@@ -136,7 +138,7 @@ def batch_students_clause(batch: DegreeBatch):
 
 def marks_of(batch: DegreeBatch) -> DegreeMarks:
     return DegreeMarks(
-        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None else 60),
+        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None else DEFAULT_PASS_MARK),
         course_average_mark=float(batch.course_average_mark if batch.course_average_mark is not None else 70),
     )
 
@@ -305,17 +307,6 @@ def _count(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def filter_count(scope: Scope, flt: DegreeFilter, *, stage: str = PENDING) -> int:
-    """Applications of the filter an action without ticked rows would act on (the number it confirms)."""
-    return _count(applications_select(scope, flt, stage=stage))
-
-
-def publish_count(scope: Scope, flt: DegreeFilter) -> int:
-    """Final, unpublished applications of the filter: what 发布 without ticked rows would number."""
-    return _count(applications_select(scope, DegreeFilter.from_mapping({**flt.to_params(), "published": "no"}),
-                                      stage=FINAL))
-
-
 def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> list[DegreeApplication]:
     """Applications by id through the scope; any id outside it refuses the whole request."""
     try:
@@ -362,7 +353,7 @@ class DegreeFacts:
     exams: tuple[LanguageExam, ...]
     plan: Plan | None
     best: dict[str, float] = field(default_factory=dict)
-    language_rows: tuple[tuple[float | None, str | None, bool], ...] = ()
+    language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...] = ()
 
 
 class DegreeFigures(NamedTuple):
@@ -371,7 +362,7 @@ class DegreeFigures(NamedTuple):
 
     plan: Plan | None
     best: dict[str, float]
-    language_rows: tuple[tuple[float | None, str | None, bool], ...]
+    language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...]  # score, sub, sub score, passed
 
 
 PlanCache = dict  # plan key → (plan id, plan) or None, kept by a job across its chunks
@@ -388,12 +379,13 @@ def gather_figures(students: Sequence[Any], plans: PlanCache | None = None) -> d
     if not ids:
         return {}
     language: dict[int, list] = {i: [] for i in ids}
-    for sid, score, substitute, passed in facts.raw_rows(
-        select(LanguageScore.student_id, LanguageScore.score, LanguageScore.substitute, LanguageScore.passed)
+    for sid, score, substitute, substitute_score, passed in facts.raw_rows(
+        select(LanguageScore.student_id, LanguageScore.score, LanguageScore.substitute,
+               LanguageScore.substitute_score, LanguageScore.passed)
         .where(facts.ids_in(LanguageScore.student_id, ids))
         .order_by(LanguageScore.student_id, LanguageScore.exam_date)
     ):
-        language[sid].append((score, substitute, bool(passed)))
+        language[sid].append((score, substitute, substitute_score, bool(passed)))
     plans = {} if plans is None else plans
     missing = {facts.plan_key(s) for s in students} - plans.keys()
     if missing:
@@ -416,26 +408,23 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
     figures = gather_figures(students)
     if not figures:
         return {}
-    graduation: dict[int, tuple[str | None, bool]] = {}
-    for sid, result, published_at in facts.raw_rows(
-        select(GraduationAudit.student_id, GraduationAudit.result, GraduationAudit.published_at)
+    graduation: dict[int, tuple[str | None, str]] = {}
+    for sid, result, confirmed_at, published_at in facts.raw_rows(
+        select(GraduationAudit.student_id, GraduationAudit.result, GraduationAudit.confirmed_at,
+               GraduationAudit.published_at)
         .where(facts.ids_in(GraduationAudit.student_id, list(figures)))
     ):
-        graduation[sid] = (result, published_at is not None)
+        graduation[sid] = (result, confirm_state(confirmed_at, published_at))
 
-    graduated_status = EnrolmentStatus.GRADUATED.value
     out = {}
     for s in students:
-        result, published = graduation.get(s.id, (None, False))
+        result, state = graduation.get(s.id, (None, None))
         plan, best, rows = figures[s.id]
-        exams = tuple(
-            # a substitute counts only when it was recorded as a pass (CET-4 ≥ 425, PETS-3 合格)
-            LanguageExam(score, substitute if (substitute and passed) else None)
-            for score, substitute, passed in rows
-        )
+        exams = tuple(LanguageExam(score, substitute, substitute_score, passed if substitute else None)
+                      for score, substitute, substitute_score, passed in rows)  # passed: a PETS-3's 合格 only
         out[s.id] = DegreeFacts(
             graduation_result=result,
-            graduated=published or s.status == graduated_status,
+            graduated=has_graduated(state, s.status),
             exams=exams,
             plan=plan,
             best=best,
@@ -448,8 +437,8 @@ def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
     """学位外语成绩 as shown: the best score, or the accepted substitute, or ''."""
     if facts is None:
         return ""
-    subs = [sub for _score, sub, passed in facts.language_rows if sub and passed]
-    scores = [score for score, sub, _passed in facts.language_rows if score is not None and not sub]
+    subs = [sub for _s, sub, sub_score, passed in facts.language_rows if sub and substitute_passed(sub, sub_score, passed)]
+    scores = [score for score, sub, *_ in facts.language_rows if score is not None and not sub]
     if scores:
         return format_number(max(scores))
     if subs:
@@ -475,14 +464,15 @@ def plan_average_text(plan: Plan | None, best: Mapping[str, float]) -> str:
 
 
 def _graduation_allows(student: Student) -> tuple[bool, str]:
-    """Whether the student's graduation result lets them apply: 预毕业, or already published."""
+    """Whether the student's graduation lets them apply (``may_apply_for_degree``), and the result shown if not."""
     row = db.session.execute(
-        select(GraduationAudit.result, GraduationAudit.published_at).where(GraduationAudit.student_id == student.id)
+        select(GraduationAudit.result, GraduationAudit.confirmed_at, GraduationAudit.published_at)
+        .where(GraduationAudit.student_id == student.id)
     ).first()
-    if row is not None and (row.published_at is not None or row.result == GraduationResult.PRE_GRADUATE.value):
+    result, state = (row.result, confirm_state(row.confirmed_at, row.published_at)) if row is not None else (None, None)
+    if degree_rules.may_apply_for_degree(result, state, student.status):
         return True, ""
-    shown = label(row.result, GraduationResult) if row is not None else label(GraduationResult.UNAUDITED)
-    return False, shown
+    return False, label(result or GraduationResult.UNAUDITED.value, GraduationResult)
 
 
 def _apply(student: Student, actor, now: dt.datetime | None) -> DegreeApplication:
@@ -709,19 +699,18 @@ def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[s
     return counts
 
 
-def _audit_ids(task) -> list[int]:
+def audit_application_ids(task) -> list[int]:
     """Pending applications of the task, resolved once against the requester's scope."""
     actor = db.session.get(Account, task.requested_by_id)
     return _task_ids(task, _admin_scope(actor), stage=PENDING)
 
 
-def _audit_finished(task, summary: dict) -> dict:
+def audit_finished(task, summary: dict) -> dict:
     """Fresh planner statistics for 学位申请审核管理's filters after a large audit (see facts.refresh_statistics)."""
     facts.refresh_statistics(DegreeApplication.__table__, task.total or 0)
     return summary
 
 
-@fanout("degree_audit", items=_audit_ids, finish=_audit_finished)
 def run_audit(task, app_ids: list[int], progress: Progress) -> dict:
     """学位条件审核 job, one chunk of applications; each sub-chunk commits with the counter."""
     actor = db.session.get(Account, task.requested_by_id)
@@ -904,7 +893,6 @@ def start_publish(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter 
                        lock_key=lock_key_for("degree_publish", actor), total=total)
 
 
-@handler("degree_publish")
 def run_publish(task, progress: Progress) -> dict:
     """学位发布 job: number and date every final, unpublished application; a rerun adds nothing."""
     actor = db.session.get(Account, task.requested_by_id)

@@ -15,15 +15,18 @@ import queue
 import re
 import threading
 import zipfile
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, true
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from app import storage
+from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.scores import best_scores, course_progress
 from app.audit.types import Plan
+from app.clock import format_local, local_day_start_utc, local_today
 from app.exports import archive
 from app.exports.xlsx import number_text, table_workbook
 from app.extensions import db
@@ -42,9 +45,10 @@ from app.models import (
 )
 from app.security import Scope, oplog_scope_clause, student_scope_clause
 from app.services import facts, graduation
+from app.services.common import chunks
 from app.services.errors import DomainError, NotFound
 from app.services.oplog import ACTION_LABELS
-from app.services.tasks import Progress, create_task, handler
+from app.services.tasks import Progress, create_task
 from app.statuses import (
     DegreeApplicationState,
     DegreeConditionResult,
@@ -75,27 +79,6 @@ _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 # --------------------------------------------------------------------------- shared helpers
 
 
-def scope_params(scope: Scope) -> dict:
-    """The scope as plain JSON values for the task params (a job has no request to derive it)."""
-    return dataclasses.asdict(scope)
-
-
-def scope_from_params(params: Mapping[str, Any]) -> Scope:
-    """Rebuild the requester's scope in the job; anything malformed means no students at all."""
-    raw = params.get("scope")
-    if not isinstance(raw, Mapping):
-        return Scope("none")
-    try:
-        return Scope(**{k: raw.get(k) for k in ("kind", "org_id", "student_id")})
-    except TypeError:
-        return Scope("none")
-
-
-def local_today() -> dt.date:
-    """Today in the configured time zone (file names and 打印日期)."""
-    return graduation.shanghai_now().date()
-
-
 def school_name() -> str:
     """The school name printed on archive documents (``SCHOOL_NAME`` in config, if set)."""
     return current_app.config.get("SCHOOL_NAME") or DEFAULT_SCHOOL
@@ -105,11 +88,6 @@ def file_part(text: Any) -> str:
     """A piece of a file name inside the zip: no path separators or characters Windows refuses."""
     cleaned = _UNSAFE_NAME.sub("_", str(text or "")).strip().strip(".")
     return cleaned or "_"
-
-
-def chunks(items: Sequence, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
 
 
 def _int_list(values: Iterable[Any]) -> list[int]:
@@ -143,7 +121,7 @@ def _names(model, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).all())
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).tuples().all())
 
 
 def _store_result(task, rel: str, name: str) -> None:
@@ -177,17 +155,6 @@ def archive_query(filters: Mapping[str, Any] | None, scope: Scope):
     if f["graduated"] == GRADUATED_ONLY:
         stmt = stmt.where(Student.status == EnrolmentStatus.GRADUATED.value)
     return stmt
-
-
-def archive_page(filters: Mapping[str, Any] | None, scope: Scope, page_no: int, per_page: int = 20):
-    """One page of (Student, GraduationAudit | None) and the total, for the 毕业生档案管理 table."""
-    stmt = archive_query(filters, scope)
-    total = _count(stmt.with_only_columns(Student.id))
-    rows = db.session.execute(
-        stmt.options(joinedload(Student.major), joinedload(Student.site))
-        .limit(per_page).offset(max(0, page_no) * per_page)
-    ).unique().all()
-    return [(r[0], r[1]) for r in rows], total
 
 
 def archive_filter_options(scope: Scope) -> dict:
@@ -238,7 +205,7 @@ def start_archive_export(*, actor, scope: Scope, filters: Mapping[str, Any] | No
         total = _count(archive_query(f, scope).with_only_columns(Student.id))
     if total == 0:
         raise DomainError(NO_STUDENT)
-    params: dict[str, Any] = {"scope": scope_params(scope), "documents": docs}
+    params: dict[str, Any] = {"scope": scope.to_params(), "documents": docs}
     if ids:
         params["student_ids"] = ids
     else:
@@ -332,7 +299,7 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
         )}
     records = []
     for s, major_name, site_name, college_name, diploma_no, graduation_date, published_at in rows:
-        graduated = s.status == EnrolmentStatus.GRADUATED.value or published_at is not None
+        graduated = has_graduated(confirm_state(None, published_at), s.status)
         fields = {
             "printed_on": printed_on,
             "graduated": graduated,
@@ -402,11 +369,10 @@ def archive_files(record: ArchiveRecord, docs: Sequence[str], school: str) -> It
         yield f"{base}_{DOCUMENTS[doc]}.xlsx", buf.getvalue()
 
 
-@handler("archive_export")
 def run_archive_export(task, progress: Progress) -> dict:
     """毕业生档案导出: one workbook per student and document, zipped, chunk by chunk."""
     params = task.params or {}
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     docs = clean_documents(params.get("documents"))
     ids = archive_student_ids(params, scope)
     total = len(ids)
@@ -476,7 +442,7 @@ def start_degree_summary_export(*, actor, scope: Scope, filters: Mapping[str, An
         total = _count(base.with_only_columns(DegreeApplication.id))
     if total == 0:
         raise DomainError("当前筛选条件下没有学位申请")
-    params: dict[str, Any] = {"scope": scope_params(scope), "filter": flt.to_params(), "stage": stage}
+    params: dict[str, Any] = {"scope": scope.to_params(), "filter": flt.to_params(), "stage": stage}
     if ids:
         params["ids"] = ids
     text = f"选中的 {len(ids)} 条学位申请" if ids else flt.describe()
@@ -531,7 +497,7 @@ class _NameCache(dict):
 
 
 def _name_loader(model) -> Callable[[set[int]], Iterable[tuple[int, str]]]:
-    return lambda ids: db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all()
+    return lambda ids: db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all()
 
 
 def _people_loader(ids: set[int]) -> Iterable[tuple[int, str]]:
@@ -571,7 +537,7 @@ def _read_ahead(produce: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     quarter of the 汇总表's time was spent waiting for PostgreSQL). Items must be plain values.
     An error in the thread is raised here; closing this generator stops the thread.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     items: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -627,16 +593,16 @@ def degree_summary_rows(scope: Scope, flt, *, stage: str = "any", ids: Sequence[
     batches, people = _NameCache(_name_loader(DegreeBatch)), _NameCache(_people_loader)
     texts = _DegreeTexts(degree)
     done = 0
-    for page, facts in _read_ahead(lambda: _summary_chunks(base, degree)):
+    for page, page_facts in _read_ahead(lambda: _summary_chunks(base, degree)):
         orgs.add([r[_SITE] for r in page] + [r[_COLLEGE] for r in page])
         majors.add(r[_MAJOR] for r in page)
         batches.add(r[_BATCH] for r in page)
         people.add(r[_REVIEWER] for r in page)
         for r in page:
-            yield degree_summary_row(r, facts.get(r[_STUDENT]), texts, orgs=orgs, majors=majors, batches=batches,
-                                     people=people)
+            yield degree_summary_row(r, page_facts.get(r[_STUDENT]), texts, orgs=orgs, majors=majors,
+                                     batches=batches, people=people)
         done += len(page)
-        del page, facts
+        del page, page_facts
         if on_chunk is not None:
             on_chunk(done)
 
@@ -742,18 +708,17 @@ def degree_summary_row(r, facts, texts: Callable[[Any], tuple[str, str, str]], *
 
 
 def _fmt_time(value: dt.datetime | None) -> str:
-    return "" if value is None else _degree().fmt_time(value)
+    return format_local(value, "%Y-%m-%d %H:%M")
 
 
-@handler("degree_summary_export")
 def run_degree_summary_export(task, progress: Progress) -> dict:
     """学位申请信息汇总表导出: stream every application of the filter into one workbook."""
     degree = _degree()
     params = task.params or {}
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     ids = [n for n in map(parse_id, params.get("ids") or []) if n is not None]
     flt = None if ids else degree.DegreeFilter.from_mapping(params.get("filter") or {})
-    stage = params.get("stage") if params.get("stage") in STAGES else "any"
+    stage = str(params["stage"]) if params.get("stage") in STAGES else "any"
     base = degree.applications_select(scope, flt, stage=stage)
     if ids:
         base = base.where(DegreeApplication.id.in_(ids))
@@ -830,12 +795,8 @@ def _student_list_query(kind: str, filters: Mapping[str, Any], scope: Scope):
 
 
 def _utc_bound(day: str, *, end: bool) -> dt.datetime:
-    """A local (Asia/Shanghai) calendar day boundary as stored naive UTC."""
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    local = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1 if end else 0), dt.time())
-    return local.replace(tzinfo=tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    """A local calendar day's start (or, with ``end``, the next day's) as stored naive UTC."""
+    return local_day_start_utc(dt.date.fromisoformat(day) + dt.timedelta(days=1 if end else 0))
 
 
 def oplog_query(filters: Mapping[str, Any], scope: Scope, actor_id: int | None):
@@ -887,7 +848,7 @@ def start_list_export(*, actor, scope: Scope, kind: str, filters: Mapping[str, A
     if total == 0:
         raise DomainError("当前筛选条件下没有可导出的记录")
     text = f"{LIST_TITLES[kind]}：" + describe_list_filters(kind, f)
-    return create_task("list_export", actor=actor, params={"list": kind, "filters": f, "scope": scope_params(scope)},
+    return create_task("list_export", actor=actor, params={"list": kind, "filters": f, "scope": scope.to_params()},
                        scope_text=text, total=total)
 
 
@@ -896,13 +857,6 @@ def _student_keyset(after: tuple[str, int] | None):
         return true()
     no, sid = after
     return or_(Student.student_no > no, and_(Student.student_no == no, Student.id > sid))
-
-
-def _time(value: dt.datetime | None) -> str:
-    """Stored UTC as Asia/Shanghai wall time."""
-    if value is None:
-        return ""
-    return graduation.shanghai_now(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _student_row(kind: str, s: Student, a: GraduationAudit | None, orgs: Mapping, majors: Mapping) -> list:
@@ -918,7 +872,7 @@ def _student_row(kind: str, s: Student, a: GraduationAudit | None, orgs: Mapping
         reasons = [str(r.get("message", "")) for r in ((a.computed_reasons if a is not None else None) or [])
                    if isinstance(r, Mapping)] if result == GraduationResult.FAILED.value else []
         return [s.student_no, s.name, str(s.enrol_grade), str(s.study_grade), level, majors.get(s.major_id, ""),
-                orgs.get(s.site_id, ""), s.passed_courses, s.earned_credits, _time(s.synced_at),
+                orgs.get(s.site_id, ""), s.passed_courses, s.earned_credits, format_local(s.synced_at),
                 label(result, GraduationResult), "是" if a is not None and a.override_result else "否",
                 (a.override_reason or "") if a is not None and a.override_result else "", "；".join(reasons),
                 graduation.CONFIRM_LABELS[graduation.confirm_state(a)]]
@@ -963,9 +917,9 @@ def oplog_rows(filters: Mapping[str, Any], scope: Scope, actor_id: int | None,
         if not page:
             return
         numbers = dict(db.session.execute(select(Student.id, Student.student_no).where(
-            Student.id.in_({e.student_id for e in page if e.student_id}))).all())
+            Student.id.in_({e.student_id for e in page if e.student_id}))).tuples().all())
         for e in page:
-            yield [_time(e.at), e.actor_name, ACTION_LABELS.get(e.action, e.action),
+            yield [format_local(e.at), e.actor_name, ACTION_LABELS.get(e.action, e.action),
                    RECORD_TYPES.get(e.record_type, e.record_type), e.record_id, numbers.get(e.student_id, ""),
                    e.old_value, e.new_value, e.reason, e.task_id]
         last = page[-1].id
@@ -975,17 +929,17 @@ def oplog_rows(filters: Mapping[str, Any], scope: Scope, actor_id: int | None,
             on_chunk(done)
 
 
-@handler("list_export")
 def run_list_export(task, progress: Progress) -> dict:
     """列表导出: the rows of one main list in the requester's scope, streamed into one workbook."""
     params = task.params or {}
     kind = params.get("list")
     if kind not in LIST_TITLES:
         raise DomainError("没有这种列表")
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     filters = clean_list_filters(kind, params.get("filters") or {})
     actor_id = task.requested_by_id
     progress(0, list_query_count(kind, filters, scope, actor_id))
+    headers: tuple[str, ...]
     if kind == "oplog":
         headers, rows = OPLOG_HEADERS, oplog_rows(filters, scope, actor_id, on_chunk=progress)
     else:

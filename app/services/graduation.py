@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Iterable, Mapping, Sequence
 
 from flask import current_app
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
-from app.audit.graduation import GraduationFacts, audit_graduation_with_progress
-from app.audit.scores import Progress, course_progress, is_pass
+from app.audit import confirmation
+from app.audit.confirmation import CONFIRM_LABELS, active_batches, batch_key, batch_matches_sql
+from app.audit.graduation import GraduationConditions, GraduationFacts, audit_graduation_with_progress
+from app.audit.scores import Progress, is_pass
 from app.audit.types import Plan, Reason, Verdict
 from app.extensions import db
 from app.ids import parse_id
@@ -36,6 +37,7 @@ from app.services.numbering import allocate, diploma_prefix
 from app.services.reasons import clean_reason
 from app.services.sync import chunks, sync_course_data
 from app.statuses import (
+    ConfirmState,
     EnrolmentStatus,
     FormState,
     GraduationResult,
@@ -56,21 +58,8 @@ UNAUDITED = GraduationResult.UNAUDITED.value
 SETTABLE_RESULTS = (PRE, FAILED)
 
 
-class ConfirmState(str, Enum):
-    """确认状态 of a graduation result (derived from confirmed_at / published_at, never stored)."""
-
-    UNCONFIRMED = "unconfirmed"  # 未确认
-    CONFIRMED = "confirmed"      # 已确认
-    PUBLISHED = "published"      # 已毕业
-
-
-CONFIRM_LABELS = {
-    ConfirmState.UNCONFIRMED.value: "未确认",
-    ConfirmState.CONFIRMED.value: "已确认",
-    ConfirmState.PUBLISHED.value: "已毕业",
-}
-
 SKIPPED_KEY = "不在毕业批次"
+_UNCONFIRMED = ConfirmState.UNCONFIRMED.value
 
 # --------------------------------------------------------------------------- time
 
@@ -167,13 +156,7 @@ def filter_clauses(filters: Mapping[str, Any] | None) -> list:
         else:
             out.append(exists().where(own, audit.result == f["result"]))
     if "confirm_state" in f:
-        state = f["confirm_state"]
-        if state == ConfirmState.PUBLISHED.value:
-            out.append(exists().where(own, audit.published_at.is_not(None)))
-        elif state == ConfirmState.CONFIRMED.value:
-            out.append(exists().where(own, audit.confirmed_at.is_not(None), audit.published_at.is_(None)))
-        else:
-            out.append(~exists().where(own, audit.confirmed_at.is_not(None)))
+        out.append(confirmation.confirm_state_exists(f["confirm_state"], audit, own))
     if "q" in f:
         q = f["q"]
         out.append(or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True)))
@@ -208,49 +191,6 @@ def count_query(stmt) -> int:
     """Row count of a filtered query (one COUNT over its id column)."""
     ids = stmt.with_only_columns(Student.id).order_by(None)
     return db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
-
-
-def page(filters: Mapping[str, Any] | None, scope: Scope, page_no: int, per_page: int = 20) -> tuple[list, int]:
-    """One page of (Student, GraduationAudit | None) rows and the total: one query plus one count."""
-    stmt = filtered_students_query(filters, scope, with_related=True)
-    total = count_query(stmt)
-    page_no = max(0, page_no)
-    rows = db.session.execute(stmt.limit(per_page).offset(page_no * per_page)).unique().all()
-    return [(r[0], r[1]) for r in rows], total
-
-
-def page_rows(students: Sequence[Student]) -> list[dict]:
-    """The 毕业审核管理 / 毕业生列表 cells of one page of students: two queries, not one per row.
-
-    The audit rows come in one query, the names of 专业 and 教学点 in one each.
-    """
-    ids = [s.id for s in students]
-    if not ids:
-        return []
-    audits = {a.student_id: a for a in db.session.scalars(
-        select(GraduationAudit).where(GraduationAudit.student_id.in_(ids)))}
-    sites = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({s.site_id for s in students if s.site_id}))).all())
-    majors = dict(db.session.execute(select(Major.id, Major.name).where(
-        Major.id.in_({s.major_id for s in students if s.major_id}))).all())
-    rows = []
-    for student in students:
-        audit = audits.get(student.id)
-        state = confirm_state(audit)
-        result = audit.result if audit is not None else UNAUDITED
-        rows.append({
-            "student": student,
-            "audit": audit,
-            "site_name": sites.get(student.site_id, ""),
-            "major_name": majors.get(student.major_id, ""),
-            "result": result,
-            "result_label": result_label(result),
-            "reasons": reasons_of(audit),
-            "override": audit is not None and audit.is_override,
-            "confirm_state": state,
-            "confirm_label": CONFIRM_LABELS[state],
-        })
-    return rows
 
 
 def filter_options(scope: Scope) -> dict[str, list[tuple[Any, str]]]:
@@ -404,28 +344,30 @@ def start_task(kind: str, *, actor: Account, scope: Scope, filters: Mapping[str,
 # --------------------------------------------------------------------------- loading the rule inputs
 
 
-def batch_key(enrol_grade: int, study_grade: int, level: str) -> tuple[int, int, str]:
-    return (int(enrol_grade), int(study_grade), str(level))
-
-
 def load_batches() -> dict[tuple[int, int, str], GraduationBatch]:
-    """Active batch per (学籍年级, 学习年级, 层次): the one with the latest id."""
-    out: dict[tuple[int, int, str], GraduationBatch] = {}
-    for b in db.session.scalars(select(GraduationBatch).order_by(GraduationBatch.id)):
-        out[batch_key(b.enrol_grade, b.study_grade, b.level)] = b
-    return out
+    """Active batch per (学籍年级, 学习年级, 层次) (``confirmation.active_batches``: the latest id)."""
+    return active_batches(db.session.scalars(select(GraduationBatch)))
 
 
 def active_batch(student: Student) -> GraduationBatch | None:
-    """The batch whose (学籍年级, 学习年级, 层次) matches the student, latest id first."""
+    """The batch that matches the student (``confirmation.batch_matches_sql``), latest id first."""
     return db.session.scalar(
         select(GraduationBatch)
-        .where(GraduationBatch.enrol_grade == student.enrol_grade,
-               GraduationBatch.study_grade == student.study_grade,
-               GraduationBatch.level == student.level)
+        .where(batch_matches_sql(student, GraduationBatch))
         .order_by(GraduationBatch.id.desc())
         .limit(1)
     )
+
+
+_CONDITIONS = {(p, f, ph): GraduationConditions(p, f, ph) for p in (True, False) for f in (True, False)
+               for ph in (True, False)}  # the eight possible values, built once (evaluated per student)
+
+
+def conditions_of(batch: GraduationBatch | None) -> GraduationConditions:
+    """The a/b/c conditions a batch has in force; without a batch every condition applies."""
+    if batch is None:
+        return _CONDITIONS[True, True, True]
+    return _CONDITIONS[bool(batch.require_plan_courses), bool(batch.require_form), bool(batch.require_photo)]
 
 
 @dataclass
@@ -498,29 +440,19 @@ def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -
 
 
 def evaluate(case: Case) -> tuple[Verdict, Progress]:
-    """Run the pure rules with the batch's conditions in force (no batch: every condition applies).
-
-    A condition the batch switches off is passed as met; the plan must still exist (a missing plan
-    is a data problem the registrar needs to see whatever the batch says). The progress is always
-    counted against the student's real plan (it is what the snapshot shows).
-    """
-    b = case.batch
-    require_plan = b is None or b.require_plan_courses
-    require_form = b is None or b.require_form
-    require_photo = b is None or b.require_photo
+    """Run the pure rules on the student's real facts with the batch's conditions in force
+    (no batch: every condition applies) — the batch audit and 审核预览 both come here."""
     facts = GraduationFacts(
         enrolment_status=case.student.status,
-        form_state=case.form_state if require_form else FormState.SUBMITTED.value,
-        has_photo=bool(case.student.photo_path) if require_photo else True,
+        form_state=case.form_state,
+        has_photo=bool(case.student.photo_path),
     )
-    if case.plan is not None and not require_plan:
-        verdict, _ = audit_graduation_with_progress(facts, Plan(0, 0, ()), case.best)
-        return verdict, course_progress(case.plan, case.best)
-    return audit_graduation_with_progress(facts, case.plan, case.best)
+    return audit_graduation_with_progress(facts, case.plan, case.best, conditions_of(case.batch))
 
 
 def _is_locked(audit_row) -> bool:
-    return audit_row is not None and (audit_row.confirmed_at is not None or audit_row.published_at is not None)
+    """Confirmed or published results keep their result through later audits."""
+    return audit_row is not None and confirm_state(audit_row) != _UNCONFIRMED
 
 
 def _effective(audit_row) -> str:
@@ -649,24 +581,23 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     return summary
 
 
-def _task_student_ids(task: Task) -> list[int]:
+def task_student_ids(task: Task) -> list[int]:
     """The task's students, resolved once when it fans out (filter or ids, re-checked against the scope)."""
     return resolve_student_ids(task.params or {})
 
 
-def _audit_finished(task: Task, summary: dict) -> dict:
+def audit_finished(task: Task, summary: dict) -> dict:
     """The whole cohort's results are new: fresh planner statistics for the pages that filter on them."""
     facts.refresh_statistics(GraduationAudit.__table__, task.total or 0)
     return summary
 
 
-@tasks.fanout("graduation_audit", items=_task_student_ids, finish=_audit_finished)
 def run_audit(task: Task, student_ids: list[int], progress) -> dict:
     """毕业审核任务, one chunk: audit these students (any worker may run any chunk)."""
     return audit_students(student_ids, task_id=task.id, actor=task.requested_by, progress=progress)
 
 
-def _sync_finished(task: Task, summary: dict) -> dict:
+def sync_finished(task: Task, summary: dict) -> dict:
     """One 同步课程数据 log entry for the whole task, written with its 成功."""
     done = int(summary.get("已同步", 0))
     oplog.record(actor=task.requested_by, action="graduation_sync", record_type="Task", record_id=task.id,
@@ -674,7 +605,6 @@ def _sync_finished(task: Task, summary: dict) -> dict:
     return {"已同步": done}
 
 
-@tasks.fanout("graduation_sync", items=_task_student_ids, finish=_sync_finished)
 def run_sync(task: Task, student_ids: list[int], progress) -> dict:
     """同步课程数据任务, one chunk: recompute the synced figures (each sub-chunk committed)."""
     total = len(student_ids)
@@ -722,10 +652,11 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
     reason = clean_reason(reason, "核实说明")
     rows = _load_for_change(student_ids, actor)
     is_ce = role_of(actor) == RoleName.CE_ADMIN.value
-    published = [s.student_no for s, a in rows if a is not None and a.published_at is not None]
+    states = {s.id: confirm_state(a) for s, a in rows}
+    published = [s.student_no for s, _a in rows if states[s.id] == ConfirmState.PUBLISHED.value]
     if published:
         raise NotAllowed(f"已发布毕业的学生不能修改毕业审核结果：{'、'.join(published[:10])}")
-    confirmed = [s.student_no for s, a in rows if a is not None and a.confirmed_at is not None]
+    confirmed = [s.student_no for s, _a in rows if states[s.id] == ConfirmState.CONFIRMED.value]
     if confirmed and not is_ce:
         raise NotAllowed(f"已确认毕业的结果已锁定，只有继教院管理员可以修改：{'、'.join(confirmed[:10])}")
     batches = load_batches()
@@ -783,8 +714,7 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     stmt = base.with_only_columns(GraduationAudit.id, GraduationAudit.batch_id, Student.id, Student.site_id,
                                   Student.college_id).where(
         GraduationAudit.result == PRE,
-        GraduationAudit.confirmed_at.is_(None),
-        GraduationAudit.published_at.is_(None),
+        confirmation.confirm_state_is(_UNCONFIRMED, GraduationAudit.confirmed_at, GraduationAudit.published_at),
     )
     rows = db.session.execute(stmt).all()
     if not rows:
@@ -842,9 +772,10 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
             select(GraduationAudit.id, GraduationAudit.batch_id, Student.id, Student.level, Student.student_no,
                    Student.site_id, Student.college_id)
             .join(Student, Student.id == GraduationAudit.student_id)
-            .where(GraduationAudit.student_id.in_(chunk), GraduationAudit.confirmed_at.is_not(None),
-                   GraduationAudit.published_at.is_(None), GraduationAudit.diploma_no.is_(None),
-                   GraduationAudit.result == PRE)
+            .where(GraduationAudit.student_id.in_(chunk),
+                   confirmation.confirm_state_is(ConfirmState.CONFIRMED.value, GraduationAudit.confirmed_at,
+                                                 GraduationAudit.published_at),
+                   GraduationAudit.diploma_no.is_(None), GraduationAudit.result == PRE)
         ).all())
     groups: dict[tuple[int, str], list] = {}
     for r in rows:
@@ -905,7 +836,6 @@ def _still_unpublished(members: list) -> list:
     return [r for r in members if r[0] in fresh]
 
 
-@tasks.handler("graduation_publish")
 def run_publish(task: Task, progress) -> dict:
     """毕业发布任务 (CE admin): publish the confirmed students of the filter or the selection."""
     if role_of(task.requested_by) != RoleName.CE_ADMIN.value:
@@ -918,11 +848,10 @@ def run_publish(task: Task, progress) -> dict:
 
 
 def confirm_state(audit: GraduationAudit | None) -> str:
-    if audit is not None and audit.published_at is not None:
-        return ConfirmState.PUBLISHED.value
-    if audit is not None and audit.confirmed_at is not None:
-        return ConfirmState.CONFIRMED.value
-    return ConfirmState.UNCONFIRMED.value
+    """确认状态 of an audit row (or of any object with confirmed_at/published_at); none is 未确认."""
+    if audit is None:
+        return ConfirmState.UNCONFIRMED.value
+    return confirmation.confirm_state(audit.confirmed_at, audit.published_at)
 
 
 def reasons_of(audit: GraduationAudit | None) -> list[Reason]:

@@ -15,7 +15,8 @@ class ImageRejected(DomainError):
     pass
 
 
-def clean_image(data: bytes, *, max_bytes: int, max_side: int = 4000, what: str = "图片") -> tuple[bytes, str, int, int]:
+def clean_image(data: bytes, *, max_bytes: int, max_side: int = 4000,
+                what: str = "图片") -> tuple[bytes, str, int, int]:
     """Return (re-encoded bytes, suffix, width, height) or raise ImageRejected with a Chinese reason.
 
     Re-encoding drops EXIF and anything appended to the file (polyglots); the pixel limit is checked
@@ -31,7 +32,8 @@ def clean_image(data: bytes, *, max_bytes: int, max_side: int = 4000, what: str 
             probe = Image.open(io.BytesIO(data))
             fmt = probe.format
             width, height = probe.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, Image.DecompressionBombError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, Image.DecompressionBombError,
+            SyntaxError, ValueError):
         raise ImageRejected(f"{what}不是有效的 JPEG 或 PNG 图片") from None
     if fmt not in ALLOWED_FORMATS:
         raise ImageRejected(f"{what}只能是 JPEG 或 PNG 格式")

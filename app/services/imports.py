@@ -13,15 +13,16 @@ Bulk statements skip ORM events, so ``college_id`` of a student is set here from
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
 
 from app import storage
+from app.clock import local_today
 from app.extensions import db
 from app.imports import reader, validate, workbooks
 from app.imports.cells import text
@@ -31,8 +32,9 @@ from app.models import Grade, LanguageScore, Major, Organisation, PlanCourse, St
 from app.models.account import Account
 from app.models.task import Task
 from app.services import oplog
+from app.services.common import chunks
 from app.services.errors import DomainError
-from app.services.tasks import Progress, create_task, handler, lock_key_for
+from app.services.tasks import Progress, create_task, lock_key_for
 from app.statuses import OrgKind
 
 SUBMITTED = "导入任务已提交，可在任务中心查看结果"
@@ -114,7 +116,6 @@ def start_import(*, actor, kind: str | None, filename: str | None, data: bytes) 
 # --------------------------------------------------------------------------- the job
 
 
-@handler("import")
 def run_import(task: Task, progress: Progress) -> dict:
     """Validate every row of the uploaded file, then import all of it or nothing."""
     params = dict(task.params or {})
@@ -141,7 +142,7 @@ def run_import(task: Task, progress: Progress) -> dict:
     oplog.record(actor=actor, action="import", record_type="Task", record_id=task.id, task_id=task.id,
                  new="，".join(f"{k} {v}" for k, v in summary.items()), reason=f"{spec.label}导入：{filename}")
     db.session.flush()
-    return summary  # tasks.run commits the data, the log entry and the task state together
+    return summary  # runner.run commits the data, the log entry and the task state together
 
 
 def _fail_with_report(task_id: int, errors: Sequence[RowError], filename: str) -> None:
@@ -159,12 +160,6 @@ def _fail_with_report(task_id: int, errors: Sequence[RowError], filename: str) -
 # --------------------------------------------------------------------------- lookups
 
 
-def _chunks(items: Sequence, size: int) -> Iterator[list]:
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def build_lookups(kind: str, rows: Sequence[reader.Row]) -> Lookups:
     """Everything the rows may refer to, in a few set queries (never one per row)."""
     college = Organisation.__table__.alias("college")
@@ -178,22 +173,16 @@ def build_lookups(kind: str, rows: Sequence[reader.Row]) -> Lookups:
     courses: dict[str, str] = {}
     if kind in ("grades", "language"):
         numbers = {text(values.get("学号")) for _n, values in rows} - {""}
-        for chunk in _chunks(sorted(numbers), IN_CHUNK):
+        for chunk in chunks(sorted(numbers), IN_CHUNK):
             students.update(db.session.execute(
-                select(Student.student_no, Student.id).where(Student.student_no.in_(chunk))).all())
+                select(Student.student_no, Student.id).where(Student.student_no.in_(chunk))).tuples().all())
     if kind == "grades":
         codes = {text(values.get("课程代码")) for _n, values in rows} - {""}
-        for chunk in _chunks(sorted(codes), IN_CHUNK):
+        for chunk in chunks(sorted(codes), IN_CHUNK):
             courses.update(db.session.execute(
                 select(PlanCourse.course_code, func.min(PlanCourse.course_name))
-                .where(PlanCourse.course_code.in_(chunk)).group_by(PlanCourse.course_code)).all())
-    return Lookups(majors=majors, sites=sites, students=students, courses=courses, today=_today())
-
-
-def _today() -> dt.date:
-    from zoneinfo import ZoneInfo
-
-    return dt.datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).date()
+                .where(PlanCourse.course_code.in_(chunk)).group_by(PlanCourse.course_code)).tuples().all())
+    return Lookups(majors=majors, sites=sites, students=students, courses=courses, today=local_today())
 
 
 # --------------------------------------------------------------------------- apply (upsert)
@@ -201,10 +190,10 @@ def _today() -> dt.date:
 
 def _write(model, inserts: list[dict], updates: list[dict]) -> None:
     """Bulk INSERT the new rows and bulk UPDATE (by primary key) the changed ones, in chunks."""
-    for chunk in _chunks(inserts, WRITE_CHUNK):
+    for chunk in chunks(inserts, WRITE_CHUNK):
         # Core INSERT: a blank cell stays NULL (the ORM bulk insert would apply column defaults such as 汉族)
         db.session.execute(insert(model.__table__), chunk)
-    for chunk in _chunks(updates, WRITE_CHUNK):
+    for chunk in chunks(updates, WRITE_CHUNK):
         db.session.execute(update(model), chunk)
 
 
@@ -226,7 +215,7 @@ def _diff(records: Iterable[dict], existing: Mapping[Any, Any], key: Callable[[d
 def apply_students(records: list[dict]) -> dict[str, int]:
     """Upsert students by 学号; photos and the synced figures are left as they are."""
     existing = {}
-    for chunk in _chunks([r["student_no"] for r in records], IN_CHUNK):
+    for chunk in chunks([r["student_no"] for r in records], IN_CHUNK):
         for row in db.session.execute(select(Student.id, Student.student_no, *[getattr(Student, f) for f in
                                                                                  STUDENT_FIELDS])
                                       .where(Student.student_no.in_(chunk))):
@@ -266,7 +255,7 @@ def apply_plans(records: list[dict]) -> dict[str, int]:
             db.session.execute(update(TeachingPlan).where(TeachingPlan.id == old.id).values(**values))
             changed_heads.add(key)
     existing = {}
-    for chunk in _chunks(sorted(plan_ids.values()), IN_CHUNK):
+    for chunk in chunks(sorted(plan_ids.values()), IN_CHUNK):
         for row in db.session.execute(select(PlanCourse.id, PlanCourse.plan_id, PlanCourse.course_code,
                                              *[getattr(PlanCourse, f) for f in COURSE_FIELDS])
                                       .where(PlanCourse.plan_id.in_(chunk))):
@@ -291,7 +280,7 @@ def apply_plans(records: list[dict]) -> dict[str, int]:
 def apply_grades(records: list[dict]) -> dict[str, int]:
     """Upsert grades by (学号, 课程代码, 学期, 考试性质)."""
     existing = {}
-    for chunk in _chunks(sorted({r["student_id"] for r in records}), IN_CHUNK):
+    for chunk in chunks(sorted({r["student_id"] for r in records}), IN_CHUNK):
         for row in db.session.execute(select(Grade.id, Grade.student_id, Grade.course_code, Grade.term,
                                              Grade.exam_kind, *[getattr(Grade, f) for f in GRADE_FIELDS])
                                       .where(Grade.student_id.in_(chunk))):
@@ -306,7 +295,7 @@ def apply_grades(records: list[dict]) -> dict[str, int]:
 def apply_language(records: list[dict]) -> dict[str, int]:
     """Upsert 学位外语成绩 by (学号, 考试日期)."""
     existing = {}
-    for chunk in _chunks(sorted({r["student_id"] for r in records}), IN_CHUNK):
+    for chunk in chunks(sorted({r["student_id"] for r in records}), IN_CHUNK):
         for row in db.session.execute(select(LanguageScore.id, LanguageScore.student_id, LanguageScore.exam_date,
                                              *[getattr(LanguageScore, f) for f in LANGUAGE_FIELDS])
                                       .where(LanguageScore.student_id.in_(chunk))):

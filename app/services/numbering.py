@@ -15,7 +15,8 @@ from app.statuses import Level
 
 DIPLOMA_SCHOOL_TYPE = "5"  # 成人高等教育
 DEGREE_TYPE = "4"  # 学士
-LEVEL_CODES = {Level.HIGH_TO_BACHELOR.value: "05", Level.JUNIOR_TO_BACHELOR.value: "05", Level.HIGH_TO_JUNIOR.value: "06"}
+LEVEL_CODES = {Level.HIGH_TO_BACHELOR.value: "05", Level.JUNIOR_TO_BACHELOR.value: "05",
+               Level.HIGH_TO_JUNIOR.value: "06"}
 
 
 def diploma_prefix(school_code: str, year: int, level: str) -> str:
@@ -66,4 +67,4 @@ def _locked_counter(prefix: str) -> CertificateCounter:
             db.session.add(CertificateCounter(prefix=prefix, last_value=0))
     except IntegrityError:
         pass  # another publication created it first
-    return db.session.scalar(stmt.execution_options(populate_existing=True))
+    return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one()

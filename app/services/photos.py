@@ -1,12 +1,15 @@
 """毕业照片: checked, re-encoded, stored outside static/ and served only through scoped routes."""
 from __future__ import annotations
 
-from flask import abort, current_app, send_file
+from pathlib import Path
+
+from flask import current_app
 
 from app import storage
 from app.extensions import db
 from app.models.student import Student
 from app.services import oplog
+from app.services.errors import NotFound
 from app.services.images import clean_image
 
 MIMETYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -30,19 +33,13 @@ def upload_photo(student: Student, data: bytes, actor) -> str:
     return path
 
 
-def send_photo(student: Student):
-    """The student's photo as a private, uncached response; 404 when there is none."""
-    if not student.photo_path:
-        abort(404)
+def photo_file(student: Student) -> tuple[Path, str]:
+    """The stored file and MIME type of the student's photo; ``NotFound`` when there is none."""
     try:
-        path = storage.resolve(student.photo_path)
-    except FileNotFoundError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    mimetype = MIMETYPES.get(path.suffix.lower())
-    if mimetype is None:
-        abort(404)
-    response = send_file(path, mimetype=mimetype, max_age=0, conditional=False)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+        path = storage.resolve(student.photo_path) if student.photo_path else None
+    except FileNotFoundError:  # a stored name that escapes the storage root
+        path = None
+    mimetype = MIMETYPES.get(path.suffix.lower()) if path is not None else None
+    if path is None or mimetype is None or not path.is_file():
+        raise NotFound("未上传毕业照片")
+    return path, mimetype

@@ -4,19 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
+from app.audit.language import CET4_MAX, CET4_PASS, language_passed, substitute_passed
 from app.audit.scores import best_scores, course_progress, format_number, is_pass
 from app.extensions import db
-from app.models.grade import Grade
+from app.models.grade import Grade, LanguageScore
 from app.models.graduation import GraduateForm
 from app.models.org import Major, Organisation
 from app.models.plan import TeachingPlan
-from app.services import facts
 from app.models.student import Student
-from app.services import oplog
+from app.services import facts, oplog
 from app.services.errors import Conflict, DomainError
-from app.statuses import CourseNature, FormState, OrgKind, label
+from app.statuses import CourseNature, FormState, OrgKind, SubstituteExam, label
 
 
 @dataclass
@@ -115,3 +115,33 @@ def review_forms(forms: list[GraduateForm], actor) -> int:
     if done == 0:
         raise Conflict("所选登记表均不是“已提交”状态，无需审核")
     return done
+
+
+def check_language_score(item: LanguageScore) -> None:
+    """Check a 学位外语成绩 entered on its page and set its 合格 by ``language.language_passed`` (at the default
+    mark; the 学位条件审核 decides again with its batch's mark). Raises ``DomainError`` on bad input."""
+    item.substitute = item.substitute or None
+    if item.substitute == SubstituteExam.CET4.value:
+        if item.substitute_score is None or not substitute_passed(item.substitute, item.substitute_score):
+            raise DomainError(f"大学英语四级成绩须不低于 {CET4_PASS:g} 分才可替代学位外语")
+        if item.substitute_score > CET4_MAX:
+            raise DomainError(f"大学英语四级成绩应在 0–{CET4_MAX:g} 之间")
+    elif item.substitute == SubstituteExam.PETS3.value and item.substitute_score is not None:
+        if not 0 <= item.substitute_score <= 100:
+            raise DomainError("PETS-3 成绩应在 0–100 之间")
+    elif item.substitute is None and item.substitute_score is not None:
+        raise DomainError("未选择替代考试时替代考试成绩应为空")
+    if item.substitute is None and item.score is None:
+        raise DomainError("请填写学位外语成绩或选择替代考试")
+    if item.score is not None and not 0 <= item.score <= 100:
+        raise DomainError("学位外语成绩应在 0–100 之间")
+    item.passed = language_passed(item.score, item.substitute, item.substitute_score, _pets3_recorded_pass(item))
+
+
+def _pets3_recorded_pass(item: LanguageScore) -> bool:
+    """合格/不合格 of a PETS-3 entered without a score: a certificate entered on the page is 合格; an edit that
+    leaves the exam and its score alone keeps what was recorded (an import may have said 不合格)."""
+    state = inspect(item)
+    unchanged = (state.persistent and not state.attrs.substitute.history.has_changes()
+                 and not state.attrs.substitute_score.history.has_changes())
+    return bool(item.passed) if unchanged and item.passed is not None else True

@@ -11,13 +11,13 @@ import hashlib
 from flask import current_app
 from sqlalchemy import exists, func, select
 
+from app import storage
 from app.extensions import db
 from app.models import DegreeApplication, Signature, Student
 from app.security import scope_of, student_scope_clause
 from app.services import oplog
 from app.services.errors import NotAllowed, NotFound
 from app.services.images import clean_image
-from app import storage
 
 MAX_SIDE = 2000
 MIMETYPES = {".png": "image/png", ".jpg": "image/jpeg"}

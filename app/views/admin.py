@@ -14,11 +14,11 @@ from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from app.ids import parse_id
 from app.extensions import db
+from app.ids import parse_id
 from app.models.account import Account
 from app.models.oplog import OperationLog
 from app.models.org import Major, Organisation
@@ -27,6 +27,7 @@ from app.services import accounts
 from app.services.errors import DomainError
 from app.services.oplog import ACTION_LABELS
 from app.statuses import OrgKind, RoleName, choices, label
+from app.views.options import options
 from app.views.scoped import ClampedModelView, StudentNoFilter, install_filters, local_time
 
 BASE_CATEGORY = "基础数据"
@@ -60,16 +61,17 @@ class OrganisationView(ClampedModelView):
     include_route_methods = {"list", "show", "add", "edit", "delete"}
     list_title = show_title = "机构"
     base_order = ("code", "asc")
-    label_columns = {"code": _l("机构代码"), "name": _l("机构名称"), "kind": _l("机构类型"), "kind_label": _l("机构类型"),
-                     "parent": _l("上级机构")}
+    label_columns = {"code": _l("机构代码"), "name": _l("机构名称"), "kind": _l("机构类型"),
+                     "kind_label": _l("机构类型"), "parent": _l("上级机构")}
     list_columns = show_columns = ["code", "name", "kind_label", "parent"]
     add_columns = edit_columns = ["code", "name", "kind", "parent"]
     search_columns = ["code", "name", "kind"]
     search_form_extra_fields = {
-        "kind": SelectField("机构类型", choices=[("", "")] + choices(OrgKind), widget=Select2Widget()),
+        "kind": SelectField("机构类型", choices=options(choices(OrgKind), blank=""), widget=Select2Widget()),
     }
     add_form_extra_fields = edit_form_extra_fields = {
-        "kind": SelectField("机构类型", choices=choices(OrgKind), validators=[DataRequired()], widget=Select2Widget()),
+        "kind": SelectField("机构类型", choices=options(choices(OrgKind)), validators=[DataRequired()],
+                            widget=Select2Widget()),
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = {"parent": [["kind", FilterEqual, OrgKind.CE.value]]}
 
@@ -127,9 +129,9 @@ class MajorView(ClampedModelView):
 # --------------------------------------------------------------------------- 账号管理
 
 
-def _org_choices() -> list[tuple[str, str]]:
+def _org_choices() -> list[SelectChoice]:
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.code)).all()
-    return [("", "（学生账号不选）")] + [(str(o.id), f"{o.name}（{o.kind_label}）") for o in orgs]
+    return options(((str(o.id), f"{o.name}（{o.kind_label}）") for o in orgs), blank="（学生账号不选）")
 
 
 class AccountAddForm(DynamicForm):
@@ -137,7 +139,8 @@ class AccountAddForm(DynamicForm):
                            Regexp(r"^[A-Za-z0-9_.-]+$", message="账号只能包含字母、数字和 _ . -")],
                            widget=BS3TextFieldWidget())
     name = StringField("姓名", validators=[DataRequired(), Length(max=64)], widget=BS3TextFieldWidget())
-    role = SelectField("角色", choices=choices(RoleName), validators=[DataRequired()], widget=Select2Widget())
+    role = SelectField("角色", choices=options(choices(RoleName)), validators=[DataRequired()],
+                       widget=Select2Widget())
     org = SelectField("所属机构", choices=[], validators=[Optional()], widget=Select2Widget(),
                       description="学院管理员选二级学院，教学点管理员选教学点，继教院管理员选继续教育学院")
     student_no = StringField("学生学号", validators=[Optional(), Length(max=20)], widget=BS3TextFieldWidget(),
@@ -271,7 +274,7 @@ class OperationLogView(ClampedModelView):
     show_columns = list_columns
     search_columns = ["at", "actor_name", "action", "student_id"]
     search_form_extra_fields = {
-        "action": SelectField("操作", choices=[("", "")] + list(ACTION_LABELS.items()), widget=Select2Widget()),
+        "action": SelectField("操作", choices=options(ACTION_LABELS.items(), blank=""), widget=Select2Widget()),
         "student_id": StringField("学号", widget=BS3TextFieldWidget()),
     }
     formatters_columns = {

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.parse
-from types import SimpleNamespace
 
 import prison
 from flask import g, jsonify, request
@@ -41,8 +40,10 @@ from marshmallow import (
 )
 from sqlalchemy import select
 
+from app.audit import confirmation
 from app.extensions import db
 from app.ids import MAX_ID
+from app.jobs import runner
 from app.models.degree import DegreeApplication
 from app.models.graduation import GraduationAudit
 from app.models.student import Student
@@ -59,6 +60,8 @@ from app.statuses import (
     TaskState,
     label,
 )
+from app.views.input_guard import whole_number_ok
+from app.views.api_bulk import ConfirmCount, confirmed_selection, degree_filter as _degree_filter, error_responses
 from app.views.scoped import StudentScopeFilter
 
 MAX_PAGE_SIZE = 100
@@ -273,6 +276,8 @@ class ScopedReadApi(ApiAccessMixin, ModelRestApi):
                     isinstance(v, accepted) and not isinstance(v, bool) for v in values):
                 kind = "整数" if is_int else "字符串"
                 return f"筛选条件 {name} 的取值应为{kind}" + ("数组" if many else "")
+            if is_int and not all(whole_number_ok(v) for v in values):  # '99999999999999999999': no INTEGER holds it
+                return f"筛选条件 {name} 的取值应为不超过 {MAX_ID} 的整数"
         return None
 
     def pre_get(self, data: dict) -> None:
@@ -349,10 +354,9 @@ class GraduationResultApi(ScopedReadApi):
     derived_columns = ("confirm_state", "confirm_state_label")
 
     def decorate_row(self, row: dict) -> None:
-        state = graduation.confirm_state(SimpleNamespace(confirmed_at=row.get("confirmed_at"),
-                                                         published_at=row.get("published_at")))
+        state = confirmation.confirm_state(row.get("confirmed_at"), row.get("published_at"))
         row["confirm_state"] = state
-        row["confirm_state_label"] = graduation.CONFIRM_LABELS[state]
+        row["confirm_state_label"] = confirmation.CONFIRM_LABELS[state]
 
 
 class DegreeApplicationApi(ScopedReadApi):
@@ -501,18 +505,8 @@ class DegreeFilterSchema(_Body):
 SELECTION_NEEDED = "请提供 ids（勾选的编号）或 filters（筛选条件，{} 表示管理范围内全部）"
 
 
-class _Selection(_Body):
-    """Either ticked ids or a filter, as on the pages; one of the two must be given explicitly.
-
-    A filter-wide request runs only with ``confirm_count`` equal to the server's count of the filter
-    (the pages' confirmation, app/views/bulk.py): without it the answer is 409 with that count.
-    """
-
-    confirm_count = fields.Integer(
-        strict=True, validate=validate.Range(min=0, max=MAX_ID, error="confirm_count 应为非负整数"),
-        error_messages={"invalid": "confirm_count 应为整数", "null": "confirm_count 不能为 null"},
-        metadata={"description": "按筛选条件（不勾选 ids）执行时必填：先不带此项请求，服务器以 409 返回当前筛选的人数"
-                                 "（count），确认后以该人数重发。人数变化时再次返回 409。"})
+class _Selection(_Body, ConfirmCount):
+    """Either ticked ids or a filter (then with confirm_count: app/views/api_bulk.py), as on the pages."""
 
     @validates_schema
     def _one_of(self, data, **_kw):
@@ -574,48 +568,7 @@ def load_body(schema: Schema) -> dict:
         raise DomainError("请求参数有误：" + "；".join(dict.fromkeys(_flatten(exc.messages)))) from None
 
 
-def _degree_filter(raw: dict | None) -> degree.DegreeFilter:
-    """Like the page: the filter as given, the latest 学位批次 when none is named."""
-    flt = degree.DegreeFilter.from_mapping(raw or {})
-    if flt.batch_id is None:
-        latest = degree.latest_batch()
-        flt = flt.with_batch(latest.id if latest else None)
-    return flt
-
-
-def _graduation_count(body: dict) -> int:
-    """Students of the request's filter in the caller's scope (0 when ids are ticked: not needed)."""
-    if body.get("ids"):
-        return 0
-    return graduation.count_query(graduation.filtered_students_query(body.get("filters") or {}, current_scope()))
-
-
-def _degree_count(body: dict) -> int:
-    """Pending applications of the request's filter in the caller's scope (0 when ids are ticked)."""
-    if body.get("ids"):
-        return 0
-    return degree.filter_count(current_scope(), _degree_filter(body.get("filters")))
-
-
 # --------------------------------------------------------------------------- workflow APIs
-
-_ERRORS = """
-            400:
-              $ref: '#/components/responses/400'
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              $ref: '#/components/responses/403'
-            404:
-              $ref: '#/components/responses/404'
-"""
-
-
-def error_responses(f):
-    """Append the error responses shared by every workflow endpoint to its OpenAPI docstring."""
-    f.__doc__ = (f.__doc__ or "").rstrip() + "\n" + _ERRORS
-    return f
-
 
 class WorkflowApi(ApiAccessMixin, BaseApi):
     """Base of the workflow endpoints: JWT only, JSON bodies, the pages' services, commit at the end."""
@@ -625,17 +578,6 @@ class WorkflowApi(ApiAccessMixin, BaseApi):
     @staticmethod
     def _commit():
         db.session.commit()
-
-    def unconfirmed(self, body: dict, count: int, verb: str, noun: str = "名学生"):
-        """The one bulk-action rule: a filter-wide action needs ``confirm_count`` == the server's count.
-
-        Returns the 409 answer (with the count and the confirmation sentence) or None to go on.
-        Ticked ids and an empty filter (the service says so) need no confirmation.
-        """
-        if body.get("ids") or count == 0 or body.get("confirm_count") == count:
-            return None
-        return self.response(409, count=count, message=f"将对当前筛选的 {count} {noun}{verb}，确定吗？"
-                                                       f"（请以 confirm_count={count} 重新提交）")
 
     def _task_response(self, task):
         """202 with the task id; the task's progress is at /api/v1/tasks/<id> and in 任务中心."""
@@ -653,7 +595,7 @@ class GraduationWorkflowApi(WorkflowApi):
     @expose("/audit", methods=["POST"])
     @protect()
     @permission_name("audit")
-    @error_responses
+    @confirmed_selection(GraduationSelectionSchema, "graduation", "执行毕业审核")
     def audit(self):
         """毕业审核: a background task over the ticked students or the filter.
 
@@ -682,18 +624,15 @@ class GraduationWorkflowApi(WorkflowApi):
               description: 任务队列暂不可用
         """
         body = load_body(GraduationSelectionSchema())
-        refused = self.unconfirmed(body, _graduation_count(body), "执行毕业审核")
-        if refused:
-            return refused
         task = graduation.start_task("graduation_audit", actor=g.user, scope=current_scope(),
                                      filters=body.get("filters") or {}, student_ids=body.get("ids") or [])
-        tasks.submit(task)
+        runner.submit(task)
         return self._task_response(task)
 
     @expose("/confirm", methods=["POST"])
     @protect()
     @permission_name("confirm")
-    @error_responses
+    @confirmed_selection(GraduationSelectionSchema, "graduation", "执行一键确认毕业")
     def confirm(self):
         """一键确认毕业: every 预毕业 student of the selection goes to the CE college, inside the window.
 
@@ -716,13 +655,8 @@ class GraduationWorkflowApi(WorkflowApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/CountResult'
-            409:
-              description: 按筛选条件执行而未带正确的 confirm_count：返回当前筛选的人数 count 与确认提示
         """
         body = load_body(GraduationSelectionSchema())
-        refused = self.unconfirmed(body, _graduation_count(body), "执行一键确认毕业")
-        if refused:
-            return refused
         n = graduation.confirm(body.get("filters") or {}, current_scope(), g.user, student_ids=body.get("ids") or None)
         self._commit()
         message = f"已确认毕业 {n} 名学生，名单已提交继教院" if n else "当前筛选条件下没有未确认的预毕业学生"
@@ -774,7 +708,7 @@ class DegreeWorkflowApi(WorkflowApi):
     @expose("/audit", methods=["POST"])
     @protect()
     @permission_name("audit")
-    @error_responses
+    @confirmed_selection(DegreeSelectionSchema, "degree", "执行学位条件审核", "条学位申请")
     def audit(self):
         """学位条件审核: a background task over the ticked applications or the filter.
 
@@ -802,17 +736,14 @@ class DegreeWorkflowApi(WorkflowApi):
               description: 任务队列暂不可用
         """
         body = load_body(DegreeSelectionSchema())
-        refused = self.unconfirmed(body, _degree_count(body), "执行学位条件审核", "条学位申请")
-        if refused:
-            return refused
         task = degree.start_audit(g.user, ids=body.get("ids") or None, flt=_degree_filter(body.get("filters")))
-        tasks.submit(task)
+        runner.submit(task)
         return self._task_response(task)
 
     @expose("/review", methods=["POST"])
     @protect()
     @permission_name("review")
-    @error_responses
+    @confirmed_selection(DegreeReviewSchema, "degree", "初审", "条学位申请")
     def review(self):
         """初审 (teaching-site admins): opinion and comment, signed with the admin's e-signature.
 
@@ -835,13 +766,8 @@ class DegreeWorkflowApi(WorkflowApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/CountResult'
-            409:
-              description: 按筛选条件执行而未带正确的 confirm_count：返回当前筛选的人数 count 与确认提示
         """
         body = load_body(DegreeReviewSchema())
-        refused = self.unconfirmed(body, _degree_count(body), "初审", "条学位申请")
-        if refused:
-            return refused
         n = degree.first_review(body.get("ids") or None, body["opinion"], body["comment"], g.user,
                                 flt=_degree_filter(body.get("filters")))
         self._commit()
@@ -851,7 +777,7 @@ class DegreeWorkflowApi(WorkflowApi):
     @expose("/final", methods=["POST"])
     @protect()
     @permission_name("final")
-    @error_responses
+    @confirmed_selection(DegreeSelectionSchema, "degree", "批量终审", "条学位申请")
     def final(self):
         """批量终审 (college admins): 已达标 and 初审 同意 applications go to the CE college.
 
@@ -874,13 +800,8 @@ class DegreeWorkflowApi(WorkflowApi):
                 application/json:
                   schema:
                     $ref: '#/components/schemas/CountResult'
-            409:
-              description: 按筛选条件执行而未带正确的 confirm_count：返回当前筛选的人数 count 与确认提示
         """
         body = load_body(DegreeSelectionSchema())
-        refused = self.unconfirmed(body, _degree_count(body), "批量终审", "条学位申请")
-        if refused:
-            return refused
         ids = body.get("ids") or None
         out = degree.final_review(g.user, ids=ids, flt=None if ids else _degree_filter(body.get("filters")))
         self._commit()
@@ -935,3 +856,4 @@ def register(appbuilder) -> None:
     jwt.invalid_token_loader(lambda _reason: _json_error("访问令牌无效，请重新登录"))
     jwt.expired_token_loader(lambda _header, _data: _json_error("访问令牌已过期，请重新登录"))
     jwt.user_lookup_error_loader(lambda _header, _data: _json_error("账号不存在或已停用"))
+    jwt.revoked_token_loader(lambda _header, _data: _json_error("访问令牌已失效（密码已修改、已重置或账号已停用），请重新登录"))

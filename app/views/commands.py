@@ -11,7 +11,7 @@ from typing import Any, Callable
 from flask import abort, flash
 
 from app.extensions import db
-from app.services import tasks
+from app.jobs import runner
 from app.services.errors import DomainError, NotAllowed, NotFound
 
 TASK_SUBMITTED = "任务已提交，可在任务中心查看进度"
@@ -63,7 +63,7 @@ def submit_task(create: Callable[[], Any], success: str | Callable[[Any], str] =
 
     def command():
         task = create()
-        tasks.submit(task)  # commits the row, then enqueues (rolls it back if the queue is down)
+        runner.submit(task)  # commits the row, then enqueues (rolls it back if the queue is down)
         return task
 
     return run_command(command, success, role_refusal_403=role_refusal_403)

@@ -16,10 +16,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
 
 from app.ids import parse_page
-from app.extensions import db
+from app.jobs import runner
 from app.models import DegreeBatch
 from app.security import current_scope
-from app.services import degree, signatures, tasks
+from app.services import degree, list_pages, signatures
 from app.services.errors import NotFound
 from app.views.bulk import confirm_whole_filter, ticked_ids, whole_filter_sentence
 from app.views.commands import run_command
@@ -70,8 +70,8 @@ class DegreeAuditView(BaseView):
         scope = current_scope()
         flt = _filter(request.args)
         data = degree.audit_page(scope, flt, parse_page(request.args.get("page"), first=1), PAGE_SIZE)
-        publish_count = degree.publish_count(scope, flt) if scope.is_all else 0
-        summary_count = degree.filter_count(scope, flt, stage=degree.ANY) if data["mode"] == "applied" else 0
+        publish_count = list_pages.degree_publish_count(scope, flt) if scope.is_all else 0
+        summary_count = list_pages.degree_filter_count(scope, flt, stage=degree.ANY) if data["mode"] == "applied" else 0
         return self.render_template(
             "degree/audit_list.html", flt=flt, params=flt.to_params(), data=data,
             options=degree.filter_options(scope), scope_kind=scope.kind, breadcrumb=BREADCRUMB,
@@ -94,13 +94,13 @@ class DegreeAuditView(BaseView):
     def audit(self):
         flt = _filter(request.form)
         ids = ticked_ids(request.form.getlist("ids"))
-        asked = self._confirm(ids, degree.filter_count(current_scope(), flt), "执行学位条件审核", self._back(flt))
+        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "执行学位条件审核", self._back(flt))
         if asked:
             return asked
 
         def go():
             task = degree.start_audit(g.user, ids=ids or None, flt=flt)
-            tasks.submit(task)
+            runner.submit(task)
             return f"已提交学位条件审核任务（{task.scope_text}），可在任务中心查看进度；完成后点击“查询”查看结果"
 
         return _run(go, self._back(flt))
@@ -127,7 +127,7 @@ class DegreeAuditView(BaseView):
     def review(self):
         flt = _filter(request.form)
         ids = ticked_ids(request.form.getlist("ids"))
-        asked = self._confirm(ids, degree.filter_count(current_scope(), flt), "初审", self._back(flt))
+        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "初审", self._back(flt))
         if asked:
             return asked
 
@@ -143,7 +143,7 @@ class DegreeAuditView(BaseView):
     def final(self):
         flt = _filter(request.form)
         ids = ticked_ids(request.form.getlist("ids"))
-        asked = self._confirm(ids, degree.filter_count(current_scope(), flt), "批量终审", self._back(flt))
+        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "批量终审", self._back(flt))
         if asked:
             return asked
 
@@ -175,14 +175,14 @@ class DegreeAuditView(BaseView):
         ids = ticked_ids(request.form.getlist("ids"))
         back = url_for("DegreeGrantView.list", **flt.to_params())
         scope = current_scope()
-        asked = self._confirm(ids, degree.publish_count(scope, flt) if scope.is_all else 0, "发布学位（分配学位证书编号）",
+        asked = self._confirm(ids, list_pages.degree_publish_count(scope, flt) if scope.is_all else 0, "发布学位（分配学位证书编号）",
                               back)
         if asked:
             return asked
 
         def go():
             task = degree.start_publish(g.user, ids=ids or None, flt=flt)
-            tasks.submit(task)
+            runner.submit(task)
             return "已提交学位发布任务，可在任务中心查看进度"
 
         return _run(go, back)
@@ -203,7 +203,7 @@ class DegreeGrantView(BaseView):
         return self.render_template("degree/grant_list.html", flt=flt, params=flt.to_params(), data=data,
                                     options=degree.filter_options(scope), scope_kind=scope.kind,
                                     breadcrumb=BREADCRUMB,
-                                    publish_count=degree.publish_count(scope, flt) if scope.is_all else 0,
+                                    publish_count=list_pages.degree_publish_count(scope, flt) if scope.is_all else 0,
                                     sentence=lambda n, verb: whole_filter_sentence(n, verb, APPLICATIONS))
 
 

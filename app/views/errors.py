@@ -5,8 +5,11 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 
 from app.extensions import db
 from app.services.errors import DomainError
+from app.views.input_guard import HostileInput
 
-TITLES = {400: "请求无效", 403: "没有权限访问此页面", 404: "页面不存在", 405: "不支持的请求方式", 413: "上传的文件过大", 429: "请求过于频繁，请稍后再试", 500: "系统内部错误", 503: "服务暂不可用"}
+TITLES = {400: "请求无效", 403: "没有权限访问此页面", 404: "页面不存在", 405: "不支持的请求方式",
+          413: "上传的文件过大", 429: "请求过于频繁，请稍后再试", 500: "系统内部错误", 503: "服务暂不可用"}
+CSRF_FAILED = "请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"
 
 
 def wants_json() -> bool:
@@ -41,10 +44,11 @@ def register_error_handlers(app) -> None:
         def handle(exc):
             if code == 500:
                 db.session.rollback()
+            title = exc.description if isinstance(exc, HostileInput) else TITLES[code]
             if wants_json():
-                return jsonify(message=TITLES[code]), code
+                return jsonify(message=title), code
             _ensure_user()
-            return render_template("error.html", appbuilder=current_app.appbuilder, code=code, title=TITLES[code]), code
+            return render_template("error.html", appbuilder=current_app.appbuilder, code=code, title=title), code
 
         return handle
 
@@ -56,6 +60,6 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_exc):
         if wants_json():
-            return jsonify(message="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400
+            return jsonify(message=CSRF_FAILED), 400
         _ensure_user()
-        return render_template("error.html", appbuilder=current_app.appbuilder, code=400, title="请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试"), 400
+        return render_template("error.html", appbuilder=current_app.appbuilder, code=400, title=CSRF_FAILED), 400

@@ -6,13 +6,13 @@ The file itself is served by 任务中心's download route.
 """
 from __future__ import annotations
 
-from flask import abort, g, has_request_context, redirect, request, url_for
+from flask import abort, g, has_request_context, redirect, request
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 
 from app.models.student import Student
 from app.security import current_scope
-from app.services import degree, exports, graduation
+from app.services import degree, exports, list_pages
 from app.statuses import DegreeApplicationState, EnrolmentStatus
 from app.views.bulk import Selection, bulk_action, confirm_whole_filter, ticked_ids
 from app.views.graduation import StudentBarListView, StudentListWidget
@@ -149,7 +149,7 @@ class ExportView(BaseView):
         stage = request.form.get("stage", "any")
         if not ids:
             flt = degree.DegreeFilter.from_mapping(request.form)
-            count = 0 if flt.applied == DegreeApplicationState.NOT_APPLIED.value else degree.filter_count(
+            count = 0 if flt.applied == DegreeApplicationState.NOT_APPLIED.value else list_pages.degree_filter_count(
                 scope, flt, stage=stage if stage in exports.STAGES else "any")
             asked = confirm_whole_filter(self, count, "导出学位申请信息汇总表", "条学位申请", back_url())
             if asked:

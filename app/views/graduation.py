@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
-from flask_appbuilder import BaseView, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -18,12 +18,12 @@ from flask_appbuilder.widgets import ListWidget
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from app.ids import parse_id, parse_page
+from app.ids import parse_id
 from app.extensions import db
 from app.models.graduation import GraduationBatch
 from app.models.student import Student
 from app.security import current_scope
-from app.services import graduation
+from app.services import graduation, list_pages
 from app.services.errors import NotFound
 from app.statuses import GraduationResult, Level, choices, label
 from app.views.bulk import Selection, bulk_action
@@ -104,7 +104,7 @@ class StudentBarListView(ScopedModelView):
         return graduation.clean_filters(self.bulk_filters())
 
     def page_rows(self, students: list) -> list[dict]:
-        return graduation.page_rows(students)
+        return list_pages.graduation_rows(students)
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):

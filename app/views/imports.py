@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.imports.schema import KINDS
+from app.jobs import runner
 from app.models.task import Task
-from app.services import imports, tasks
+from app.services import imports
 from app.services.errors import DomainError
 from app.views.scoped import local_time
 from app.views.tasks import state_text, summary_text
@@ -58,7 +59,7 @@ class ImportView(BaseView):
         try:
             task = imports.start_import(actor=g.user, kind=kind, filename=file.filename if file else "",
                                         data=file.read() if file else b"")
-            tasks.submit(task)
+            runner.submit(task)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")

@@ -26,8 +26,8 @@ from app.models.graduation import GraduateForm, GraduationAudit
 from app.models.plan import PlanCourse, TeachingPlan
 from app.models.student import Student
 from app.security import current_scope, student_scope_clause
-from app.services import oplog, records
-from app.services.errors import DomainError
+from app.services import oplog, photos, records
+from app.services.errors import DomainError, NotFound
 from app.statuses import (
     CourseNature,
     EnrolmentStatus,
@@ -39,6 +39,7 @@ from app.statuses import (
     choices,
     label,
 )
+from app.views.files import send_private
 from app.views.scoped import (
     ClampedModelView,
     ScopedMajorFilter,
@@ -233,24 +234,23 @@ class StudentView(LoggedEditsMixin, ScopedModelView):
     @has_access
     def photo(self, pk):
         """The graduation photo, only for a student in scope."""
-        from app.services.photos import send_photo
-
         student = self.get_scoped(pk)
         if student is None:
             abort(404)
-        return send_photo(student)
+        try:
+            return send_private(*photos.photo_file(student))
+        except NotFound:
+            abort(404)
 
     @expose("/upload_photo/<int:pk>", methods=["POST"])
     @has_access
     def upload_photo(self, pk):
         """Upload (replace) the graduation photo of a student in scope."""
-        from app.services.photos import upload_photo
-
         student = self.get_scoped(pk)
         if student is None:
             abort(404)
         file = request.files.get("photo")
-        upload_photo(student, file.read() if file else b"", actor=g.user)  # DomainError: flashed, rolled back
+        photos.upload_photo(student, file.read() if file else b"", actor=g.user)  # DomainError: flashed, rolled back
         db.session.commit()
         flash("毕业照片已上传", "success")
         return redirect(url_for(".show", pk=pk))
@@ -423,15 +423,7 @@ class LanguageScoreView(LoggedEditsMixin, ScopedModelView):
         if item.student_id is None:
             item.student = _student_by_no(getattr(item, "student_no", ""))
             item.student_id = item.student.id
-        item.substitute = item.substitute or None
-        if item.substitute == SubstituteExam.CET4.value:
-            if item.substitute_score is None or item.substitute_score < 425:
-                raise DomainError("大学英语四级成绩须不低于 425 分才可替代学位外语")
-        if item.substitute is None and item.score is None:
-            raise DomainError("请填写学位外语成绩或选择替代考试")
-        if item.score is not None and not 0 <= item.score <= 100:
-            raise DomainError("学位外语成绩应在 0–100 之间")
-        item.passed = item.substitute is not None or (item.score is not None and item.score >= 60)
+        records.check_language_score(item)
 
 
 class GraduateFormView(LoggedEditsMixin, ScopedModelView):

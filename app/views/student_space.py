@@ -8,7 +8,9 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.extensions import db
-from app.services.errors import DomainError
+from app.services import degree, graduation, photos
+from app.services.errors import DomainError, NotFound
+from app.views.files import send_private
 
 
 class StudentSpaceView(BaseView):
@@ -25,30 +27,16 @@ class StudentSpaceView(BaseView):
     @has_access
     def index(self):
         student = self._me()
-        sections = {}
-        try:
-            from app.services import graduation
-
-            sections["graduation"] = graduation.student_view(student)
-        except (ImportError, AttributeError):
-            sections["graduation"] = None
-        try:
-            from app.services import degree
-
-            sections["degree"] = degree.student_view(student)
-        except (ImportError, AttributeError):
-            sections["degree"] = None
-        return self.render_template("student_space/index.html", student=student, **sections)
+        return self.render_template("student_space/index.html", student=student,
+                                    graduation=graduation.student_view(student), degree=degree.student_view(student))
 
     @expose("/photo", methods=["POST"])
     @has_access
     def upload_photo(self):
-        from app.services.photos import upload_photo
-
         student = self._me()
         file = request.files.get("photo")
         try:
-            upload_photo(student, file.read() if file else b"", actor=g.user)
+            photos.upload_photo(student, file.read() if file else b"", actor=g.user)
             db.session.commit()
             flash("毕业照片已上传", "success")
         except DomainError as exc:
@@ -59,15 +47,14 @@ class StudentSpaceView(BaseView):
     @expose("/photo/view")
     @has_access
     def photo(self):
-        from app.services.photos import send_photo
-
-        return send_photo(self._me())
+        try:
+            return send_private(*photos.photo_file(self._me()))
+        except NotFound:
+            abort(404)
 
     @expose("/form", methods=["POST"])
     @has_access
     def submit_form(self):
-        from app.services import graduation
-
         student = self._me()
         try:
             graduation.save_form(student, request.form.get("self_assessment", ""),
@@ -82,8 +69,6 @@ class StudentSpaceView(BaseView):
     @expose("/degree/apply", methods=["POST"])
     @has_access
     def apply_degree(self):
-        from app.services import degree
-
         student = self._me()
         try:
             degree.apply(student, actor=g.user)

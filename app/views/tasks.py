@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app import storage
 from app.ids import parse_id
 from app.extensions import db
+from app.jobs import runner
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
 from app.services import tasks
@@ -162,7 +163,7 @@ class TaskView(ClampedModelView):
         """Run a failed task again as a new task with the same parameters."""
         task = self._scoped(pk)
         new = tasks.retry(task, actor=g.user)  # Conflict unless failed: flashed, nothing changed
-        tasks.submit(new)
+        runner.submit(new)
         flash(f"已重新提交任务（编号 {new.id}）", "success")
         return redirect(url_for(".list"))
 

@@ -8,8 +8,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Account, DegreeApplication, GraduationAudit, OperationLog, Task
-from app.services import degree, signatures, tasks
+from app.models import DegreeApplication, GraduationAudit, OperationLog, Task
+from app.services import signatures, tasks
 from tests import factories
 
 LOGIN = "/api/v1/security/login"
@@ -50,8 +50,7 @@ def api(app, world):
     return lambda username, password=factories.PASSWORD: ApiClient(app, username, password)
 
 
-def acct(username: str) -> Account:
-    return db.session.scalar(select(Account).where(Account.username == username))
+acct = factories.account_named
 
 
 def png() -> bytes:
@@ -64,18 +63,8 @@ def png() -> bytes:
 def data(world):
     """Both students 预毕业 (open batch), applied for a degree and audited 已达标; one task per site."""
     factories.graduation_batch()
-    batch = factories.degree_batch()
-    apps = {}
-    for s in (world.student1, world.student2):
-        factories.graduation_result(s)
-        factories.language(s, 70)
-        factories.grades(s, factories.ALL_PASS)
-        a = DegreeApplication(batch_id=batch.id, student_id=s.id)
-        db.session.add(a)
-        db.session.flush()
-        apps[s.id] = a.id
-    db.session.commit()
-    tasks.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
+    applied = factories.audited_degree_applications((world.student1, world.student2))
+    apps = {s.id: applied[s.student_no] for s in (world.student1, world.student2)}
     for username in ("jxd001", "jxd002"):
         signatures.upload_signature(acct(username), png(), acct(username))
         t = tasks.create_task("demo", actor=acct(username), params={}, scope_text=f"范围-{username}")

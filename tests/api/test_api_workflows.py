@@ -118,7 +118,8 @@ def test_confirm_outside_window_changes_nothing(data, api):
 
 def test_override_sets_result_and_logs(data, api):
     """修改毕业审核结果 through the API marks the row hand-set and writes the operation log."""
-    resp = api("jxd001").post(f"{GRAD}/override", json={"ids": [data["s1"]], "result": "failed", "reason": "照片不合格"})
+    resp = api("jxd001").post(f"{GRAD}/override",
+                              json={"ids": [data["s1"]], "result": "failed", "reason": "照片不合格"})
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json() == {"count": 1, "message": "已修改 1 名学生的毕业审核结果"}
     row = audit_row(data["s1"])

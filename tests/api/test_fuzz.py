@@ -38,7 +38,7 @@ LISTS = ("/api/v1/students/", "/api/v1/graduation-results/", "/api/v1/degree-app
 
 
 @pytest.fixture()
-def own_rows(world, hostile):
+def own_rows(world, hostile):  # noqa: F811  (the fixture imported above)
     """Rows of site1 / college1 beside the hostile ones, so that the scoped lists are not empty."""
     factories.graduation_result(world.student1)
     batch = db.session.scalar(select(DegreeBatch))
@@ -68,31 +68,36 @@ def fuzz(app, doc: dict, headers: dict, scoped: bool) -> tuple[list[str], Counte
     statuses: Counter = Counter()
     for result in schema.get_all_operations():
         op = result.ok()
-        ours = op.path.split("/")[3] in OURS
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=False,
-                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
-            @given(case=op.as_strategy(generation_mode=mode))
-            def call(case):
-                with app.app_context():  # the request's own context, apart from the test's session
-                    try:
-                        resp = case.call(headers=headers)
-                    except Exception as exc:  # noqa: BLE001  (TESTING propagates what would be a 500)
-                        problems.append(f"{mode.value} {op.label}: {type(exc).__name__}: {exc}"[:1500]
-                                        + f"\n{case.as_curl_command()}"[:1500])
-                        return
-                    statuses[(op.label, resp.status_code)] += 1
-                    try:
-                        case.validate_response(resp, checks=STRICT if ours else LOOSE, headers=headers,
-                                               transport_kwargs={"headers": headers})
-                    except (AssertionError, BaseExceptionGroup) as exc:
-                        problems.append(f"{mode.value} {op.label}: {exc}"[:2000])
-                if scoped and names_other_org(resp.text):
-                    problems.append(f"LEAK {mode.value} {op.label}: {case.as_curl_command()}\n{resp.text[:500]}")
-
-            call()
+            fuzz_operation(app, op, mode, headers, scoped, problems, statuses)
     return problems, statuses
+
+
+def fuzz_operation(app, op, mode, headers: dict, scoped: bool, problems: list[str], statuses: Counter) -> None:
+    """One operation in one generation mode: what goes wrong is appended to ``problems``."""
+    ours = op.path.split("/")[3] in OURS
+
+    @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=False,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @given(case=op.as_strategy(generation_mode=mode))
+    def call(case):
+        with app.app_context():  # the request's own context, apart from the test's session
+            try:
+                resp = case.call(headers=headers)
+            except Exception as exc:  # noqa: BLE001  (TESTING propagates what would be a 500)
+                problems.append(f"{mode.value} {op.label}: {type(exc).__name__}: {exc}"[:1500]
+                                + f"\n{case.as_curl_command()}"[:1500])
+                return
+            statuses[(op.label, resp.status_code)] += 1
+            try:
+                case.validate_response(resp, checks=STRICT if ours else LOOSE, headers=headers,
+                                       transport_kwargs={"headers": headers})
+            except (AssertionError, BaseExceptionGroup) as exc:
+                problems.append(f"{mode.value} {op.label}: {exc}"[:2000])
+        if scoped and names_other_org(resp.text):
+            problems.append(f"LEAK {mode.value} {op.label}: {case.as_curl_command()}\n{resp.text[:500]}")
+
+    call()
 
 
 @pytest.mark.parametrize("username", ["jjy001", "jxd001", "xy001", "2020010001"])

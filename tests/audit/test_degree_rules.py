@@ -34,8 +34,8 @@ def messages(verdict: Verdict) -> list[tuple[str, str]]:
         (PRE, False, PASSING_EXAM),
         (GraduationResult.FAILED.value, True, PASSING_EXAM),   # already graduated overrides
         (None, True, PASSING_EXAM),
-        (PRE, False, (LanguageExam(None, SubstituteExam.CET4.value),)),
-        (PRE, False, (LanguageExam(40.0, None), LanguageExam(None, SubstituteExam.PETS3.value))),
+        (PRE, False, (LanguageExam(None, SubstituteExam.CET4.value, 430.0),)),
+        (PRE, False, (LanguageExam(40.0, None), LanguageExam(None, SubstituteExam.PETS3.value, None, True))),
         (PRE, False, (LanguageExam(52.0, None), LanguageExam(60.0, None))),  # exactly the pass mark
     ],
 )

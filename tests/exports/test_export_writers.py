@@ -97,22 +97,24 @@ AWKWARD = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\t=x", "a&b<c>d\"e'", "x_x00A0_y",
            "字" * (MAX_CELL_CHARS + 5)]
 
 
-def _sheet_xml(path, rows, append: bool, fmt: bool = True) -> bytes:
+MARKUP = ["<r><t>=1+1</t></r>", "<r>&</r>", "<r></r>", "\x01<r>x</r>", "a</r>"]
+
+
+def _sheet_xml(path, rows, fast: bool, fmt: bool = True) -> bytes:
+    """The sheet XML of ``rows`` under a header, written by the fast path or by the public ``write_rows``."""
     import zipfile
 
-    from app.exports.xlsx import StreamingWorksheet, new_workbook, write_value
+    from app.exports.xlsx import StreamingWorksheet, new_workbook, write_rows
 
     wb = new_workbook(str(path), constant_memory=True)
-    ws = wb.add_worksheet("s", worksheet_class=StreamingWorksheet)
+    ws = wb.add_worksheet("s", worksheet_class=StreamingWorksheet if fast else None)
     cell = wb.add_format({"border": 1}) if fmt else None
     ws.set_row(0, 22)
     ws.write_string(0, 0, "学号", cell)
-    if append:
+    if fast:
         assert ws.append_rows(1, rows, cell) == len(rows)
     else:
-        for r, values in enumerate(rows, start=1):
-            for c, value in enumerate(values):
-                write_value(ws, r, c, value, cell)
+        assert write_rows(ws, 1, rows, cell) == len(rows)
     ws.autofilter(0, 0, len(rows), len(AWKWARD) - 1)
     wb.close()
     with zipfile.ZipFile(path) as zf:
@@ -120,12 +122,69 @@ def _sheet_xml(path, rows, append: bool, fmt: bool = True) -> bytes:
 
 
 @pytest.mark.parametrize("fmt", [True, False])
-def test_append_rows_writes_what_a_cell_by_cell_write_would(tmp_path, fmt):
-    """The streaming row writer produces the very same sheet XML as ``write_value`` per cell."""
-    rows = [AWKWARD, list(reversed(AWKWARD)), ["only"], AWKWARD[:5]]
-    slow = _sheet_xml(tmp_path / "slow.xlsx", rows, append=False, fmt=fmt)
-    fast = _sheet_xml(tmp_path / "fast.xlsx", rows, append=True, fmt=fmt)
-    assert fast == slow
+def test_fast_path_writes_what_the_public_api_writes_byte_for_byte(tmp_path, fmt):
+    """The fast row writer (private file handle, one xlsxwriter release) produces the very same sheet XML
+    as xlsxwriter's public write_row / write_string / write_rich_string — markup-shaped rows included."""
+    rows = [AWKWARD, list(reversed(AWKWARD)), ["only"], AWKWARD[:5], MARKUP, ["plain", *MARKUP[1:2], 7], AWKWARD]
+    public = _sheet_xml(tmp_path / "public.xlsx", rows, fast=False, fmt=fmt)
+    fast = _sheet_xml(tmp_path / "fast.xlsx", rows, fast=True, fmt=fmt)
+    assert fast == public
+
+
+def test_fast_path_only_with_the_pinned_xlsxwriter(tmp_path, monkeypatch):
+    """The fast path is tied to the exact release requirements.in pins; any other release gets the public
+    path, and the file reads back the same either way."""
+    from pathlib import Path
+
+    import xlsxwriter
+
+    from app.exports import xlsx
+
+    root = Path(__file__).resolve().parents[2]
+    assert f"xlsxwriter=={xlsx.FAST_ROWS_XLSXWRITER}" in root.joinpath("requirements.in").read_text().lower()
+    assert f"xlsxwriter=={xlsx.FAST_ROWS_XLSXWRITER}" in root.joinpath("requirements.lock").read_text().lower()
+    rows = [[t, i] for i, t in enumerate(INJECTIONS + MARKUP)]
+    used = []
+    real_append, real_public = xlsx.StreamingWorksheet.append_rows, xlsx.write_rows
+    monkeypatch.setattr(xlsx.StreamingWorksheet, "append_rows",
+                        lambda self, *a, **k: used.append("fast") or real_append(self, *a, **k))
+    monkeypatch.setattr(xlsx, "write_rows", lambda *a, **k: used.append("public") or real_public(*a, **k))
+    table_workbook(str(tmp_path / "pinned.xlsx"), "名单", ["文本", "数"], rows)
+    monkeypatch.setattr(xlsxwriter, "__version__", "99.0.0")
+    table_workbook(str(tmp_path / "other.xlsx"), "名单", ["文本", "数"], rows)
+    assert used == ["fast", "public"]
+    read = [list(openpyxl.load_workbook(tmp_path / n).active.iter_rows(values_only=True))
+            for n in ("pinned.xlsx", "other.xlsx")]
+    assert read[0] == read[1] == [("文本", "数"), *[(safe_text(t) or None, i) for t, i in rows]]
+
+
+@pytest.mark.parametrize("constant_memory", [True, False])
+def test_markup_shaped_text_stays_literal_on_every_path(tmp_path, constant_memory):
+    """xlsxwriter copies a string shaped like <r>…</r> into the file as raw rich-text XML (shared strings
+    and inline alike): "<r>&</r>" made an unreadable workbook, "<r><t>=1+1</t></r>" showed "=1+1". Typed
+    text like that reads back exactly as typed, through table_workbook and through write_value."""
+    from app.exports.xlsx import new_workbook, write_value
+
+    path = tmp_path / "m.xlsx"
+    table_workbook(str(path), "名单", ["文本"], [[t] for t in MARKUP], constant_memory=constant_memory)
+    assert [r[0] for r in openpyxl.load_workbook(path).active.iter_rows(min_row=2, values_only=True)] == \
+        [safe_text(t) for t in MARKUP]
+    path = tmp_path / "cells.xlsx"
+    wb = new_workbook(str(path), constant_memory=constant_memory)
+    ws = wb.add_worksheet("s")
+    for r, text in enumerate(MARKUP):
+        write_value(ws, r, 0, text)
+    wb.close()
+    ws = openpyxl.load_workbook(path).active
+    assert [ws.cell(r + 1, 1).value for r in range(len(MARKUP))] == [safe_text(t) for t in MARKUP]
+    assert all(ws.cell(r + 1, 1).data_type == "s" for r in range(len(MARKUP)))
+
+
+def test_safe_text_cuts_at_the_limit_in_utf16_units():
+    """Excel's 32,767 limit counts UTF-16 units: a text of characters beyond U+FFFF is cut at half as many
+    characters, so xlsxwriter never truncates (and write_row never stops at) a cell of ours."""
+    text = safe_text("😀" * MAX_CELL_CHARS)
+    assert len(text.encode("utf-16-le")) // 2 <= MAX_CELL_CHARS and text == "😀" * (MAX_CELL_CHARS // 2)
 
 
 def test_append_rows_reads_back_literal_text(tmp_path):

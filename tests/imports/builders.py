@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import xlsxwriter
 
@@ -42,8 +43,9 @@ def id_card(birth: dt.date, seq: int, region: str = "320601") -> str:
 def student_row(i: int, *, major: str = "工商管理", site: str = "南通教学点", **change) -> list:
     """A valid 学生学籍 row (template column order) for the i-th generated student."""
     birth = dt.date(1990, 1, 1) + dt.timedelta(days=i % 3000)
-    values = {"学号": f"2024{i:06d}", "姓名": f"学生{i}", "性别": "女" if i % 2 else "男", "身份证号": id_card(birth, i),
-              "出生日期": birth, "民族": "汉族", "政治面貌": "群众", "手机号": f"139{i:08d}", "学籍年级": 2024,
+    values = {"学号": f"2024{i:06d}", "姓名": f"学生{i}", "性别": "女" if i % 2 else "男",
+              "身份证号": id_card(birth, i), "出生日期": birth, "民族": "汉族", "政治面貌": "群众",
+              "手机号": f"139{i:08d}", "学籍年级": 2024,
               "学习年级": 2024, "层次": "专升本", "专业": major, "学习形式": "函授", "学制": 2.5, "教学点": site,
               "学籍状态": "在籍", "入学日期": dt.date(2024, 3, 1)}
     values.update(change)

@@ -35,7 +35,7 @@ def grade_rows(*rows) -> bytes:
 
 
 @pytest.mark.parametrize("data", [
-    "学号,姓名\n2020010001,张三\n".encode("utf-8"),                      # a CSV renamed .xlsx
+    "学号,姓名\n2020010001,张三\n".encode(),                      # a CSV renamed .xlsx
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000,                  # an old .xls (OLE2) file
     b"",
 ])

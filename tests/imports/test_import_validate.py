@@ -37,7 +37,8 @@ def plan(**change) -> dict:
 
 
 def grade(**change) -> dict:
-    row = {"学号": "2020010001", "课程代码": "C01", "课程名称": None, "学期": "2024-2025-1", "成绩": 85, "考试性质": None}
+    row = {"学号": "2020010001", "课程代码": "C01", "课程名称": None, "学期": "2024-2025-1", "成绩": 85,
+           "考试性质": None}
     row.update(change)
     return row
 

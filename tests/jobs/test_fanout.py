@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs import registry, runner
 from app.models import Account, GraduationAudit, GraduationSnapshot, OperationLog, Task, TaskChunk
 from app.security import scope_of
 from app.services import graduation, tasks
@@ -55,9 +56,9 @@ def rq_queue(app_ctx, monkeypatch):
 
         server = fakeredis.FakeServer()
         monkeypatch.setitem(app_ctx.config, "REDIS_URL", "redis://fake")
-        monkeypatch.setattr("app.jobs.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
+        monkeypatch.setattr("app.extensions.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
     yield queue_name
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     queue().empty()
 
@@ -78,7 +79,8 @@ def _outcome(task_id: int) -> dict:
     db.session.expire_all()
     task = db.session.get(Task, task_id)
     snaps = db.session.execute(select(GraduationSnapshot.student_id, GraduationSnapshot.result)
-                               .where(GraduationSnapshot.task_id == task_id).order_by(GraduationSnapshot.student_id)).all()
+                               .where(GraduationSnapshot.task_id == task_id)
+                               .order_by(GraduationSnapshot.student_id)).all()
     results = db.session.execute(select(GraduationAudit.student_id, GraduationAudit.result)
                                  .order_by(GraduationAudit.student_id)).all()
     return {"state": task.state, "done": task.done, "total": task.total, "summary": task.summary,
@@ -89,8 +91,9 @@ def _worker_processes(queue_name: str, n: int, app) -> None:
     """n real `rq worker --burst` processes on the queue, started together, waited for."""
     env = dict(os.environ, APP_MODE="test", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=REDIS_URL,
                RQ_QUEUE=queue_name, STORAGE_DIR=app.config["STORAGE_DIR"], JOBS_MODE="rq")
-    procs = [subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL, queue_name],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst",
+               "--url", REDIS_URL, queue_name]
+    procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(n)]
     for p in procs:
         out, err = p.communicate(timeout=180)
@@ -102,7 +105,7 @@ def _simple_workers(n: int, app) -> None:
     from rq import SimpleWorker
     from rq.timeouts import TimerDeathPenalty
 
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     if n == 1:
         SimpleWorker([queue()], connection=queue().connection).work(burst=True)
@@ -137,7 +140,7 @@ def _drain(queue_name: str, n: int, app) -> None:
 def test_inline_mode_runs_the_chunks_in_sequence(cohort, app_ctx):
     """Without a queue the chunks run one after the other; progress is their sum and the task is 成功."""
     task = _audit_task()
-    tasks.submit(task)
+    runner.submit(task)
     out = _outcome(task.id)
     assert out["state"] == TaskState.SUCCEEDED.value
     assert (out["done"], out["total"]) == (STUDENTS, STUDENTS)
@@ -151,10 +154,10 @@ def test_inline_mode_runs_the_chunks_in_sequence(cohort, app_ctx):
 
 def test_one_worker_and_three_worker_processes_give_identical_results(cohort, app_ctx, rq_queue):
     """The same cohort audited by 1 worker and by 3 workers: same results, snapshots and summary."""
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     first = _audit_task()
-    tasks.submit(first)  # the parent job goes to Redis; the worker fans it out and drains the chunks
+    runner.submit(first)  # the parent job goes to Redis; the worker fans it out and drains the chunks
     assert len(queue()) == 1
     _drain(rq_queue, 1, app_ctx)
     one = _outcome(first.id)
@@ -162,7 +165,7 @@ def test_one_worker_and_three_worker_processes_give_identical_results(cohort, ap
     assert (one["done"], one["total"]) == (STUDENTS, STUDENTS)
 
     second = _audit_task()
-    tasks.run(second.id)  # fan out here, so that all three workers find chunks waiting
+    runner.run(second.id)  # fan out here, so that all three workers find chunks waiting
     assert len(queue()) == -(-STUDENTS // CHUNK)
     running = _outcome(second.id)
     assert running["state"] == TaskState.RUNNING.value and running["done"] == 0
@@ -181,7 +184,7 @@ def test_one_worker_and_three_worker_processes_give_identical_results(cohort, ap
 
 def test_a_failed_chunk_fails_the_task_and_a_rerun_runs_only_the_missing_chunks(cohort, app_ctx, monkeypatch):
     """One chunk raising leaves the task 失败; running it again redoes only unfinished chunks, same outcome."""
-    spec = tasks._FANOUTS["graduation_audit"]
+    spec = registry.FANOUTS["graduation_audit"]
     calls: list[list[int]] = []
     broken = [True]
 
@@ -191,20 +194,21 @@ def test_a_failed_chunk_fails_the_task_and_a_rerun_runs_only_the_missing_chunks(
             raise RuntimeError("worker lost its database connection")
         return spec.chunk(task, ids, progress)
 
-    monkeypatch.setitem(tasks._FANOUTS, "graduation_audit", tasks.FanOut(items=spec.items, chunk=flaky))
+    monkeypatch.setitem(registry.FANOUTS, "graduation_audit", registry.FanOut(items=spec.items, chunk=flaky))
     task = _audit_task()
-    tasks.submit(task)
+    runner.submit(task)
     out = _outcome(task.id)
     assert out["state"] == TaskState.FAILED.value
     assert "worker lost" in db.session.get(Task, task.id).error
     assert db.session.get(Task, task.id).lock_key is None
-    states = db.session.scalars(select(TaskChunk.state).where(TaskChunk.task_id == task.id).order_by(TaskChunk.no)).all()
+    states = db.session.scalars(select(TaskChunk.state).where(TaskChunk.task_id == task.id)
+                                .order_by(TaskChunk.no)).all()
     assert states[:2] == [TaskState.SUCCEEDED.value] * 2 and states[2] == TaskState.FAILED.value
     assert len(calls) == 3  # the chunks after the failed one did not start
 
     calls.clear()
     broken[0] = False
-    tasks.run(task.id)
+    runner.run(task.id)
     out = _outcome(task.id)
     assert out["state"] == TaskState.SUCCEEDED.value
     assert len(calls) == len(states) - 2  # the two finished chunks were not redone
@@ -215,11 +219,11 @@ def test_a_failed_chunk_fails_the_task_and_a_rerun_runs_only_the_missing_chunks(
 def test_a_chunk_run_twice_writes_its_results_once(cohort, app_ctx):
     """Running an already finished chunk again (a job delivered twice) changes nothing."""
     task = _audit_task()
-    tasks.submit(task)
+    runner.submit(task)
     before = _outcome(task.id)
     logs = db.session.scalar(select(func.count()).select_from(OperationLog))
-    tasks.run_chunk(task.id, 0)
-    tasks.run(task.id)
+    runner.run_chunk(task.id, 0)
+    runner.run(task.id)
     assert _outcome(task.id) == before
     assert db.session.scalar(select(func.count()).select_from(OperationLog)) == logs
 
@@ -228,7 +232,7 @@ def test_sync_fans_out_and_logs_once(cohort, app_ctx):
     """同步课程数据 over several chunks writes one log entry for the task and counts every student."""
     actor = _admin()
     task = graduation.start_task("graduation_sync", actor=actor, scope=scope_of(actor), filters={})
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.state == TaskState.SUCCEEDED.value
@@ -243,10 +247,10 @@ def test_chunks_waiting_in_the_queue_are_not_a_dead_task_but_a_lost_chunk_is(coh
 
     from rq.job import Job
 
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     task = _audit_task()
-    tasks.run(task.id)
+    runner.run(task.id)
     task = db.session.get(Task, task.id)
     task.heartbeat_at = dt.datetime(2020, 1, 1)  # long silent: every chunk still waits for a worker
     db.session.commit()

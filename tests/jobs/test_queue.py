@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import Task
 from app.services import tasks
 from app.services.errors import QueueUnavailable
@@ -35,16 +36,16 @@ def rq_mode(app_ctx, world, monkeypatch):
 
         server = fakeredis.FakeServer()
         monkeypatch.setitem(app_ctx.config, "REDIS_URL", "redis://fake")
-        monkeypatch.setattr("app.jobs.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
+        monkeypatch.setattr("app.extensions.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
     yield queue_name
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     queue().empty()
 
 
 def _demo_task(actor, n=5) -> Task:
     task = tasks.create_task("demo", actor=actor, params={"n": n}, scope_text="测试")
-    return tasks.submit(task)
+    return runner.submit(task)
 
 
 def _ce_admin():
@@ -57,7 +58,7 @@ def test_job_goes_through_redis_and_a_worker_runs_it(rq_mode):
     """A submitted task waits in Redis as 排队中 until a worker runs it; then it is 成功 with its summary."""
     from rq import SimpleWorker
 
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     task = _demo_task(_ce_admin(), n=4)
     assert task.rq_job_id == f"task-{task.id}"
@@ -89,7 +90,8 @@ def test_real_rq_worker_process_runs_the_job(rq_mode, app_ctx):
         STORAGE_DIR=app_ctx.config["STORAGE_DIR"],
     )
     out = subprocess.run(
-        [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL, rq_mode],
+        [sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--burst", "--url", REDIS_URL,
+         rq_mode],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
@@ -102,7 +104,7 @@ def test_failed_job_is_recorded_and_can_be_retried(rq_mode):
     """A job that raises leaves the task 失败 with its error; retry makes a new task that succeeds."""
     from rq import SimpleWorker
 
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     task = _demo_task(_ce_admin(), n=-1)
     task.params = {"n": "not a number"}
@@ -114,7 +116,7 @@ def test_failed_job_is_recorded_and_can_be_retried(rq_mode):
     assert "ValueError" in failed.error
     failed.params = {"n": 2}
     db.session.commit()
-    again = tasks.submit(tasks.retry(failed, _ce_admin()))
+    again = runner.submit(tasks.retry(failed, _ce_admin()))
     SimpleWorker([queue()], connection=queue().connection).work(burst=True)
     db.session.expire_all()
     assert db.session.get(Task, again.id).state == TaskState.SUCCEEDED.value
@@ -123,7 +125,7 @@ def test_failed_job_is_recorded_and_can_be_retried(rq_mode):
 
 def test_task_of_a_job_that_died_is_shown_failed(rq_mode):
     """A running task whose RQ job is gone (worker killed) is reaped as 失败, never running forever."""
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     task = _demo_task(_ce_admin())
     queue().empty()  # the job disappears as if its worker had been killed and the entry expired
@@ -168,7 +170,6 @@ def test_thread_mode_runs_in_the_background(app_ctx, world, monkeypatch):
 
 def test_app_worker_builds_the_app_once_and_forked_jobs_reuse_it(app_ctx, monkeypatch):
     """AppWorker builds the app before RQ forks; a forked job reuses it (no rebuild) with its own DB pool."""
-    from app.jobs import runner
     from app.jobs.worker import AppWorker
 
     monkeypatch.setattr(runner, "_app", None)

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
+from app.jobs import registry, runner
 from app.models import Account, Task, TaskChunk
 from app.models.base import utcnow
 from app.security import scope_of
@@ -36,7 +37,7 @@ def fanned(app_ctx, world, monkeypatch):
     monkeypatch.setitem(app_ctx.config, "REDIS_URL", "redis://fake")
     monkeypatch.setitem(app_ctx.config, "FANOUT_CHUNK_SIZE", 2)
     monkeypatch.setitem(app_ctx.config, "TASK_STALE_SECONDS", STALE)
-    monkeypatch.setattr("app.jobs.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
+    monkeypatch.setattr("app.extensions.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
     factories.graduation_batch()
     for i in range(4):
         s = factories.student(world.site1, world.major1, no=f"2020{i:06d}", level=Level.HIGH_TO_BACHELOR)
@@ -45,7 +46,7 @@ def fanned(app_ctx, world, monkeypatch):
     actor = db.session.scalar(select(Account).where(Account.username == "jjy001"))
     task = graduation.start_task("graduation_audit", actor=actor, scope=scope_of(actor), filters={})
     db.session.commit()
-    tasks.run(task.id)
+    runner.run(task.id)
     assert db.session.get(Task, task.id).state == TaskState.RUNNING.value
     return task.id
 
@@ -81,15 +82,15 @@ def test_a_chunk_starting_after_a_long_wait_bumps_the_heartbeat(fanned, monkeypa
     """Taking a chunk refreshes the heartbeat in the same commit, so a chunk that waited for an hour in the
     queue is not judged by the silence before it started."""
     _set(fanned, heartbeat_age=3600)
-    spec = tasks._FANOUTS["graduation_audit"]
+    spec = registry.FANOUTS["graduation_audit"]
     seen = []
 
     def chunk(task, ids, progress):
         seen.append(tasks.is_stale(db.session.get(Task, task.id)))
         return spec.chunk(task, ids, progress)
 
-    monkeypatch.setitem(tasks._FANOUTS, "graduation_audit", tasks.FanOut(items=spec.items, chunk=chunk))
-    tasks.run_chunk(fanned, 0)
+    monkeypatch.setitem(registry.FANOUTS, "graduation_audit", registry.FanOut(items=spec.items, chunk=chunk))
+    runner.run_chunk(fanned, 0)
     assert seen == [False]
 
 
@@ -97,16 +98,16 @@ def test_a_lost_database_connection_is_reported_in_chinese():
     """任务中心 shows a Chinese sentence for a dropped connection; other database errors keep their text."""
     lost = OperationalError("UPDATE graduation_audit …", {}, Exception("server closed the connection unexpectedly"),
                             connection_invalidated=True)
-    assert tasks._failure_message(lost) == tasks.DB_LOST_MESSAGE == "数据库连接中断，任务失败，请重试"
+    assert runner._failure_message(lost) == runner.DB_LOST_MESSAGE == "数据库连接中断，任务失败，请重试"
     other = OperationalError("UPDATE graduation_audit …", {}, Exception("deadlock detected"))
-    assert "deadlock detected" in tasks._failure_message(other)
+    assert "deadlock detected" in runner._failure_message(other)
 
 
 def test_chunk_jobs_rq_does_not_know_are_lost_only_after_the_enqueue_grace(fanned):
     """The chunks are committed just before their jobs are queued: 任务中心 opened in between must not
     reap the task (a 100,000-student audit under load was failed that way). A fan-out silent for longer
     than ENQUEUE_GRACE since it finished queueing, whose jobs RQ does not know, lost them (Redis restarted)."""
-    from app.jobs import redis_connection
+    from app.extensions import redis_connection
 
     redis_connection().flushall()  # no chunk job known to RQ: not queued yet, or lost
     grace = tasks.ENQUEUE_GRACE.total_seconds()
@@ -123,7 +124,7 @@ def test_a_failed_chunk_job_is_dead_at_once(fanned):
     """RQ failed a chunk job (its work horse was killed): no grace, whatever the heartbeat."""
     from rq.job import Job
 
-    from app.jobs import redis_connection
+    from app.extensions import redis_connection
 
     job = Job.fetch(f"task-{fanned}-chunk-1", connection=redis_connection())
     job.set_status("failed")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import io
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -60,7 +60,7 @@ class Hostile:
 @pytest.fixture()
 def hostile(world, app) -> Hostile:
     """Rows of every kind for student2 / site2 / college2 (only student2 has a degree application)."""
-    from app.models import Account, DegreeApplication, GraduateForm, Grade, LanguageScore, OperationLog, PlanCourse
+    from app.models import Account, DegreeApplication, Grade, GraduateForm, LanguageScore, OperationLog, PlanCourse
     from app.services import oplog, signatures, tasks
     from app.statuses import TaskState
 
@@ -80,7 +80,7 @@ def hostile(world, app) -> Hostile:
     appl.review_signature_id = sig.id
     task = tasks.create_task("demo", actor=jxd002, params={"n": 1}, scope_text=f"{OTHER_NAME} {OTHER_NO}")
     task.state = TaskState.FAILED.value
-    entry = oplog.record(actor=jxd002, action="demo", record=s2, student=s2, new=f"{OTHER_NAME} {OTHER_NO}")
+    entry = oplog.record(actor=jxd002, action="record_update", record=s2, student=s2, new=f"{OTHER_NAME} {OTHER_NO}")
     db.session.commit()
     return Hostile(
         student=s2.id,

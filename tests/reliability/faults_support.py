@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy import select, text
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import Account, Task
 from app.security import scope_of
-from app.services import graduation, tasks
+from app.services import graduation
 from app.statuses import GraduationResult, TaskState
 from tests.clients import RoleClient
 
@@ -92,7 +93,7 @@ def close_env(env: Env) -> None:
 
 def _forget_jobs(queue: str) -> None:
     """Delete the test's RQ keys: the queue and its registries, and the jobs of its tasks."""
-    from app.jobs import redis_connection
+    from app.extensions import redis_connection
 
     ids = list(db.session.scalars(select(Task.id)))
     conn = redis_connection()
@@ -236,7 +237,7 @@ def _audit_inline(app, filters: dict, student_ids: list[int] | None = None) -> T
     with _inline(app):
         task = graduation.start_task("graduation_audit", actor=actor, scope=scope_of(actor), filters=filters,
                                      student_ids=student_ids)
-        tasks.submit(task)
+        runner.submit(task)
     task = _task(task.id)
     assert task.state == TaskState.SUCCEEDED.value, task.error
     return task

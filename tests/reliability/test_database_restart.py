@@ -28,9 +28,10 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import Task, TaskChunk
 from app.security import scope_of
-from app.services import graduation, tasks
+from app.services import graduation
 from app.statuses import TaskState
 from tests.clients import RoleClient
 from tests.reliability.conftest import free_port
@@ -199,7 +200,7 @@ def _worker_inside_third_chunk(env: Env):
         task = graduation.start_task("graduation_audit", actor=actor, scope=scope_of(actor), filters={})
         db.session.commit()
         task_id = task.id
-        tasks.run(task_id)  # fans out here (this app's chunk size) and queues one RQ job per chunk
+        runner.run(task_id)  # fans out here (this app's chunk size) and queues one RQ job per chunk
     finally:
         app.config["FANOUT_CHUNK_SIZE"] = previous
     assert _one("SELECT COUNT(*) FROM task_chunk WHERE task_id = :t", t=task_id) == STUDENTS // CHUNK
@@ -215,7 +216,7 @@ def _worker_inside_third_chunk(env: Env):
         worker = _start_worker(env, burst=True)
         _wait(lambda: [b for b in _worker_backends() if b.wait_event_type == "Lock" and b.xid], 60,
               "the worker to wait on the pinned result row inside chunk 2", worker)
-        from app.jobs import queue
+        from app.extensions import rq_queue as queue
 
         yield Held(task_id=task_id, pinned=pinned, worker=worker, queued_jobs=queue().count)
     finally:
@@ -228,12 +229,12 @@ def _assert_failed_by_the_worker(task_id: int) -> list[TaskChunk]:
     chunk 2 失败, none 执行中, and every chunk's committed snapshots and results exactly its ``done``."""
     failed = _task(task_id)
     assert failed.state == TaskState.FAILED.value, (failed.state, failed.error)
-    assert failed.error == tasks.DB_LOST_MESSAGE and failed.lock_key is None, failed.error
+    assert failed.error == runner.DB_LOST_MESSAGE and failed.lock_key is None, failed.error
     chunks = db.session.scalars(select(TaskChunk).where(TaskChunk.task_id == task_id).order_by(TaskChunk.no)).all()
     states = {c.no: c.state for c in chunks}
     assert TaskState.RUNNING.value not in states.values(), states
     assert [no for no, s in states.items() if s == TaskState.SUCCEEDED.value] == [0, 1], states
-    assert states[2] == TaskState.FAILED.value and chunks[2].error == tasks.DB_LOST_MESSAGE, states
+    assert states[2] == TaskState.FAILED.value and chunks[2].error == runner.DB_LOST_MESSAGE, states
     assert {s for no, s in states.items() if no > 2} == {TaskState.QUEUED.value}, states  # skipped, not run
     for c in chunks:
         ids = [int(i) for i in c.item_ids]
@@ -305,9 +306,9 @@ def test_postgres_restarted_inside_a_chunk_fails_the_task_cleanly_and_the_rerun_
 
     client = RoleClient(app, ADMIN)
     row = _shown_failed(client, task_id)  # 任务中心 through the app: 失败 with the message and a 重试 button
-    assert row and tasks.DB_LOST_MESSAGE in row, row
+    assert row and runner.DB_LOST_MESSAGE in row, row
 
-    tasks.run(task_id)  # the failed task again: only its unfinished chunks are queued
+    runner.run(task_id)  # the failed task again: only its unfinished chunks are queued
     _wait_burst(_start_worker(fresh, burst=True))
     t_done = time.monotonic()
     assert dict(_rows("SELECT no, finished_at FROM task_chunk WHERE task_id = :t AND no IN (0, 1)",
@@ -336,7 +337,7 @@ def test_postgres_down_for_seconds_inside_a_chunk_is_recorded_by_the_worker_and_
             with pytest.raises(OperationalError) as refused:
                 db.engine.connect()
             # what the worker meets while it retries: a refused connection, which also counts as lost
-            assert tasks._failure_message(refused.value) == tasks.DB_LOST_MESSAGE, refused.value
+            assert runner._failure_message(refused.value) == runner.DB_LOST_MESSAGE, refused.value
             time.sleep(OUTAGE_SECONDS)
             waiting = held.worker.poll() is None  # still at work: chunk 2's failure is not recorded yet
         finally:
@@ -350,7 +351,7 @@ def test_postgres_down_for_seconds_inside_a_chunk_is_recorded_by_the_worker_and_
 
     client = RoleClient(app, ADMIN)
     row = _shown_failed(client, task_id)
-    assert row and tasks.DB_LOST_MESSAGE in row, row
+    assert row and runner.DB_LOST_MESSAGE in row, row
     assert client.post(f"/tasks/retry/{task_id}").status_code == 302  # 重试
     new = db.session.scalar(select(Task).where(Task.retry_of_id == task_id))
     assert new is not None and new.rq_job_id == f"task-{new.id}"

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import Account, DegreeApplication, GraduationAudit, OperationLog
 from app.security import Scope
 from app.services.errors import DomainError
@@ -95,7 +96,7 @@ def test_review_twice_reviews_once(app, world):
 
 def test_twenty_parallel_publish_calls(app, site_client, pre_graduates):
     """20 threads start 发布 at once over the same rows: unique gap-free numbers, no deadlock (< 90 s)."""
-    from app.services import graduation, tasks
+    from app.services import graduation
 
     press(site_client, "/graduation/audit/confirm", data={})
     ce_id = db.session.scalar(select(Account.id).where(Account.username == "jjy001"))
@@ -109,7 +110,7 @@ def test_twenty_parallel_publish_calls(app, site_client, pre_graduates):
                 barrier.wait(timeout=30)  # before any connection: the pool holds 15, there are 20 threads
                 actor = db.session.get(Account, ce_id)
                 task = graduation.start_task("graduation_publish", actor=actor, scope=Scope("all"), filters={})
-                tasks.submit(task)
+                runner.submit(task)
                 outcome = "ran"
             except DomainError as exc:
                 db.session.rollback()
@@ -170,7 +171,8 @@ def test_two_publications_over_the_same_rows_number_each_student_once(app, site_
         with app.app_context():
             try:
                 actor = db.session.get(Account, ce_id)
-                done = graduation.publish_students(ids, task_id=None, actor=actor, progress=lambda *a: db.session.commit())
+                done = graduation.publish_students(ids, task_id=None, actor=actor,
+                                                   progress=lambda *a: db.session.commit())
                 db.session.commit()
                 outcomes.append(f"published {sum(done.values())}")
             except Exception as exc:  # noqa: BLE001 — SQLite may refuse the second writer; asserted below

@@ -45,7 +45,7 @@ def poisoned(world):
         db.session.add(DegreeApplication(batch_id=dbatch.id, student_id=s.id, result="met",
                                          override_result="met", override_reason=text,
                                          review_opinion="agree", review_comment=text))
-        oplog.record(actor=None, action="override", record=s, student=s, new=text, reason=text)
+        oplog.record(actor=None, action="graduation_override", record=s, student=s, new=text, reason=text)
         ids.append(s.id)
     db.session.commit()
     return ids

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from app.extensions import db
-from app.jobs import QUEUE_DOWN
+from app.jobs.runner import QUEUE_DOWN
 from app.models import Task
 from app.statuses import TaskState
 from tests import factories
@@ -72,13 +72,13 @@ def test_jobs_run_again_when_redis_returns(redis_down, app, ce_client):
 
         server = fakeredis.FakeServer()
         redis_down.setitem(app.config, "REDIS_URL", "redis://fake")
-        redis_down.setattr("app.jobs.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
+        redis_down.setattr("app.extensions.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
     press(ce_client, "/graduation/audit/audit", data={})
     task = db.session.query(Task).one()
     assert task.state == TaskState.QUEUED.value
     from rq import SimpleWorker
 
-    from app.jobs import queue
+    from app.extensions import rq_queue as queue
 
     with app.app_context():
         q = queue()

@@ -8,6 +8,7 @@ import pytest
 import config
 from tests.reliability.conftest import SCRIPT_TAG, check_headers, check_scripts, csp_directives
 
+
 def test_error_and_static_pages_have_the_security_headers(app, login):
     """Login, 404, static files and a list page carry the headers, logged in or not.
 
@@ -65,8 +66,8 @@ def test_a_script_without_the_nonce_is_reported(app):
 
 def test_session_cookie_flags(app, world):
     """The session cookie is HttpOnly and SameSite=Lax after login (not Secure in the http test mode)."""
-    from tests.test_auth import Browser
     from tests import factories
+    from tests.test_auth import Browser
 
     resp = Browser(app).login("jxd001", factories.PASSWORD)
     cookie = resp.headers["Set-Cookie"]

@@ -1,6 +1,7 @@
 """Login under attack: lockout on both doors, rate limit, no enumeration, new session, no open redirect."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import statistics
 import time
@@ -9,6 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Account
+from app.models.base import utcnow
 from tests import factories
 from tests.test_auth import Browser, logged_in
 
@@ -64,8 +66,9 @@ def _mean_login_time(app, username: str, n: int = 10) -> float:
 
 def test_no_enumeration_by_timing(app, world):
     """10 unknown-user vs 10 wrong-password logins with the production hash (scrypt): means within 2.5x."""
-    from app import create_app
     from werkzeug.security import generate_password_hash
+
+    from app import create_app
 
     prod_hash = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "SERVER_NAME")},
                             "APP_MODE": "test", "JOBS_MODE": "inline", "FAB_PASSWORD_HASH_METHOD": "scrypt",
@@ -164,7 +167,7 @@ def _with_cookie(app, value: str) -> Browser:
 def test_a_copied_session_cookie_is_useless_after_logout(app, world):
     """退出 ends the session on the server: a copy of the cookie taken while logged in (a shared PC, a
     proxy log) opens nothing afterwards, and is sent to the login page with a Chinese message."""
-    from app.security import SESSION_ENDED
+    from app.views.login import SESSION_ENDED
 
     b = Browser(app)
     assert logged_in(b.login("jxd001", factories.PASSWORD))
@@ -211,3 +214,124 @@ def test_disabling_or_resetting_an_account_ends_all_its_sessions(app, world, cha
                    actor=ce)
     db.session.commit()
     assert _out(b)
+
+
+def _api_tokens(app, username: str, password: str) -> dict:
+    with app.app_context():
+        resp = app.test_client().post("/api/v1/security/login", json={
+            "username": username, "password": password, "provider": "db", "refresh": True})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return resp.get_json()
+
+
+def _api_get(app, token: str):
+    with app.app_context():
+        return app.test_client().get("/api/v1/students/", headers={"Authorization": f"Bearer {token}"})
+
+
+def _api_refresh(app, refresh_token: str):
+    with app.app_context():
+        return app.test_client().post("/api/v1/security/refresh", headers={"Authorization": f"Bearer {refresh_token}"})
+
+
+def test_a_password_change_ends_the_accounts_api_tokens(app, world):
+    """An access token and a 30-day refresh token taken before a password change stop working with it;
+    a new login with the new password works."""
+    tokens = _api_tokens(app, "jxd001", factories.PASSWORD)
+    assert _api_get(app, tokens["access_token"]).status_code == 200
+    assert _api_refresh(app, tokens["refresh_token"]).status_code == 200
+    b = Browser(app)
+    assert logged_in(b.login("jxd001", factories.PASSWORD))
+    resp = b.post("/account/password", {"old_password": factories.PASSWORD, "new_password": "Changed2024x",
+                                         "confirm_password": "Changed2024x"})
+    assert resp.status_code == 302
+    old = _api_get(app, tokens["access_token"])
+    assert old.status_code == 401
+    assert old.get_json()["message"] == "访问令牌已失效（密码已修改、已重置或账号已停用），请重新登录"
+    assert _api_refresh(app, tokens["refresh_token"]).status_code == 401
+    fresh = _api_tokens(app, "jxd001", "Changed2024x")
+    assert _api_get(app, fresh["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("change", ["deactivate", "reset_password"])
+def test_disabling_or_resetting_an_account_ends_its_api_tokens(app, world, change):
+    """账号管理: 停用 or 重置为初始密码 ends every access and refresh token of the account."""
+    from app.services.accounts import update_account
+
+    tokens = _api_tokens(app, "jxd001", factories.PASSWORD)
+    target = db.session.query(Account).filter_by(username="jxd001").one()
+    ce = db.session.query(Account).filter_by(username="jjy001").one()
+    target.mobile = target.mobile or "13900000000"
+    update_account(target, active=change != "deactivate", unlock=False, reset_password=change == "reset_password",
+                   actor=ce)
+    db.session.commit()
+    assert _api_get(app, tokens["access_token"]).status_code == 401
+    assert _api_refresh(app, tokens["refresh_token"]).status_code == 401
+
+
+def test_tokens_of_other_accounts_are_untouched(app, world):
+    """A password change ends the changer's tokens only."""
+    other = _api_tokens(app, "jxd002", factories.PASSWORD)
+    b = Browser(app)
+    assert logged_in(b.login("jxd001", factories.PASSWORD))
+    b.post("/account/password", {"old_password": factories.PASSWORD, "new_password": "Changed2024x",
+                                 "confirm_password": "Changed2024x"})
+    assert _api_get(app, other["access_token"]).status_code == 200
+
+
+def _api_login(app, client, username, password):
+    with app.app_context():
+        return client.post("/api/v1/security/login", json={"username": username, "password": password,
+                                                             "provider": "db"})
+
+
+def test_an_anonymous_caller_cannot_keep_the_owner_out(app, world):
+    """The lock a stranger causes (five wrong passwords through the API for a guessable 工号) does not keep
+    the account's owner out: from the browser where jxd001 logged in before, the right password passes and
+    ends the lock. A new browser is still refused while the lock lasts."""
+    owner = Browser(app)
+    assert logged_in(owner.login("jxd001", factories.PASSWORD))
+    owner.get("/logout/")
+    stranger = app.test_client()
+    for _ in range(5):
+        assert _api_login(app, stranger, "jxd001", "wrong-pass1").status_code == 401
+    db.session.expire_all()
+    assert db.session.query(Account).filter_by(username="jxd001").one().locked_until is not None
+    assert not logged_in(Browser(app).login("jxd001", factories.PASSWORD))  # a browser never used
+    assert _api_login(app, stranger, "jxd001", factories.PASSWORD).status_code == 401  # the API: no exception
+    assert logged_in(owner.login("jxd001", factories.PASSWORD))  # the owner's browser
+    db.session.expire_all()
+    acc = db.session.query(Account).filter_by(username="jxd001").one()
+    assert acc.locked_until is None and acc.fail_login_count == 0
+
+
+def test_a_known_browser_with_a_wrong_password_neither_passes_nor_extends_the_lock(app, world):
+    """The known browser only skips the lock; its wrong passwords are refused and do not push the lock on."""
+    owner = Browser(app)
+    assert logged_in(owner.login("jxd001", factories.PASSWORD))
+    owner.get("/logout/")
+    acc = db.session.query(Account).filter_by(username="jxd001").one()
+    until = utcnow() + dt.timedelta(minutes=10)
+    acc.locked_until, acc.fail_login_count = until, 5
+    db.session.commit()
+    assert not logged_in(owner.login("jxd001", "wrong-pass1"))
+    db.session.expire_all()
+    assert db.session.query(Account).filter_by(username="jxd001").one().locked_until == until
+
+
+def test_a_forged_known_browser_cookie_counts_for_nothing(app, world):
+    """The cookie is signed with the secret key: one made up by an attacker is an unknown browser."""
+    acc = db.session.query(Account).filter_by(username="jxd001").one()
+    acc.locked_until, acc.fail_login_count = utcnow() + dt.timedelta(minutes=10), 5
+    db.session.commit()
+    b = Browser(app)
+    b.client.set_cookie("gd_known", f"[{acc.id}]", domain="localhost")
+    assert not logged_in(b.login("jxd001", factories.PASSWORD))
+
+
+def test_api_login_is_rate_limited_like_the_form(world, limited_app):
+    """The JWT login takes the form's AUTH_RATE_LIMIT (here 3 a minute): then 429, even with the right password."""
+    client = limited_app.test_client()
+    codes = [_api_login(limited_app, client, "jxd001", "wrong-pass1").status_code for _ in range(3)]
+    assert codes == [401, 401, 401]
+    assert _api_login(limited_app, client, "jxd001", factories.PASSWORD).status_code == 429

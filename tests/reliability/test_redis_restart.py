@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.jobs import QUEUE_DOWN
+from app.jobs.runner import QUEUE_DOWN
 from app.models import GraduationAudit, Task
 from app.services import tasks
 from app.statuses import TaskState
@@ -206,7 +206,8 @@ def test_redis_stopped_then_started_pages_logins_buttons_and_the_same_worker_car
         assert f'id="task-{first.id}"' in tasks_page  # the finished task is still shown as it was
         assert _newest_task().id == first.id and _newest_task().state == TaskState.SUCCEEDED.value
         time.sleep(2)
-        assert worker.poll() is None, "the worker exited when Redis went away:\n" + Path(worker.log_path).read_text()[-2000:]
+        assert worker.poll() is None, ("the worker exited when Redis went away:\n"
+                                       + Path(worker.log_path).read_text()[-2000:])
 
         ctx.redis.start()  # empty: nothing is kept on disk
         again = _audit_button(ce)

@@ -25,6 +25,7 @@ ALLOWED = {
     "OpenApi.get": "the OpenAPI document, no data",
     "SecurityApi.login": "JWT login: tests/reliability/test_csrf_sweep.py and test_login.py",
     "SecurityApi.refresh": "JWT refresh: needs a refresh token; test_csrf_sweep.py checks cookies do not work",
+    "healthz": "public health check: database/Redis up or down, no data (tests/test_production_bootstrap.py)",
 }
 
 # view (endpoint prefix) -> attribute of Hostile used for its <pk>/<int:...> parameters

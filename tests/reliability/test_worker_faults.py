@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import Task, TaskChunk
 from app.security import scope_of
 from app.services import degree, graduation, numbering, tasks
@@ -182,7 +183,7 @@ def test_worker_killed_mid_audit_is_reaped_and_the_retry_completes_it(fresh):
     assert len(overridden) == 100 and len(still_confirmed) == len(confirmed) - 10 > 300
 
     task = graduation.start_task("graduation_audit", actor=actor, scope=scope, filters={})
-    tasks.submit(task)  # as the 毕业审核 button: commit, enqueue the job, remember its RQ id
+    runner.submit(task)  # as the 毕业审核 button: commit, enqueue the job, remember its RQ id
     task_id = task.id
     assert _task(task_id).rq_job_id == f"task-{task_id}"
     t0 = time.monotonic()
@@ -262,7 +263,7 @@ def test_work_horse_killed_alone_is_seen_through_rq_at_once_and_only_its_chunk_r
         task = graduation.start_task("graduation_audit", actor=actor, scope=scope_of(actor), filters={"site_id": 103})
         db.session.commit()
         task_id = task.id
-        tasks.run(task_id)  # fans out here (this app's chunk size) and queues one RQ job per chunk
+        runner.run(task_id)  # fans out here (this app's chunk size) and queues one RQ job per chunk
         worker = _start_worker(fresh, burst=True)
 
         def horse_on_chunk_1():
@@ -283,9 +284,9 @@ def test_work_horse_killed_alone_is_seen_through_rq_at_once_and_only_its_chunk_r
         snaps_done = _one("SELECT COUNT(*) FROM graduation_snapshot WHERE task_id = :t", t=task_id)
         assert snaps_done == _one("SELECT SUM(done) FROM task_chunk WHERE task_id = :t", t=task_id)
 
-        from app.jobs import queue
+        from app.extensions import rq_queue as queue
 
-        tasks.run(task_id)
+        runner.run(task_id)
         assert queue().job_ids == [f"task-{task_id}-chunk-1"]  # only the killed chunk is queued again
         _wait_burst(_start_worker(fresh, burst=True))
     finally:
@@ -337,7 +338,7 @@ def test_worker_killed_inside_a_publish_transaction_leaves_no_number_used_or_ski
 
     with row_lock("SELECT id FROM student WHERE id = :s FOR UPDATE", s=locked_student):
         task = graduation.start_task("graduation_publish", actor=actor, scope=scope_of(actor), filters={})
-        tasks.submit(task)  # the 发布 button
+        runner.submit(task)  # the 发布 button
         task_id = task.id
         worker = _start_worker(fresh)
         _wait_blocked_in_update(worker, "the publishing worker to wait on the locked student")
@@ -420,7 +421,7 @@ def test_worker_killed_inside_a_degree_publish_transaction_leaves_no_degree_numb
 
     with row_lock("SELECT id FROM degree_application WHERE id = :a FOR UPDATE", a=locked_application):
         task = degree.start_publish(actor)
-        tasks.submit(task)  # the 发布 button
+        runner.submit(task)  # the 发布 button
         task_id = task.id
         worker = _start_worker(fresh)
         _wait_blocked_in_update(worker, "the publishing worker to wait on the locked application")
@@ -458,7 +459,8 @@ def test_worker_killed_inside_a_degree_publish_transaction_leaves_no_degree_numb
         assert nos == [f"{prefix}{n:06d}" for n in range(1, len(group) + 1)], prefix
         assert counters[prefix] == len(group), prefix
         assert {published[r.id].granted_on for r in group} == {group[0].grant_date}
-    assert [published[r.id].published_task_id for r in ordered] == [task_id] * committed + [new.id] * (final - committed)
+    expected = [task_id] * committed + [new.id] * (final - committed)
+    assert [published[r.id].published_task_id for r in ordered] == expected
     logs = Counter(r[0] for r in _rows("SELECT record_id FROM operation_log WHERE action = 'degree_publish'"))
     assert set(logs) == set(published) and set(logs.values()) == {1}
     print(f"\ndegree publish: {final} final applications in {len(counters)} prefixes; killed inside the third "
@@ -477,7 +479,7 @@ def test_database_connection_dropped_mid_chunk_fails_cleanly_and_the_rerun_match
     chunk (a student with a manual override, so the audit updates the row instead of inserting it) and
     terminates the backend while it waits there, after its inserts. The task is 失败 with a Chinese message,
     no chunk is left 执行中, every chunk's committed snapshots and results are exactly its ``done``;
-    ``tasks.run`` on the failed task reruns only the unfinished chunks, and the outcome equals a fresh
+    ``runner.run`` on the failed task reruns only the unfinished chunks, and the outcome equals a fresh
     uninterrupted audit of the same students.
     """
     app = fresh.app
@@ -488,7 +490,7 @@ def test_database_connection_dropped_mid_chunk_fails_cleanly_and_the_rerun_match
         task = graduation.start_task("graduation_audit", actor=actor, scope=scope_of(actor), filters={"level": "gqz"})
         db.session.commit()
         task_id = task.id
-        tasks.run(task_id)  # fans out here (this app's chunk size) and queues one RQ job per chunk
+        runner.run(task_id)  # fans out here (this app's chunk size) and queues one RQ job per chunk
     finally:
         app.config.pop("FANOUT_CHUNK_SIZE")
     total = _task(task_id).total
@@ -509,7 +511,7 @@ def test_database_connection_dropped_mid_chunk_fails_cleanly_and_the_rerun_match
     _wait_burst(worker)
     failed = _task(task_id)
     assert failed.state == TaskState.FAILED.value and failed.lock_key is None
-    assert failed.error == tasks.DB_LOST_MESSAGE, failed.error
+    assert failed.error == runner.DB_LOST_MESSAGE, failed.error
     chunks = db.session.scalars(select(TaskChunk).where(TaskChunk.task_id == task_id).order_by(TaskChunk.no)).all()
     states = Counter(c.state for c in chunks)
     assert states[TaskState.FAILED.value] == 1 and not states[TaskState.RUNNING.value], states
@@ -528,7 +530,7 @@ def test_database_connection_dropped_mid_chunk_fails_cleanly_and_the_rerun_match
     committed = (failed.done, states[TaskState.SUCCEEDED.value], failed.error)
     finished = {c.no: c.finished_at for c in chunks if c.state == TaskState.SUCCEEDED.value}
 
-    tasks.run(task_id)  # the failed task again: only its unfinished chunks are queued
+    runner.run(task_id)  # the failed task again: only its unfinished chunks are queued
     _wait_burst(_start_worker(fresh, burst=True))
     rerun = _task(task_id)
     assert rerun.state == TaskState.SUCCEEDED.value, rerun.error

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import Account, DegreeApplication, DegreeSnapshot, Grade, OperationLog, Signature, Task
+from app.jobs import runner
+from app.models import DegreeApplication, DegreeSnapshot, Grade, OperationLog, Signature, Task
 from app.services import degree, tasks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.statuses import DegreeConditionResult, Level, ReviewOpinion, TaskState
@@ -18,8 +19,11 @@ MET = DegreeConditionResult.MET.value
 NOT_MET = DegreeConditionResult.NOT_MET.value
 
 
-def acct(username: str) -> Account:
-    return db.session.scalar(select(Account).where(Account.username == username))
+acct = factories.account_named
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def fresh(app_id: int) -> DegreeApplication:
@@ -38,7 +42,7 @@ def give_signature(username: str) -> Signature:
 
 def run_audit(actor_name: str = "jxd001", ids=None, flt=None) -> Task:
     task = degree.start_audit(acct(actor_name), ids=ids, flt=flt)
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.state == TaskState.SUCCEEDED.value, task.error
@@ -53,17 +57,7 @@ def batch(world):
 @pytest.fixture()
 def good(world, batch):
     """student1 (site1/college1) and student2 (site2/college2) meet every condition and have applied."""
-    apps = {}
-    for s in (world.student1, world.student2):
-        factories.graduation_result(s)
-        factories.language(s, 70)
-        factories.grades(s, factories.ALL_PASS)
-        app = DegreeApplication(batch_id=batch.id, student_id=s.id)
-        db.session.add(app)
-        db.session.flush()
-        apps[s.student_no] = app.id
-    db.session.commit()
-    return apps
+    return factories.degree_applications((world.student1, world.student2), batch)
 
 
 def make_app(student, batch) -> int:
@@ -187,17 +181,17 @@ def test_audit_summary_snapshots_and_log(world, good):
     task = run_audit("jjy001", flt=degree.DegreeFilter(batch_id=fresh(s1).batch_id))
     assert task.summary == {"已达标": 1, "未达标": 1}
     assert task.total == 2 and task.done == 2
-    assert db.session.scalar(select(func.count()).select_from(DegreeSnapshot).where(DegreeSnapshot.task_id == task.id)) == 2
-    logs = db.session.scalar(select(func.count()).select_from(OperationLog).where(OperationLog.action == "degree_audit"))
+    assert count(DegreeSnapshot, DegreeSnapshot.task_id == task.id) == 2
+    logs = count(OperationLog, OperationLog.action == "degree_audit")
     assert logs == 2
     # running the same task again changes nothing and duplicates nothing
     task.state = TaskState.FAILED.value
     db.session.commit()
-    tasks.run(task.id)
+    runner.run(task.id)
     assert db.session.scalar(select(func.count()).select_from(DegreeSnapshot)) == 2
     run_audit("jjy001", flt=degree.DegreeFilter(batch_id=fresh(s1).batch_id))
     assert db.session.scalar(select(func.count()).select_from(DegreeSnapshot)) == 4
-    assert db.session.scalar(select(func.count()).select_from(OperationLog).where(OperationLog.action == "degree_audit")) == 2
+    assert count(OperationLog, OperationLog.action == "degree_audit") == 2
 
 
 def test_a_large_audit_refreshes_the_planner_statistics_on_postgresql(world, good, monkeypatch, sql_log):
@@ -399,7 +393,8 @@ def test_first_review_without_signature_refused(world, audited):
 def test_first_review_records_signer_and_is_idempotent(world, audited):
     """初审 records who, when and which signature version; submitting it twice has the same effect."""
     give_signature("jxd001")
-    sig2 = Signature(account_id=acct("jxd001").id, version=2, path="signatures/y.png", sha256="1" * 64, width=1, height=1)
+    sig2 = Signature(account_id=acct("jxd001").id, version=2, path="signatures/y.png", sha256="1" * 64, width=1,
+                     height=1)
     db.session.add(sig2)
     db.session.commit()
     app_id = audited["2020010001"]
@@ -412,7 +407,7 @@ def test_first_review_records_signer_and_is_idempotent(world, audited):
     db.session.commit()
     again = fresh(app_id)
     assert (again.review_opinion, again.reviewed_by_id, again.reviewed_at, again.review_signature_id) == stamp
-    assert db.session.scalar(select(func.count()).select_from(OperationLog).where(OperationLog.action == "degree_review")) == 1
+    assert count(OperationLog, OperationLog.action == "degree_review") == 1
 
 
 def test_first_review_other_site_ids_not_found(world, audited):
@@ -481,7 +476,7 @@ def test_final_review_other_college_not_found(world, audited):
 
 def publish(who="jjy001", **kw) -> Task:
     task = degree.start_publish(acct(who), **kw)
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     return db.session.get(Task, task.id)
 
@@ -509,7 +504,7 @@ def test_publish_numbers_are_16_digits_and_never_twice(world, audited):
     t = db.session.get(Task, task.id)
     t.state = TaskState.FAILED.value
     db.session.commit()
-    tasks.run(task.id)
+    runner.run(task.id)
     assert sorted(fresh(i).degree_no for i in audited.values()) == numbers
 
 
@@ -564,7 +559,8 @@ def test_degree_counts_group_by_site_and_college(world, audited):
     review([audited["2020010001"]])
     rows = degree.degree_counts(degree.scope_of(acct("jjy001")))
     site1 = next(r for r in rows if r["kind"] == "site" and r["org_id"] == world.site1.id)
-    assert (site1["已申请"], site1["已达标"], site1["未达标"], site1["初审"], site1["终审"], site1["已授予"]) == (1, 1, 0, 1, 0, 0)
+    counts = (site1["已申请"], site1["已达标"], site1["未达标"], site1["初审"], site1["终审"], site1["已授予"])
+    assert counts == (1, 1, 0, 1, 0, 0)
     assert {r["kind"] for r in rows} == {"site", "college"} and len(rows) == 4
     mine = degree.degree_counts(degree.scope_of(acct("jxd001")))
     assert {(r["kind"], r["org_id"]) for r in mine} == {("site", world.site1.id), ("college", world.college1.id)}

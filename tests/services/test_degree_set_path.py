@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.audit.degree import LanguageExam, audit_degree, degree_course_average
 from app.extensions import db
+from app.jobs import runner
 from app.models import (
     Account,
     DegreeApplication,
@@ -28,7 +29,7 @@ from app.models import (
     Task,
 )
 from app.security import scope_of
-from app.services import degree, exports, facts, tasks
+from app.services import degree, exports, facts
 from app.statuses import CourseNature, EnrolmentStatus, Level, TaskState
 from tests import factories
 
@@ -44,7 +45,7 @@ def _random_grades(rnd: random.Random, s: Student) -> None:
         if rnd.random() < 0.15:
             continue  # no grade at all in this course
         attempts = rnd.choice([1, 1, 1, 2, 3])
-        for n, kind in zip(range(attempts), ("regular", "makeup", "retake")):
+        for n, kind in enumerate(("regular", "makeup", "retake")[:attempts]):
             raw = rnd.choice([rnd.randint(30, 99), rnd.randint(55, 70), "良", "中", "及格", "不及格"])
             factories.grades(s, {code: raw}, term=f"202{n + 1}-202{n + 2}-1", kind=kind)
 
@@ -107,14 +108,15 @@ def _old_facts(s: Student) -> degree.DegreeFacts:
     best: dict[str, float] = {}
     for g in db.session.scalars(select(Grade).where(Grade.student_id == s.id)):
         best[g.course_code] = max(best.get(g.course_code, g.score), g.score)
-    rows = [(x.score, x.substitute, bool(x.passed)) for x in db.session.scalars(
+    rows = [(x.score, x.substitute, x.substitute_score, bool(x.passed)) for x in db.session.scalars(
         select(LanguageScore).where(LanguageScore.student_id == s.id).order_by(LanguageScore.exam_date))]
     audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == s.id))
     plan = facts.plan_for(s)
     return degree.DegreeFacts(
         graduation_result=audit.result if audit else None,
         graduated=(audit is not None and audit.published_at is not None) or s.status == EnrolmentStatus.GRADUATED.value,
-        exams=tuple(LanguageExam(score, sub if (sub and passed) else None) for score, sub, passed in rows),
+        exams=tuple(LanguageExam(score, sub, sub_score, passed if sub else None)
+                    for score, sub, sub_score, passed in rows),
         plan=facts.rule_plan(plan) if plan else None,
         best=best,
         language_rows=tuple(rows),
@@ -129,7 +131,7 @@ def test_set_audit_equals_the_per_student_path(world, cohort):
     """Result, every reason (code, message, detail), the snapshot's average: identical for each application."""
     batch, students = cohort
     task = degree.start_audit(_acct("jjy001"), flt=degree.DegreeFilter(batch_id=batch.id))
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     assert db.session.get(Task, task.id).state == TaskState.SUCCEEDED.value
     marks = degree.marks_of(batch)
@@ -231,7 +233,7 @@ def test_summary_reads_ahead_and_reports_a_failure_of_the_reader(world, cohort, 
 
     monkeypatch.setattr(degree, "gather_figures", broken)
     task = exports.start_degree_summary_export(actor=actor, scope=scope_of(actor), filters={})
-    tasks.submit(task)  # inline: runs now, records the failure
+    runner.submit(task)  # inline: runs now, records the failure
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.state == TaskState.FAILED.value and "成绩库连接中断" in task.error

@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 
 from app import storage
 from app.extensions import db
+from app.jobs import runner
 from app.models import (
     DegreeApplication,
     DegreeBatch,
@@ -37,7 +38,7 @@ def acct(username: str) -> Account:
 
 def finished(task: Task) -> Task:
     """Submit (inline: runs now) and reload the task."""
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     task = db.session.get(Task, task.id)
     assert task.state == TaskState.SUCCEEDED.value, task.error
@@ -46,7 +47,8 @@ def finished(task: Task) -> Task:
 
 def archive_task(username: str, *, ids=None, filters=None, documents=("card", "transcript", "form")) -> Task:
     actor = acct(username)
-    return finished(exports.start_archive_export(actor=actor, scope=scope_of(actor), filters={"graduated": "all"} if filters is None else filters,
+    filters = {"graduated": "all"} if filters is None else filters
+    return finished(exports.start_archive_export(actor=actor, scope=scope_of(actor), filters=filters,
                                                  student_ids=ids, documents=documents))
 
 
@@ -309,7 +311,7 @@ def summary_task(username: str, filters=None, ids=None) -> Task:
 def read_table(task: Task) -> list[dict]:
     ws = openpyxl.load_workbook(storage.resolve(task.result_path)).active
     rows = list(ws.iter_rows(values_only=True))
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
 
 
 def test_degree_summary_rows_match_the_applications(world, degree_rows):

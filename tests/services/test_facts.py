@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
+from app.jobs import runner
 from app.services import degree, facts, graduation
 from app.statuses import CourseNature, Level
 from tests import factories
@@ -53,11 +54,12 @@ def test_bulk_insert_round_trips_awkward_values(world):
     at = dt.datetime(2026, 12, 1, 6, 30, 15, 123456)
     awkward = "制表\t换行\n回车\r反斜杠\\N \\t 引号\"'，=1+1"
     facts.bulk_insert(t, [
-        {"at": at, "actor_name": "系统", "action": "graduation_audit", "record_type": "Task", "old_value": None, "new_value": "",
-         "reason": awkward, "student_id": 7},
+        {"at": at, "actor_name": "系统", "action": "graduation_audit", "record_type": "Task", "old_value": None,
+         "new_value": "", "reason": awkward, "student_id": 7},
     ])
     facts.bulk_insert(t, [  # no "at": the default applies
-        {"actor_name": awkward, "action": "graduation_audit", "record_type": "Task", "old_value": "\\", "new_value": "\\N"},
+        {"actor_name": awkward, "action": "graduation_audit", "record_type": "Task", "old_value": "\\",
+         "new_value": "\\N"},
     ])
     rows = db.session.execute(select(t).order_by(t.c.id)).mappings().all()[-2:]
     assert rows[0]["at"] == at and rows[0]["old_value"] is None and rows[0]["new_value"] == ""
@@ -98,7 +100,6 @@ def test_the_raw_cursor_paths_raise_as_sqlalchemy_does(world):
     from sqlalchemy.exc import DBAPIError
 
     from app.models import OperationLog
-    from app.services import tasks
 
     with pytest.raises(DBAPIError) as bad:
         facts.raw_rows(select(column("no_such_column")).select_from(table("student")))
@@ -115,7 +116,7 @@ def test_the_raw_cursor_paths_raise_as_sqlalchemy_does(world):
     with pytest.raises(DBAPIError) as lost:
         facts.bulk_insert(OperationLog.__table__, [row])
     assert lost.value.connection_invalidated
-    assert tasks._failure_message(lost.value) == tasks.DB_LOST_MESSAGE
+    assert runner._failure_message(lost.value) == runner.DB_LOST_MESSAGE
     db.session.rollback()  # the session recovers on a new connection
     facts.bulk_insert(OperationLog.__table__, [row])
     db.session.commit()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs import runner
 from app.models import GraduateForm, GraduationAudit, GraduationSnapshot, OperationLog, Student, Task
 from app.models.account import Account
 from app.security import Scope
@@ -33,7 +34,7 @@ def site_scope(world) -> Scope:
 def run_task(kind: str, actor: Account, params: dict) -> Task:
     """Create and submit a task; JOBS_MODE is inline, so it has run when this returns."""
     task = tasks.create_task(kind, actor=actor, params=params, lock_key=tasks.lock_key_for(kind, actor))
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     return db.session.get(Task, task.id)
 
@@ -161,7 +162,8 @@ def test_override_survives_reaudit_and_is_logged(world, three):
     assert (row.result, row.override_result, row.computed_result) == (PRE, PRE, FAILED)
     assert row.is_override and row.override_reason == "线下核实成绩已补录"
     entry = db.session.scalar(select(OperationLog).where(OperationLog.action == "graduation_override"))
-    assert (entry.old_value, entry.new_value, entry.reason, entry.student_id) == ("不合格", "预毕业", "线下核实成绩已补录", weak.id)
+    assert (entry.old_value, entry.new_value, entry.reason, entry.student_id) == \
+        ("不合格", "预毕业", "线下核实成绩已补录", weak.id)
     assert entry.actor_name == "jxd001" and entry.site_id == world.site1.id
 
 
@@ -403,7 +405,8 @@ def test_student_form_rules(world):
     assert (view["form_state"], view["form_text"], view["form_editable"]) == ("submitted", "我的自我鉴定", False)
     with pytest.raises(DomainError, match="已提交"):
         graduation.save_form(s, "改一下", submit=True, actor=None)
-    assert db.session.scalar(select(GraduateForm.self_assessment).where(GraduateForm.student_id == s.id)) == "我的自我鉴定"
+    saved = db.session.scalar(select(GraduateForm.self_assessment).where(GraduateForm.student_id == s.id))
+    assert saved == "我的自我鉴定"
 
 
 def test_student_view_shows_own_result_and_reasons(world, three):

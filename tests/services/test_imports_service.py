@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from app import storage
 from app.extensions import db
 from app.imports.schema import GRADES, LANGUAGE, PLANS, STUDENTS
+from app.jobs import runner
 from app.models import (
     DegreeApplication,
     Grade,
@@ -43,7 +44,7 @@ def ce() -> Account:
 def run_import(kind: str, data: bytes, filename: str = "学生名单.xlsx") -> Task:
     """Upload as jjy001 and run the task inline; the reloaded task."""
     task = imports.start_import(actor=ce(), kind=kind, filename=filename, data=data)
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     return db.session.get(Task, task.id)
 
@@ -74,7 +75,7 @@ def import_logs() -> list[OperationLog]:
 
 
 @pytest.mark.parametrize("data", [
-    "学号,姓名,性别\n2024000001,王小明,男\n".encode("utf-8"),   # a text file renamed .xlsx
+    "学号,姓名,性别\n2024000001,王小明,男\n".encode(),   # a text file renamed .xlsx
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8,  # .xls-like OLE2 garbage
 ], ids=["text", "xls"])
 def test_a_file_that_is_not_xlsx_fails_the_task_and_imports_nothing(world, data):
@@ -163,7 +164,7 @@ def test_a_failed_import_can_be_retried_and_fails_the_same_way(world):
     """任务中心's retry runs the same file again: same errors, still nothing imported."""
     task = run_import("students", students_xlsx(2, 专业="天文学"))
     again = tasks.retry(task, ce())
-    tasks.submit(again)
+    runner.submit(again)
     db.session.expire_all()
     again = db.session.get(Task, again.id)
     assert again.state == TaskState.FAILED.value and again.error == task.error and count(Student) == 2
@@ -227,7 +228,7 @@ def test_exported_students_import_back_into_an_emptied_database_unchanged(world)
     assert len(before) == 4
 
     export = exports.start_list_export(actor=ce(), scope=scope_of(ce()), kind="students", filters={})
-    tasks.submit(export)
+    runner.submit(export)
     data = storage.resolve(db.session.get(Task, export.id).result_path).read_bytes()
     header = [c for c in next(openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
                               .iter_rows(values_only=True))]
@@ -248,14 +249,16 @@ def test_exported_students_import_back_into_an_emptied_database_unchanged(world)
 
 def plan_row(code: str, name: str, credits: float, nature: str = "必修", degree: str = "否", **change) -> list:
     values = {"专业": "工商管理", "层次": "专升本", "年级": 2024, "毕业最低总学分": 12, "选修最低学分": 2,
-              "课程代码": code, "课程名称": name, "学分": credits, "课程性质": nature, "学位课程": degree, "建议学期": 1}
+              "课程代码": code, "课程名称": name, "学分": credits, "课程性质": nature, "学位课程": degree,
+              "建议学期": 1}
     values.update(change)
     return [values[h] for h in PLANS.headers]
 
 
 def test_plans_import_creates_and_updates_plans_and_courses(world):
     """A new plan with its courses is created; the existing 2020 plan gets a new course and a corrected one."""
-    rows = [plan_row("B01", "基础会计", 4, degree="是"), plan_row("B02", "经济法", 3), plan_row("B03", "文学", 2, "选修"),
+    rows = [plan_row("B01", "基础会计", 4, degree="是"), plan_row("B02", "经济法", 3),
+            plan_row("B03", "文学", 2, "选修"),
             plan_row("C01", "高等数学（上）", 4, 专业=world.major1.code, 层次="高起本", 年级=2020, 毕业最低总学分=10),
             plan_row("C09", "新课程", 2, 专业=world.major1.code, 层次="高起本", 年级=2020, 毕业最低总学分=10)]
     data = xlsx(PLANS.headers, rows)
@@ -331,7 +334,7 @@ def test_a_missing_upload_fails_with_a_message(world):
     """If the stored upload has vanished, the task fails with a Chinese message instead of a traceback."""
     task = imports.start_import(actor=ce(), kind="students", filename="学生.xlsx", data=students_xlsx(1))
     storage.resolve(task.params["path"]).unlink()
-    tasks.submit(task)
+    runner.submit(task)
     db.session.expire_all()
     assert db.session.get(Task, task.id).error == "上传的文件已不存在，请重新上传"
 
@@ -346,7 +349,7 @@ def test_the_demo_students_exported_import_back_unchanged(app_ctx, monkeypatch):
     assert len(before) == 200
 
     export = exports.start_list_export(actor=ce(), scope=scope_of(ce()), kind="students", filters={})
-    tasks.submit(export)
+    runner.submit(export)
     data = storage.resolve(db.session.get(Task, export.id).result_path).read_bytes()
 
     db.session.execute(update(Account).where(Account.student_id.isnot(None)).values(student_id=None))

@@ -27,12 +27,15 @@ def test_the_limit_is_one_constant():
         clean_reason("核" * (MAX_CHARS + 1), "核实说明")
 
 
-def test_graduation_override_refuses_a_lone_control_character(world, site_client):
+def test_graduation_override_refuses_a_reason_without_text(world, site_client):
+    """A lone zero-width space is no 核实说明; a lone control character is already refused by the input guard."""
     factories.graduation_batch()
     db.session.commit()
-    r = bulk_post(site_client, "override", ids=world.student1.id, form={"override_result": "failed", "reason": "\x01"},
+    r = bulk_post(site_client, "override", ids=world.student1.id, form={"override_result": "failed", "reason": "\u200b"},
                   follow_redirects=True)
     assert "请填写核实说明" in r.get_data(as_text=True)
+    r = bulk_post(site_client, "override", ids=world.student1.id, form={"override_result": "failed", "reason": "\x01"})
+    assert r.status_code == 400 and "控制字符" in r.get_data(as_text=True)
     assert db.session.scalar(select(GraduationAudit)) is None
 
 

@@ -45,7 +45,8 @@ def test_ce_creates_site_admin_with_initial_password(app, world, ce_client):
     (RoleName.SITE_ADMIN, None),
 ])
 def test_org_must_fit_the_role(world, ce_client, role, org_attr):
-    """教学点管理员 needs a 教学点, 学院管理员 a 二级学院, 继教院管理员 the 继续教育学院; nothing is created otherwise."""
+    """教学点管理员 needs a 教学点, 学院管理员 a 二级学院, 继教院管理员 the 继续教育学院; nothing is created
+    otherwise."""
     org = getattr(world, org_attr).id if org_attr else ""
     new_account(ce_client, role=role.value, org=str(org))
     assert acc("jxd100") is None
@@ -114,7 +115,7 @@ def test_fab_security_menu_hidden(world, ce_client):
     """FAB's English security menus are not in the menu; 账号管理 is."""
     page = ce_client.get("/").get_data(as_text=True)
     assert "List Users" not in page and "List Roles" not in page and "账号管理" in page
-    assert ce_client.get("/users/list/").status_code == 200  # still reachable by URL for the CE admin
+    assert ce_client.get("/users/list/").status_code == 403  # not even by URL: accounts change through 账号管理 only
 
 
 def test_organisation_tree_rules(world, ce_client):

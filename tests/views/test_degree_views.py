@@ -9,16 +9,15 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Account, DegreeApplication, DegreeBatch, Signature, Task
-from app.services import degree, tasks
+from app.models import DegreeApplication, DegreeBatch, Signature, Task
+from app.services import degree
 from tests import factories
 from tests.clients import bulk_post, press
 
 MET = "met"
 
 
-def acct(username: str) -> Account:
-    return db.session.scalar(select(Account).where(Account.username == username))
+acct = factories.account_named
 
 
 def png(size=(160, 50)) -> bytes:
@@ -31,17 +30,7 @@ def png(size=(160, 50)) -> bytes:
 def apps(world):
     """Both students 预毕业 with passing exam and grades, applied and audited (已达标)."""
     batch = factories.degree_batch()
-    ids = {}
-    for s in (world.student1, world.student2):
-        factories.graduation_result(s)
-        factories.language(s, 70)
-        factories.grades(s, factories.ALL_PASS)
-        a = DegreeApplication(batch_id=batch.id, student_id=s.id)
-        db.session.add(a)
-        db.session.flush()
-        ids[s.student_no] = a.id
-    db.session.commit()
-    tasks.submit(degree.start_audit(acct("jjy001"), flt=degree.DegreeFilter()))
+    ids = factories.audited_degree_applications((world.student1, world.student2), batch)
     return {"batch": batch.id, "mine": ids["2020010001"], "foreign": ids["2020020001"]}
 
 
@@ -55,8 +44,9 @@ def test_audit_page_per_role(apps, site_client, college_client, ce_client):
     """Each admin sees the page with the manual's heading and filter names, and only the scope's students."""
     page = site_client.get("/degree/audit/").get_data(as_text=True)
     assert "学位管理 / 学位审核及授予 / 学位申请审核管理" in page
-    for text in ("学生申请状态", "学位申请条件是否达标", "教学点", "专业", "年级", "层次", "姓名/学号", "查询",
-                 "学位外语成绩", "学位课程平均分", "手工修改", "初审意见", "终审", "学位条件审核", "修改授予结论", "初审"):
+    for text in ("学生申请状态", "学位申请条件是否达标", "教学点", "专业", "年级", "层次", "姓名/学号",
+                 "查询", "学位外语成绩", "学位课程平均分", "手工修改", "初审意见", "终审", "学位条件审核",
+                 "修改授予结论", "初审"):
         assert text in page, text
     assert "张三" in page and "李四" not in page and "批量终审" not in page
     page = college_client.get("/degree/audit/").get_data(as_text=True)
@@ -128,7 +118,8 @@ def test_detail_is_scoped(apps, site_client, site2_client, college_client):
 
 def test_role_refusals(apps, site_client, college_client, ce_client):
     """初审 by a college admin and 终审 by a site admin are refused (403); 发布 by a site admin too."""
-    assert press(college_client, "/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"}).status_code == 403
+    resp = press(college_client, "/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"})
+    assert resp.status_code == 403
     assert press(site_client, "/degree/audit/final", data={"ids": [apps["mine"]]}).status_code == 403
     assert press(site_client, "/degree/audit/publish", data={"ids": [apps["mine"]]}).status_code == 403
     r = press(ce_client, "/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"})

@@ -37,7 +37,7 @@ def test_english_mode_translates_our_pages(world, site_client):
 def test_default_mode_keeps_the_chinese_labels(world, site_client):
     """Without the switch the same pages show exactly the Chinese labels of the manual."""
     _with_degree_batch()
-    for url, (english, chinese) in PAGES.items():
+    for url, (_english, chinese) in PAGES.items():
         page = site_client.get(url).get_data(as_text=True)
         for text in chinese:
             assert text in page, (url, text)

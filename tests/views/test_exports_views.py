@@ -12,7 +12,6 @@ from app import storage
 from app.extensions import db
 from app.models import DegreeApplication, DegreeBatch, Task
 from app.statuses import EnrolmentStatus, TaskState
-from tests import factories
 from tests.clients import press
 
 SUBMITTED = "导出任务已提交，可在任务中心查看和下载"

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Grade, LanguageScore, OperationLog, Student, TeachingPlan
-from app.statuses import Level
 from app.services import records
 from app.services.errors import DomainError
+from app.statuses import Level
 from app.views.scoped import clamp_page_size
 from tests import factories
 
