@@ -22,6 +22,7 @@ from app.audit.confirmation import CONFIRM_LABELS, active_batches, batch_key, ba
 from app.audit.graduation import GraduationConditions, GraduationFacts, audit_graduation_with_progress
 from app.audit.scores import Progress, is_pass
 from app.audit.types import Plan, Reason, Verdict
+from app.clock import to_local
 from app.extensions import db
 from app.ids import parse_id
 from app.models.account import Account
@@ -32,16 +33,17 @@ from app.models.student import Student
 from app.models.task import Task
 from app.security import Scope, role_of, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog, tasks
+from app.services.common import chunks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, diploma_prefix
 from app.services.reasons import clean_reason
-from app.services.sync import chunks, sync_course_data
+from app.services.sync import sync_course_data
 from app.statuses import (
+    LABELS,
     ConfirmState,
     EnrolmentStatus,
     FormState,
     GraduationResult,
-    LABELS,
     Level,
     RoleName,
     label,
@@ -50,7 +52,6 @@ from app.statuses import (
 CHUNK = 1000
 AUDIT_CHUNK = 2500  # students per audit transaction: a few set queries and bulk writes each
 FORM_MAX_CHARS = 2000
-TIMEZONE_FALLBACK = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 
 PRE = GraduationResult.PRE_GRADUATE.value
 FAILED = GraduationResult.FAILED.value
@@ -62,20 +63,6 @@ SKIPPED_KEY = "不在毕业批次"
 _UNCONFIRMED = ConfirmState.UNCONFIRMED.value
 
 # --------------------------------------------------------------------------- time
-
-
-def shanghai_now(now: dt.datetime | None = None) -> dt.datetime:
-    """Naive Asia/Shanghai wall time for ``now`` (naive values are UTC, as everywhere in the app)."""
-    now = now or utcnow()
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
-    try:
-        from zoneinfo import ZoneInfo
-
-        tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    except Exception:  # no tz database on the host
-        tz = TIMEZONE_FALLBACK
-    return now.astimezone(tz).replace(tzinfo=None)
 
 
 def _fmt(value: dt.datetime) -> str:
@@ -237,16 +224,6 @@ def grade_options(clause) -> tuple[list[int], list[int]]:
     return enrol, study
 
 
-def scope_params(scope: Scope) -> dict:
-    """The scope as plain values for a job (jobs have no request to derive it from)."""
-    return {"kind": scope.kind, "org_id": scope.org_id, "student_id": scope.student_id}
-
-
-def scope_from_params(params: Mapping[str, Any]) -> Scope:
-    raw = params.get("scope") or {}
-    return Scope(kind=str(raw.get("kind", "none")), org_id=raw.get("org_id"), student_id=raw.get("student_id"))
-
-
 def parse_ids(values: Iterable[Any]) -> list[int]:
     """Posted ``ids`` as distinct ints; anything malformed is a bad request."""
     out: list[int] = []
@@ -277,7 +254,7 @@ def all_in_scope(student_ids: Sequence[int], scope: Scope) -> bool:
 
 def resolve_student_ids(params: Mapping[str, Any]) -> list[int]:
     """Student ids of a job: the selected ids or the filter, always re-checked against the scope."""
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     if params.get("student_ids"):
         return sorted(set(ids_in_scope([int(i) for i in params["student_ids"]], scope)))
     stmt = filtered_students_query(params.get("filters") or {}, scope).with_only_columns(Student.id)
@@ -332,7 +309,7 @@ def start_task(kind: str, *, actor: Account, scope: Scope, filters: Mapping[str,
         total = count_query(filtered_students_query(f, scope))
     if total == 0:
         raise DomainError("当前筛选条件下没有学生，未创建任务")
-    params: dict[str, Any] = {"scope": scope_params(scope)}
+    params: dict[str, Any] = {"scope": scope.to_params()}
     if ids:
         params["student_ids"] = ids
     else:
@@ -704,7 +681,7 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     outside it nothing changes. Submitting twice has the effect of once. Returns the count.
     """
     now = now or utcnow()
-    local = shanghai_now(now)
+    local = to_local(now)
     if student_ids:
         if not all_in_scope(student_ids, scope):
             raise NotFound("所选学生不存在或不在您的管理范围内")
@@ -783,7 +760,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
     total = len(rows)
     if progress:
         progress(0, total)
-    school = current_app.config.get("SCHOOL_CODE", "10304")
+    school = current_app.config["SCHOOL_CODE"]
     done = 0
     for (batch_id, level), members in sorted(groups.items()):
         batch = db.session.get(GraduationBatch, batch_id)
@@ -794,7 +771,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
             continue
         members.sort(key=lambda r: r[4])
         now_group = now or utcnow()
-        grad_date = batch.graduation_date or shanghai_now(now_group).date()
+        grad_date = batch.graduation_date or to_local(now_group).date()
         numbers = allocate(prefix, len(members))
         db.session.execute(update(GraduationAudit), [
             {"id": r[0], "diploma_no": no, "graduation_date": grad_date, "published_at": now_group,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from app.clock import format_local
 from app.extensions import db
 from app.ids import parse_id
 from app.models.account import Account
@@ -28,7 +29,7 @@ from app.services.errors import DomainError
 from app.services.oplog import ACTION_LABELS
 from app.statuses import OrgKind, RoleName, choices, label
 from app.views.options import options
-from app.views.scoped import ClampedModelView, StudentNoFilter, install_filters, local_time
+from app.views.scoped import ClampedModelView, StudentNoFilter, install_filters
 
 BASE_CATEGORY = "基础数据"
 SYSTEM_CATEGORY = "系统管理"
@@ -188,8 +189,8 @@ class AccountView(ClampedModelView):
         "roles": _roles_text,
         "active": lambda v: "是" if v else "否",
         "must_change_password": lambda v: "是" if v else "否",
-        "locked_until": local_time,
-        "last_login": local_time,
+        "locked_until": format_local,
+        "last_login": format_local,
     }
 
     @expose("/add", methods=["GET", "POST"])
@@ -278,7 +279,7 @@ class OperationLogView(ClampedModelView):
         "student_id": StringField("学号", widget=BS3TextFieldWidget()),
     }
     formatters_columns = {
-        "at": local_time,
+        "at": format_local,
         "action": lambda v: ACTION_LABELS.get(v, v),
         "record_type": lambda v: RECORD_TYPES.get(v, v),
     }

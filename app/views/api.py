@@ -60,8 +60,9 @@ from app.statuses import (
     TaskState,
     label,
 )
+from app.views.api_bulk import ConfirmCount, confirmed_selection, error_responses
+from app.views.api_bulk import degree_filter as _degree_filter
 from app.views.input_guard import whole_number_ok
-from app.views.api_bulk import ConfirmCount, confirmed_selection, degree_filter as _degree_filter, error_responses
 from app.views.scoped import StudentScopeFilter
 
 MAX_PAGE_SIZE = 100

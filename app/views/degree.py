@@ -21,9 +21,9 @@ from app.models import DegreeBatch
 from app.security import current_scope
 from app.services import degree, list_pages, signatures
 from app.services.errors import NotFound
+from app.statuses import Level, ReviewOpinion, choices, label
 from app.views.bulk import confirm_whole_filter, ticked_ids, whole_filter_sentence
 from app.views.commands import run_command
-from app.statuses import Level, ReviewOpinion, choices, label
 
 PAGE_SIZE = 50
 APPLICATIONS = "条学位申请"

@@ -15,10 +15,10 @@ from app.security import current_scope
 from app.services import degree, exports, list_pages
 from app.statuses import DegreeApplicationState, EnrolmentStatus
 from app.views.bulk import Selection, bulk_action, confirm_whole_filter, ticked_ids
-from app.views.graduation import StudentBarListView, StudentListWidget
-from app.views.scoped import StudentScopeFilter
 from app.views.commands import submit_task
 from app.views.errors import back_url
+from app.views.graduation import StudentBarListView, StudentListWidget
+from app.views.scoped import StudentScopeFilter
 
 SUBMITTED = "导出任务已提交，可在任务中心查看和下载"
 ADMIN_SCOPES = ("all", "college", "site")

@@ -7,8 +7,6 @@ the one rule of ``app.views.bulk``. Views stay thin: ``app.views.commands`` comm
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -18,8 +16,8 @@ from flask_appbuilder.widgets import ListWidget
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from app.ids import parse_id
 from app.extensions import db
+from app.ids import parse_id
 from app.models.graduation import GraduationBatch
 from app.models.student import Student
 from app.security import current_scope
@@ -31,11 +29,6 @@ from app.views.commands import FAILED, run_command, submit_task
 from app.views.scoped import ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
 
 PER_PAGE = 20
-
-
-def local_time(value: dt.datetime | None) -> str:
-    """A stored (UTC) timestamp as Asia/Shanghai wall time for display."""
-    return graduation.shanghai_now(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 class StudentBarFilter(BaseFilter):
@@ -124,7 +117,7 @@ class StudentBarListView(ScopedModelView):
             actions=self.permitted_actions(), filters=filters, modelview_name=self.__class__.__name__,
             rows=self.page_rows(students), action_url=self.action_url(), list_url=self.list_url(),
             confirm_messages=self.confirm_messages(count),
-            local_time=local_time, result_choices=_result_choices(), show_audit=self.show_audit,
+            result_choices=_result_choices(), show_audit=self.show_audit,
             **self.widget_args(),
         )
         return widgets
@@ -186,7 +179,6 @@ class GraduationAuditView(StudentBarListView):
             "graduation/audit_detail.html",
             title="毕业审核详情",
             result_choices=_result_choices(),
-            local_time=local_time,
             **data,
         )
 

@@ -17,7 +17,6 @@ from app.jobs import runner
 from app.models.task import Task
 from app.services import imports
 from app.services.errors import DomainError
-from app.views.scoped import local_time
 from app.views.tasks import state_text, summary_text
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,7 +38,7 @@ class ImportView(BaseView):
         return self.render_template(
             "imports/index.html", title="数据导入", kinds=list(KINDS.values()), recent=recent,
             chosen=request.args.get("kind") if request.args.get("kind") in KINDS else "students",
-            state_text=state_text, summary_text=summary_text, local_time=local_time,
+            state_text=state_text, summary_text=summary_text,
         )
 
     @expose("/template/<kind>")

@@ -5,9 +5,6 @@ FAB's ``base_filters`` cover list/show/edit/delete but not actions (they load ro
 """
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from flask import abort, current_app, has_app_context, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
@@ -89,16 +86,6 @@ def clamp_page_size(page_size: int | None) -> int | None:
         return None
     limit = current_app.config.get("PAGE_SIZE_MAX", PAGE_SIZE_MAX) if has_app_context() else PAGE_SIZE_MAX
     return min(page_size, limit)
-
-
-def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """Show a stored naive-UTC timestamp in the configured time zone (Asia/Shanghai)."""
-    if value is None:
-        return ""
-    if not isinstance(value, dt.datetime):
-        return str(value)
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).strftime(fmt)
 
 
 class PostDeleteMixin:

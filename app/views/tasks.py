@@ -14,14 +14,15 @@ from flask_appbuilder.widgets import ListWidget
 from sqlalchemy import select
 
 from app import storage
-from app.ids import parse_id
+from app.clock import format_local
 from app.extensions import db
+from app.ids import parse_id
 from app.jobs import runner
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
 from app.services import tasks
 from app.statuses import TaskState
-from app.views.scoped import ClampedModelView, clamp_page_size, local_time
+from app.views.scoped import ClampedModelView, clamp_page_size
 
 PAGE_SIZE = 20
 _OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
@@ -52,8 +53,8 @@ def task_json(task: Task) -> dict:
         "percent": task.percent,
         "summary": summary_text(task.summary),
         "error": task.error or "",
-        "started_at": local_time(task.started_at),
-        "finished_at": local_time(task.finished_at),
+        "started_at": format_local(task.started_at),
+        "finished_at": format_local(task.finished_at),
         "download_url": url_for("TaskView.download", pk=task.id) if task.result_path else "",
         "open": task.state in _OPEN,
     }
@@ -119,7 +120,7 @@ class TaskView(ClampedModelView):
             value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page or 0,
             page_size=page_size, count=count, pks=[t.id for t in rows], actions={}, filters=filters,
             modelview_name=self.__class__.__name__, rows=rows, kinds=tasks.TASK_KINDS, state_text=state_text,
-            summary_text=summary_text, local_time=local_time, failed=TaskState.FAILED.value, open_states=_OPEN,
+            summary_text=summary_text, failed=TaskState.FAILED.value, open_states=_OPEN,
         )
         return widgets
 
