@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 from app.imports.cells import CellError, text
 from app.imports.reader import Row
 from app.imports.schema import ORG_TYPES
-from app.imports.validate import RowError, _code, _duplicate, _mobile, _Row, _text
+from app.imports.validate import RowError, _code, _duplicate, _mobile, _one_of, _Row, _text
 from app.statuses import LABELS, Level, OrgKind, RoleName
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -75,16 +75,6 @@ def _phone(value: Any) -> str:
     return result
 
 
-def _choice(options: Sequence[str], what: str) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        key = text(value)
-        if key not in options:
-            raise CellError(f"{what}应为 {' / '.join(options)} 之一")
-        return key
-
-    return parse
-
-
 def validate_orgs(rows: Sequence[Row], lk: OrgLookups) -> tuple[list[dict], list[RowError]]:
     """机构与专业 rows → {"type", "code", "name", "parent_code", "contact_name", "contact_phone", "levels"}.
 
@@ -99,7 +89,7 @@ def validate_orgs(rows: Sequence[Row], lk: OrgLookups) -> tuple[list[dict], list
     file_colleges = {text(v.get("代码")) for _n, v in rows if text(v.get("类型")) == "二级学院"}
     for number, values in rows:
         r = _Row(number, values, errors)
-        kind = r.get("类型", _choice(ORG_TYPES, "类型"), required=True)
+        kind = r.get("类型", _one_of(ORG_TYPES, "类型"), required=True)
         code = r.get("代码", _code("代码"), required=True)
         name = r.get("名称", _text("名称", 100), required=True)
         parent = r.get("上级机构代码", _code("上级机构代码"))
@@ -163,7 +153,7 @@ def validate_accounts(rows: Sequence[Row], lk: OrgLookups) -> tuple[list[dict], 
                 r.error("工号", f"{username} 是学生账号，不能导入为教职工账号")
         name = r.get("姓名", _text("姓名", 64), required=True)
         mobile = r.get("手机号", _mobile, required=True)
-        role = r.get("角色", lambda v: STAFF_ROLES[_choice(tuple(STAFF_ROLES), "角色")(v)], required=True)
+        role = r.get("角色", lambda v: STAFF_ROLES[_one_of(tuple(STAFF_ROLES), "角色")(v)], required=True)
         org_code = r.get("所属机构代码", _code("所属机构代码"), required=True)
         org = lk.by_code.get(org_code) if org_code is not None else None
         if org_code is not None and org is None:

@@ -5,7 +5,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
-from app.statuses import LABELS, OrgKind
+from app.statuses import LABELS, Level, OrgKind
 
 
 class Organisation(Model):
@@ -35,6 +35,11 @@ class Major(Model):
     college_id = Column(Integer, ForeignKey("organisation.id"), nullable=False, index=True)
     college = relationship("Organisation")
     levels = Column(String(30))  # 层次 offered, comma-separated Level codes ("zsb,gqz"); empty: not stated
+
+    @property
+    def levels_label(self) -> str:
+        """"专升本、高起专" (what the 机构与专业 import wrote); empty when not stated."""
+        return "、".join(LABELS[Level(c)] for c in (self.levels or "").split(",") if c)
 
     def __repr__(self) -> str:
         return self.name

@@ -73,6 +73,14 @@ def test_orgs_import_creates_a_college_its_major_and_a_site_under_the_ce(world):
     assert (major.name, major.college_id, major.levels) == ("国际贸易", college.id, "zsb,gqz")
 
 
+def test_the_base_data_lists_show_the_imported_contacts_and_levels(world, ce_client):
+    ok(run("orgs", TREE))
+    orgs = ce_client.get("/organisations/list/").get_data(as_text=True)
+    assert "联系电话" in orgs and "0513-85012345" in orgs and "张老师" in orgs
+    majors = ce_client.get("/majors/list/").get_data(as_text=True)
+    assert "国际贸易" in majors and "专升本、高起专" in majors
+
+
 def test_orgs_reimport_changes_nothing_and_an_edit_updates_by_code(world):
     ok(run("orgs", TREE))
     before = counts()
