@@ -8,6 +8,7 @@ Runs in CI's PostgreSQL pass (see tests/reliability/production_support.py for wh
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import uuid
@@ -101,5 +102,6 @@ def test_from_an_empty_database_to_a_site_admin_audit_over_tls():
         if engine is not None:
             engine.dispose()
         drop_database(name)
+        shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - started
     assert seconds < 90, f"the recipe took {seconds:.0f} s"

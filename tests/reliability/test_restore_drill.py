@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -205,6 +206,7 @@ def test_backup_and_restore_into_a_new_database_and_storage_keep_everything():
                 db.engine.dispose()
         drop_database(source_db)
         drop_database(target_db)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _diploma_numbers() -> list[str]:
