@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from app.audit.language import language_passed
 from app.audit.scores import parse_score
 from app.demo.people import StudentSpec
 from app.demo.plans import Course
@@ -116,7 +117,7 @@ class GradeDraws:
         rng = self.rng
         if spec.profile == "demo":
             return [{"student_id": sid, "exam_date": second_saturday(2023, 5), "score": 72.0, "substitute": None,
-                     "substitute_score": None, "passed": True}]
+                     "substitute_score": None, "passed": language_passed(72.0)}]
         first_year = spec.row["study_grade"] + 1
         sittings = [d for y in range(first_year, self.today.year + 1) for d in
                     (second_saturday(y, 5), second_saturday(y, 11)) if d <= self.today]
@@ -125,16 +126,18 @@ class GradeDraws:
         if rng.random() < 0.12:
             cet = [d for y in range(spec.row["study_grade"], self.today.year + 1)
                    for d in (second_saturday(y, 6), second_saturday(y, 12)) if d <= self.today]
-            return [{"student_id": sid, "exam_date": rng.choice(cet), "score": None,
-                     "substitute": SubstituteExam.CET4.value, "substitute_score": float(rng.randint(425, 600)),
-                     "passed": True}]
+            rows = [{"student_id": sid, "exam_date": rng.choice(cet), "score": None,
+                     "substitute": SubstituteExam.CET4.value, "substitute_score": float(rng.randint(425, 600))}]
+            rows[0]["passed"] = language_passed(None, rows[0]["substitute"], rows[0]["substitute_score"])
+            return rows
         rows = []
         i = rng.randrange(len(sittings))
         score = max(40, min(90, round(rng.gauss(68, 11))))
         rows.append({"student_id": sid, "exam_date": sittings[i], "score": float(score), "substitute": None,
-                     "substitute_score": None, "passed": score >= 60})
+                     "substitute_score": None, "passed": language_passed(float(score))})
         if score < 60 and i + 1 < len(sittings) and rng.random() < 0.5:
             again = max(40, min(90, round(rng.gauss(70, 8))))
             rows.append({"student_id": sid, "exam_date": sittings[i + 1], "score": float(again),
-                         "substitute": None, "substitute_score": None, "passed": again >= 60})
+                         "substitute": None, "substitute_score": None,
+                         "passed": language_passed(float(again))})
         return rows

@@ -34,6 +34,7 @@ from app.jobs.registry import FANOUTS, HANDLERS, FanOut
 from app.models.base import utcnow
 from app.models.task import Task, TaskChunk
 from app.services import tasks
+from app.services.common import chunks
 from app.services.errors import NotFound, QueueUnavailable
 from app.statuses import TaskState
 
@@ -274,9 +275,9 @@ def _run_fanout(task: Task, spec: FanOut) -> None:
         if not db.session.scalar(select(func.count()).where(TaskChunk.task_id == task_id)):
             ids = list(spec.items(task))
             size = chunk_size(spec)
-            rows = [{"task_id": task_id, "no": no, "item_ids": ids[start:start + size],
-                     "total": len(ids[start:start + size]), "state": TaskState.QUEUED.value, "done": 0}
-                    for no, start in enumerate(range(0, len(ids), size))]
+            rows = [{"task_id": task_id, "no": no, "item_ids": part, "total": len(part),
+                     "state": TaskState.QUEUED.value, "done": 0}
+                    for no, part in enumerate(chunks(ids, size))]
             if rows:
                 db.session.execute(insert(TaskChunk), rows)
             db.session.execute(update(Task).where(Task.id == task_id).values(total=len(ids), done=0))

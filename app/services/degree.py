@@ -43,6 +43,7 @@ from app.security import Scope, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
+from app.services.reasons import clean_reason
 from app.services.tasks import Progress, create_task, lock_key_for
 from app.statuses import (
     DegreeApplicationState,
@@ -735,11 +736,9 @@ def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt:
     override again changes and logs nothing. Returns the number of changed applications.
     """
     scope = _admin_scope(actor)
-    reason = (reason or "").strip()
     if result not in (MET, NOT_MET):
         raise DomainError("请选择授予结论：已达标或未达标")
-    if not reason:
-        raise DomainError("请填写修改授予结论的核实说明")
+    reason = clean_reason(reason, "修改授予结论的核实说明")
     apps = _resolve(scope, ids, flt, stage=PENDING)
     if not apps:
         raise DomainError("没有可修改的学位申请")
@@ -782,7 +781,7 @@ def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *
         raise NotAllowed("仅教学点管理员可以初审")
     if opinion not in {m.value for m in ReviewOpinion}:
         raise DomainError("请选择初审意见：同意或不同意")
-    comment = (comment or "").strip()
+    comment = clean_reason(comment, "初审说明", required=False)
     apps = _resolve(scope, ids, flt, stage=PENDING)
     if not apps:
         raise DomainError("没有可初审的学位申请")

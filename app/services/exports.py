@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, true
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from app import storage
 from app.audit.confirmation import confirm_state, has_graduated
@@ -155,17 +155,6 @@ def archive_query(filters: Mapping[str, Any] | None, scope: Scope):
     if f["graduated"] == GRADUATED_ONLY:
         stmt = stmt.where(Student.status == EnrolmentStatus.GRADUATED.value)
     return stmt
-
-
-def archive_page(filters: Mapping[str, Any] | None, scope: Scope, page_no: int, per_page: int = 20):
-    """One page of (Student, GraduationAudit | None) and the total, for the 毕业生档案管理 table."""
-    stmt = archive_query(filters, scope)
-    total = _count(stmt.with_only_columns(Student.id))
-    rows = db.session.execute(
-        stmt.options(joinedload(Student.major), joinedload(Student.site))
-        .limit(per_page).offset(max(0, page_no) * per_page)
-    ).unique().all()
-    return [(r[0], r[1]) for r in rows], total
 
 
 def archive_filter_options(scope: Scope) -> dict:
@@ -832,6 +821,24 @@ def list_query_count(kind: str, filters: Mapping[str, Any], scope: Scope, actor_
     return _count(_student_list_query(kind, filters, scope).with_only_columns(Student.id))
 
 
+_OPLOG_FILTER_LABELS = {"action": "操作类型", "actor_name": "操作人", "student_no": "学号", "date_from": "开始日期",
+                        "date_to": "结束日期"}
+
+
+def describe_list_filters(kind: str, f: Mapping[str, Any]) -> str:
+    """A list export's 范围 in the page's own labels (学籍年级 2020，层次 高起本 …; 已勾选 2 名学生)."""
+    if kind == "oplog":
+        parts = [f"{_OPLOG_FILTER_LABELS[k]} {ACTION_LABELS.get(v, v) if k == 'action' else v}"
+                 for k, v in f.items() if k in _OPLOG_FILTER_LABELS]
+        return "，".join(parts) or "全部"
+    text = graduation.describe({k: v for k, v in f.items() if k not in ("status", "confirm_state")})
+    text = text.removeprefix("筛选：")
+    if f.get("status"):
+        extra = f"学籍状态 {label(f['status'], EnrolmentStatus)}"
+        text = extra if text == "全部" else f"{text}，{extra}"
+    return text
+
+
 def start_list_export(*, actor, scope: Scope, kind: str, filters: Mapping[str, Any] | None):
     """Validate a list export and create its task (flushed, not committed)."""
     if kind not in LIST_TITLES:
@@ -840,7 +847,7 @@ def start_list_export(*, actor, scope: Scope, kind: str, filters: Mapping[str, A
     total = list_query_count(kind, f, scope, getattr(actor, "id", None))
     if total == 0:
         raise DomainError("当前筛选条件下没有可导出的记录")
-    text = f"{LIST_TITLES[kind]}：" + ("，".join(f"{k}={v}" for k, v in f.items()) or "全部")
+    text = f"{LIST_TITLES[kind]}：" + describe_list_filters(kind, f)
     return create_task("list_export", actor=actor, params={"list": kind, "filters": f, "scope": scope.to_params()},
                        scope_text=text, total=total)
 

@@ -18,6 +18,7 @@ from sqlalchemy.sql import sqltypes
 from app.audit.types import Plan, PlanCourse as RulePlanCourse
 from app.extensions import db
 from app.models import Grade, PlanCourse, TeachingPlan
+from app.services.common import chunks
 from app.statuses import CourseNature
 
 PlanKey = tuple[int, str, int]
@@ -245,13 +246,13 @@ def best_degree_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, fl
     ids = list(out)
     # 2,000 students a statement: larger ones cross PostgreSQL's default jit_above_cost, and compiling
     # the plan (≈40 ms) costs more than it saves on a query this size
-    for start in range(0, len(ids), 2000):
+    for chunk in chunks(ids, 2000):
         stmt = (
             select(Student.id, PlanCourse.course_code, best)
             .join(TeachingPlan, (TeachingPlan.major_id == Student.major_id) & (TeachingPlan.level == Student.level)
                   & (TeachingPlan.grade == Student.study_grade))
             .join(PlanCourse, (PlanCourse.plan_id == TeachingPlan.id) & PlanCourse.is_degree_course.is_(True))
-            .where(ids_in(Student.id, ids[start:start + 2000]))
+            .where(ids_in(Student.id, chunk))
         )
         for sid, code, score in raw_rows(stmt):
             if score is not None:
@@ -300,8 +301,7 @@ def bulk_update_values(table, rows: list[dict], key: str = "id", page_size: int 
            f"FROM (VALUES %s) AS v({', '.join(quote(c.name) for c in columns)}) "
            f"WHERE t.{quote(key)} = {cast(columns[0])}")
     with _raw_cursor(conn, sql) as cursor:
-        for start in range(0, len(values), page_size):
-            page = values[start:start + page_size]
+        for page in chunks(values, page_size):
             keys = [v[0] for v in page]
             bounded = sql
             if all(type(k) is int for k in keys):

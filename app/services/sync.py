@@ -6,7 +6,7 @@ which lives beside the Python rule (``course_progress_sql``) — then one bulk U
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from app.audit.scores import course_progress_sql, progress_from_sql_row
 from app.extensions import db
@@ -15,14 +15,9 @@ from app.models.grade import Grade
 from app.models.plan import PlanCourse, TeachingPlan
 from app.models.student import Student
 from app.services import facts
+from app.services.common import chunks
 
 CHUNK = 1000
-
-
-def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
-    """Split ids into lists of at most ``size`` (keeps IN lists within every database's limits)."""
-    for start in range(0, len(ids), size):
-        yield list(ids[start:start + size])
 
 
 def progress_figures(student_ids: Iterable[int]) -> dict[int, tuple[int, float]]:
@@ -46,7 +41,7 @@ def sync_course_data(student_ids: Sequence[int], now: dt.datetime | None = None)
     """
     now = now or utcnow()
     count = 0
-    for chunk in chunks(list(student_ids)):
+    for chunk in chunks(list(student_ids), CHUNK):
         figures = progress_figures(chunk)
         rows = [
             {"id": sid, "passed_courses": figures.get(sid, (0, 0.0))[0],

@@ -476,8 +476,7 @@ class GraduateFormView(LoggedEditsMixin, ScopedModelView):
         done = records.review_forms(items, actor=g.user)
         db.session.commit()
         flash(f"已审核 {done} 份毕业生登记表", "success")
-        self.update_redirect()
-        return redirect(self.get_redirect())
+        return redirect(self.list_url())  # the same filtered list, also when nothing was ticked
 
 
 def register(appbuilder) -> None:
