@@ -8,6 +8,7 @@ Runs in CI's PostgreSQL pass (see tests/reliability/production_support.py for wh
 """
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -82,8 +83,13 @@ def test_from_an_empty_database_to_a_site_admin_audit_over_tls():
             jxd = Browser(site)
             jxd.first_login("jxd001", "edu@13900000011", "Site2026ok")
             before = last_task_id(engine)
-            # the token of a stable form (the lists' own markup is being reworked); the session's token is one
-            resp = jxd.post("/graduation/audit/audit", {}, form_page="/account/password")
+            # 毕业审核管理 → 毕业审核 with nothing ticked: the confirmation page states the count, 确定 posts it back
+            ask = jxd.post("/graduation/audit/action_post", {"action": "audit"}, form_page="/graduation/audit/")
+            assert ask.status_code == 200, ask.text[:500]
+            confirmed = re.search(r'name="confirmed" value="(\d+)"', ask.text).group(1)
+            assert confirmed == "20"  # the site's 20 imported students
+            resp = jxd.post("/graduation/audit/action_post", {"action": "audit", "confirmed": confirmed},
+                            form_page="/graduation/audit/")
             assert resp.status_code == 200, resp.text[:500]
             task_id = last_task_id(engine)
             assert task_id > before
