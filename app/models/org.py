@@ -5,7 +5,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
-from app.statuses import LABELS, OrgKind
+from app.statuses import LABELS, Level, OrgKind
 
 
 class Organisation(Model):
@@ -16,6 +16,8 @@ class Organisation(Model):
     kind = Column(String(10), nullable=False, index=True)
     parent_id = Column(Integer, ForeignKey("organisation.id"), index=True)
     parent = relationship("Organisation", remote_side=[id])
+    contact_name = Column(String(50))   # 联系人 (the 机构 import fills it)
+    contact_phone = Column(String(20))  # 联系电话
 
     @property
     def kind_label(self) -> str:
@@ -32,6 +34,12 @@ class Major(Model):
     name = Column(String(100), nullable=False)
     college_id = Column(Integer, ForeignKey("organisation.id"), nullable=False, index=True)
     college = relationship("Organisation")
+    levels = Column(String(30))  # 层次 offered, comma-separated Level codes ("zsb,gqz"); empty: not stated
+
+    @property
+    def levels_label(self) -> str:
+        """"专升本、高起专" (what the 机构与专业 import wrote); empty when not stated."""
+        return "、".join(LABELS[Level(c)] for c in (self.levels or "").split(",") if c)
 
     def __repr__(self) -> str:
         return self.name

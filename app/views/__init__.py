@@ -14,6 +14,7 @@ VIEW_MODULES = [
     "app.views.records",
     "app.views.admin",
     "app.views.imports",
+    "app.views.workers",
     "app.views.student_space",
     "app.views.api",
 ]

@@ -63,9 +63,10 @@ class OrganisationView(ClampedModelView):
     list_title = show_title = "机构"
     base_order = ("code", "asc")
     label_columns = {"code": _l("机构代码"), "name": _l("机构名称"), "kind": _l("机构类型"),
-                     "kind_label": _l("机构类型"), "parent": _l("上级机构")}
-    list_columns = show_columns = ["code", "name", "kind_label", "parent"]
-    add_columns = edit_columns = ["code", "name", "kind", "parent"]
+                     "kind_label": _l("机构类型"), "parent": _l("上级机构"), "contact_name": _l("联系人"),
+                     "contact_phone": _l("联系电话")}
+    list_columns = show_columns = ["code", "name", "kind_label", "parent", "contact_name", "contact_phone"]
+    add_columns = edit_columns = ["code", "name", "kind", "parent", "contact_name", "contact_phone"]
     search_columns = ["code", "name", "kind"]
     search_form_extra_fields = {
         "kind": SelectField("机构类型", choices=options(choices(OrgKind), blank=""), widget=Select2Widget()),
@@ -105,8 +106,10 @@ class MajorView(ClampedModelView):
     include_route_methods = {"list", "show", "add", "edit", "delete"}
     list_title = show_title = "专业"
     base_order = ("code", "asc")
-    label_columns = {"code": _l("专业代码"), "name": _l("专业名称"), "college": _l("二级学院")}
-    list_columns = show_columns = add_columns = edit_columns = ["code", "name", "college"]
+    label_columns = {"code": _l("专业代码"), "name": _l("专业名称"), "college": _l("二级学院"),
+                     "levels_label": _l("层次")}
+    list_columns = show_columns = ["code", "name", "college", "levels_label"]
+    add_columns = edit_columns = ["code", "name", "college"]
     search_columns = ["code", "name", "college"]
     college_only = {"college": [["kind", FilterEqual, OrgKind.COLLEGE.value]]}
     add_form_query_rel_fields = edit_form_query_rel_fields = search_form_query_rel_fields = college_only

@@ -25,7 +25,8 @@ CATEGORY = "基础数据"  # the menu of 机构 and 专业 (app.views.admin)
 
 
 class ImportView(BaseView):
-    """数据导入: choose 学生学籍 / 教学计划（含课程）/ 成绩 / 学位外语成绩, upload an .xlsx, download templates."""
+    """数据导入: choose 学生学籍 / 教学计划（含课程）/ 成绩 / 学位外语成绩 / 机构与专业 / 账号, upload an .xlsx,
+    download templates."""
 
     route_base = "/imports"
     default_view = "index"
