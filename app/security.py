@@ -68,7 +68,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
         [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_preview")],
-        [_anchored("GraduateListView|GraduateArchiveView|ExportView|DegreeGrantView"), ".*"],
+        [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
         [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_final|can_register|can_export")],
         [_anchored("SignatureView"), "^can_image$"],  # 初审 signatures of the college's students
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
@@ -84,7 +84,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView|SignatureView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo|can_upload_photo")],
         [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_preview")],
-        [_anchored("GraduateListView|GraduateArchiveView|ExportView|DegreeGrantView"), ".*"],
+        [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
         [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_review|can_register|can_export")],
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
         [_anchored("SwaggerView"), "^can_show$"],

@@ -128,6 +128,7 @@ class TaskKind(str, Enum):
     DEGREE_PUBLISH = "degree_publish"
     ARCHIVE_EXPORT = "archive_export"
     DEGREE_SUMMARY_EXPORT = "degree_summary_export"
+    DEGREE_APPROVAL_EXPORT = "degree_approval_export"
     LIST_EXPORT = "list_export"
     IMPORT = "import"
     DEMO = "demo"
@@ -215,6 +216,7 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (TaskKind.DEGREE_PUBLISH, "学位发布任务"),
     (TaskKind.ARCHIVE_EXPORT, "毕业生档案导出"),
     (TaskKind.DEGREE_SUMMARY_EXPORT, "学位申请信息汇总表导出"),
+    (TaskKind.DEGREE_APPROVAL_EXPORT, "学士学位申请审批表导出"),
     (TaskKind.LIST_EXPORT, "列表导出"),
     (TaskKind.IMPORT, "数据导入"),
     (TaskKind.DEMO, "演示任务"),

@@ -56,8 +56,8 @@ MAX_ROW_PT = 400  # Excel's row height limit is 409 pt
 TEXT_LINES_PER_ROW = (MAX_ROW_PT - 10) // LINE_PT
 
 
-class _Doc:
-    """One A4 sheet with the shared formats; the three writers fill it."""
+class PrintedSheet:
+    """One A4 sheet with the shared formats; the archive writers and the 审批表 fill it."""
 
     def __init__(self, target, title: str, school: str | None) -> None:
         self.wb = new_workbook(target)
@@ -262,8 +262,10 @@ def wrap_chunks(text: str, width: int) -> list[tuple[str, int]]:
     return pieces or [("", 1)]
 
 
-def photo_options(photo_path: str, *, cell_w_px: float, cell_h_px: float) -> dict | None:
-    """insert_image options scaling the photo into a 2.5 × 3.5 cm box, centred in its cell range.
+def photo_options(photo_path: str, *, cell_w_px: float, cell_h_px: float,
+                  box_cm: tuple[float, float] = PHOTO_BOX_CM) -> dict | None:
+    """insert_image options scaling the photo (or a signature) into a ``box_cm`` box (2.5 × 3.5 cm),
+    centred in its cell range.
 
     Returns None for a file that is not a readable image (the box then stays empty).
     """
@@ -282,7 +284,7 @@ def photo_options(photo_path: str, *, cell_w_px: float, cell_h_px: float) -> dic
     if not width or not height:
         return None
     natural_w, natural_h = width * 96 / dpi_x, height * 96 / dpi_y  # what xlsxwriter draws at scale 1
-    box_w, box_h = PHOTO_BOX_CM[0] * PX_PER_CM, PHOTO_BOX_CM[1] * PX_PER_CM
+    box_w, box_h = box_cm[0] * PX_PER_CM, box_cm[1] * PX_PER_CM
     scale = min(box_w / natural_w, box_h / natural_h)
     drawn_w, drawn_h = natural_w * scale, natural_h * scale
     return {
@@ -303,7 +305,7 @@ def write_student_card(path, data: dict, photo_path: str | None) -> None:
             ``CARD_FIELDS`` / ``GRADUATION_FIELDS``, already as display values.
         photo_path: Absolute path of the graduation photo, or None.
     """
-    doc = _Doc(path, "学籍卡", data.get("school"))
+    doc = PrintedSheet(path, "学籍卡", data.get("school"))
     doc.columns(GRID_WIDTHS)
     doc.heading(data.get("printed_on"))
     fields = CARD_FIELDS + (GRADUATION_FIELDS if data.get("graduated") else ())
@@ -320,7 +322,7 @@ def write_transcript(path, data: dict) -> None:
             ``[(term, [{"code", "name", "credits" (float or None), "score", "exam_kind"}])]``,
             ``passed_courses``, ``earned_credits`` and ``diploma_no`` (may be empty).
     """
-    doc = _Doc(path, "成绩单", data.get("school"))
+    doc = PrintedSheet(path, "成绩单", data.get("school"))
     doc.columns((14, 30, 9, 12, 12))
     doc.heading(data.get("printed_on"))
     ws = doc.ws
@@ -377,7 +379,7 @@ def write_graduate_form(path, data: dict, photo_path: str | None) -> None:
             ``site_opinion`` and ``college_opinion`` (free text, printed literally).
         photo_path: Absolute path of the graduation photo, or None.
     """
-    doc = _Doc(path, "毕业生登记表", data.get("school"))
+    doc = PrintedSheet(path, "毕业生登记表", data.get("school"))
     doc.columns(GRID_WIDTHS)
     doc.heading(data.get("printed_on"))
     doc.grid(FORM_FIELDS, data, photo_path, photo=True)

@@ -22,7 +22,6 @@ from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from app import storage
-from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.scores import best_scores, course_progress
 from app.audit.types import Plan
 from app.clock import format_local, local_day_start_utc, local_today
@@ -43,10 +42,10 @@ from app.models import (
     Student,
 )
 from app.security import Scope, oplog_scope_clause, student_scope_clause
-from app.services import degree_selection, facts, graduation
+from app.services import approval_forms, degree_selection, facts, graduation
 from app.services.common import chunks
 from app.services.errors import DomainError, NotFound
-from app.services.export_files import file_part, school_name
+from app.services.export_files import file_part, printed_student_fields, school_name
 from app.services.export_files import remove as _remove
 from app.services.export_files import store_result as _store_result
 from app.services.export_files import stored_file as _photo_file
@@ -276,31 +275,9 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
         )}
     records = []
     for s, major_name, site_name, college_name, diploma_no, graduation_date, published_at in rows:
-        graduated = has_graduated(confirm_state(None, published_at), s.status)
-        fields = {
-            "printed_on": printed_on,
-            "graduated": graduated,
-            "student_no": s.student_no,
-            "name": s.name,
-            "gender": s.gender,
-            "id_card": s.id_card,
-            "birth_date": s.birth_date,
-            "ethnicity": s.ethnicity,
-            "political_status": s.political_status,
-            "mobile": s.mobile,
-            "enrol_grade": str(s.enrol_grade),
-            "study_grade": str(s.study_grade),
-            "level": label(s.level, Level),
-            "major": major_name,
-            "study_mode": label(s.study_mode, StudyMode),
-            "duration": f"{number_text(s.duration_years)}年" if s.duration_years is not None else "",
-            "site": site_name,
-            "college": college_name,
-            "enrolled_on": s.enrolled_on,
-            "status": label(s.status, EnrolmentStatus),
-            "diploma_no": diploma_no or "",
-            "graduation_date": graduation_date,
-        }
+        fields = printed_student_fields(s, major=major_name, site=site_name, college=college_name,
+                                        diploma_no=diploma_no, graduation_date=graduation_date,
+                                        published_at=published_at, printed_on=printed_on)
         record = ArchiveRecord(s.student_no, s.name, fields, _photo_file(s.photo_path))
         if "transcript" in docs:
             plan = plans.get((s.major_id, s.level, s.study_grade))
@@ -366,6 +343,9 @@ def run_archive_export(task, progress: Progress) -> dict:
                     for name, content in archive_files(record, docs, school):
                         zf.writestr(name, content)  # non-ASCII names get the UTF-8 flag
                         files += 1
+                for name, content in approval_forms.student_forms(chunk, scope, school, today):
+                    zf.writestr(name, content)  # the 学士学位申请审批表 of those who applied
+                    files += 1
                 done += len(chunk)
                 progress(done)
     except BaseException:

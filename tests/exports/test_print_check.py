@@ -1,5 +1,5 @@
 """The archive documents printed by a real spreadsheet application: LibreOffice Calc → PDF, one A4 page each,
-every course name whole and no wrapped text running into the next row (issue 16 "Printed as a registrar prints them").
+every course name whole and no wrapped text running into the next row; the 学士学位申请审批表 too (issue 16 "Printed as a registrar prints them").
 
 The student carries the longest names of the demo: the longest course names of every demo plan pool, the
 longest 专业, 教学点 and 二级学院 names, and a long 自我鉴定.
@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from app.demo import college
-from app.exports import archive
+from app.exports import approval_form, archive
 from tests.exports.printing import assert_printed_cleanly, pdf_text, require_print_tools, to_pdf
 
 pytestmark = pytest.mark.usefixtures("print_tools")
@@ -115,3 +115,27 @@ def test_graduate_form_prints_whole_on_one_a4_page(tmp_path, photo):
     for key in ("political_status", "major", "site", "college", "site_opinion"):
         assert squeeze(data[key]) in printed, key
     assert squeeze(data["self_assessment"]) in printed
+
+
+def test_approval_form_prints_whole_on_one_a4_page(tmp_path, photo):
+    """学士学位申请审批表 with the longest names, every 学位课程 of the longest plan, reasons and a signature."""
+    signature = tmp_path / "signature.png"
+    Image.new("RGB", (600, 200), (20, 20, 160)).save(signature, "PNG")
+    names = demo_course_names()
+    data = {**longest_student(), "batch": "2020级高起本、专升本学士学位申请批次（春季）",
+            "language": "大学英语四级（替代）", "average": "78.25",
+            "courses": "；".join(f"{n} 85" for n in names[:8]),
+            "condition": "未达标：学位外语成绩 52 < 60；学位课程平均分 68.5 < 70",
+            "opinion": "同意", "comment": "经核实，该生学位外语成绩已补录，符合学士学位授予条件，同意申请。" * 2,
+            "reviewer": "南通教学点管理员", "reviewed_on": "2025-04-02", "signature_note": "第3版（上传于 2025-03-20）",
+            "final_on": "2025-05-01", "granted_on": "2025-06-30", "degree_no": "1030442025000001"}
+    xlsx = tmp_path / "学士学位申请审批表.xlsx"
+    approval_form.write_approval_form(str(xlsx), data, photo, str(signature))
+    pdf = to_pdf(xlsx, tmp_path)
+    assert_printed_cleanly(pdf)
+    printed = pdf_text(pdf)
+    assert "学士学位申请审批表" in printed
+    for key in ("major", "site", "batch", "condition", "comment", "reviewer", "degree_no", "signature_note"):
+        assert squeeze(data[key]) in printed, key
+    missing = [n for n in names[:8] if squeeze(n) not in printed]
+    assert not missing, f"学位课程 not printed whole: {missing}"
