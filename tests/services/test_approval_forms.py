@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app import storage
 from app.extensions import db
 from app.jobs import runner
-from app.models import DegreeApplication, DegreeBatch, Signature, Task
+from app.models import DegreeApplication, DegreeBatch, Task
 from app.models.account import Account
 from app.security import scope_of
 from app.services import approval_forms, exports, signatures
