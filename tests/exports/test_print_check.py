@@ -2,7 +2,6 @@
 Calc → PDF, one A4 page each, every course name whole and no wrapped text running into the next row (issue 16
 "Printed as a registrar prints them").
 
-
 The student carries the longest names of the demo: the longest course names of every demo plan pool, the
 longest 专业, 教学点 and 二级学院 names, and a long 自我鉴定.
 """
