@@ -24,6 +24,7 @@ from app.models.account import Account
 from app.models.base import utcnow
 from app.statuses import OrgKind, RoleName, ScopeKind
 from app.views.login import LoginView
+from app.views.userinfo import UserDBModelView
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,7 @@ class AppSecurityManager(SecurityManager):
     """FAB security with our account table, lockout, two login entrances and forced password change."""
 
     user_model = Account
+    userdbmodelview = UserDBModelView  # 用户信息 in Chinese (app/views/userinfo.py)
     authdbview = LoginView  # the two entrances of the manual (app/views/login.py)
 
     def __init__(self, appbuilder):

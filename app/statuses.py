@@ -155,6 +155,7 @@ class OplogAction(str, Enum):
     ACCOUNT_UPDATE = "account_update"
     ACCOUNT_LOCKED = "account_locked"
     PASSWORD_CHANGE = "password_change"
+    CONTACT_UPDATE = "contact_update"
     IMPORT = "import"
     RECORD_UPDATE = "record_update"
 
@@ -238,6 +239,7 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (OplogAction.ACCOUNT_UPDATE, "修改账号"),
     (OplogAction.ACCOUNT_LOCKED, "账号锁定"),
     (OplogAction.PASSWORD_CHANGE, "修改密码"),
+    (OplogAction.CONTACT_UPDATE, "修改联系方式"),
     (OplogAction.IMPORT, "导入"),
     (OplogAction.RECORD_UPDATE, "修改记录"),
     (SubstituteExam.CET4, "大学英语四级"),
