@@ -9,6 +9,7 @@ VIEW_MODULES = [
     "app.views.account",
     "app.views.graduation",
     "app.views.exports",
+    "app.views.approval_forms",
     "app.views.degree",
     "app.views.tasks",
     "app.views.records",
