@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test lint setup install install-dev lock migrate demo worker serve bench soak audit-deps advisory-repo clean translations
+.PHONY: run test lint setup install install-dev lock migrate demo worker serve bench soak audit-deps advisory-repo clean translations backup restore
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -81,3 +81,13 @@ advisory-repo:
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) instance
+
+# The database (pg_dump -Fc) and STORAGE_DIR together, dump first (deploy/backup.py says why). DATABASE_URL and
+# STORAGE_DIR from the environment (/etc/gd/gd.env); restore into a new empty database and storage directory.
+BACKUP_DIR ?= backups
+backup: install
+	$(BIN)/python deploy/backup.py backup --out "$(BACKUP_DIR)"
+
+restore: install
+	@test -n "$(FROM)" || (echo "usage: make restore FROM=backups/gd-YYYYMMDD-HHMMSS" >&2; exit 2)
+	$(BIN)/python deploy/backup.py restore --from "$(FROM)"

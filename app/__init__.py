@@ -79,6 +79,10 @@ def register_hooks(app: Flask) -> None:
 
     # a global, not a context processor: FAB's widgets import baselib without context and still see it
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
+    # every template shows a stored (UTC) time the one way: Asia/Shanghai wall time (app/clock.py)
+    from app.clock import format_local
+
+    app.jinja_env.globals["local_time"] = format_local
 
     app.before_request(refuse_hostile_input)
     app.before_request(refuse_unsafe_routes)

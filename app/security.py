@@ -24,6 +24,7 @@ from app.models.account import Account
 from app.models.base import utcnow
 from app.statuses import OrgKind, RoleName, ScopeKind
 from app.views.login import LoginView
+from app.views.userinfo import UserDBModelView
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     RoleName.COLLEGE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
-        [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_preview")],
-        [_anchored("GraduateListView|GraduateArchiveView|ExportView|DegreeGrantView"), ".*"],
+        [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
+        [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
         [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_final|can_register|can_export")],
         [_anchored("SignatureView"), "^can_image$"],  # 初审 signatures of the college's students
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
@@ -83,8 +84,8 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     RoleName.SITE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView|SignatureView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo|can_upload_photo")],
-        [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_preview")],
-        [_anchored("GraduateListView|GraduateArchiveView|ExportView|DegreeGrantView"), ".*"],
+        [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
+        [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
         [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_review|can_register|can_export")],
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
         [_anchored("SwaggerView"), "^can_show$"],
@@ -233,6 +234,7 @@ class AppSecurityManager(SecurityManager):
     """FAB security with our account table, lockout, two login entrances and forced password change."""
 
     user_model = Account
+    userdbmodelview = UserDBModelView  # 用户信息 in Chinese (app/views/userinfo.py)
     authdbview = LoginView  # the two entrances of the manual (app/views/login.py)
 
     def __init__(self, appbuilder):

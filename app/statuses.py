@@ -128,6 +128,7 @@ class TaskKind(str, Enum):
     DEGREE_PUBLISH = "degree_publish"
     ARCHIVE_EXPORT = "archive_export"
     DEGREE_SUMMARY_EXPORT = "degree_summary_export"
+    DEGREE_APPROVAL_EXPORT = "degree_approval_export"
     LIST_EXPORT = "list_export"
     IMPORT = "import"
     DEMO = "demo"
@@ -154,6 +155,7 @@ class OplogAction(str, Enum):
     ACCOUNT_UPDATE = "account_update"
     ACCOUNT_LOCKED = "account_locked"
     PASSWORD_CHANGE = "password_change"
+    CONTACT_UPDATE = "contact_update"
     IMPORT = "import"
     RECORD_UPDATE = "record_update"
 
@@ -215,6 +217,7 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (TaskKind.DEGREE_PUBLISH, "学位发布任务"),
     (TaskKind.ARCHIVE_EXPORT, "毕业生档案导出"),
     (TaskKind.DEGREE_SUMMARY_EXPORT, "学位申请信息汇总表导出"),
+    (TaskKind.DEGREE_APPROVAL_EXPORT, "学士学位申请审批表导出"),
     (TaskKind.LIST_EXPORT, "列表导出"),
     (TaskKind.IMPORT, "数据导入"),
     (TaskKind.DEMO, "演示任务"),
@@ -236,6 +239,7 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (OplogAction.ACCOUNT_UPDATE, "修改账号"),
     (OplogAction.ACCOUNT_LOCKED, "账号锁定"),
     (OplogAction.PASSWORD_CHANGE, "修改密码"),
+    (OplogAction.CONTACT_UPDATE, "修改联系方式"),
     (OplogAction.IMPORT, "导入"),
     (OplogAction.RECORD_UPDATE, "修改记录"),
     (SubstituteExam.CET4, "大学英语四级"),

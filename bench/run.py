@@ -325,7 +325,7 @@ def http_list_page(args, site_id: int, level: str) -> dict:
     """Median of 20 GETs of 毕业审核管理 filtered by 教学点 + 层次, against gunicorn -w 2."""
     with gunicorn(args.database_url, workers=2) as base:
         s = login(base)
-        url = f"{base}/graduation/audit/?site_id={site_id}&level={level}"
+        url = f"{base}/graduation/audit/?_flt_0_site_id={site_id}&_flt_0_level={level}"  # FAB's own filter args
         times = []
         for i in range(22):
             t0 = time.perf_counter()

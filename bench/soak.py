@@ -176,7 +176,7 @@ def pick_url(rng: random.Random, acct: Account, choices: dict, audit_task: list[
     kind = rng.choices(kinds, [KINDS[k] for k in kinds])[0]
     page = rng.choice((0, 0, 0, 1, 2, 3, 10, 50))
 
-    def some(*keys) -> str:
+    def some(*keys, prefix: str = "") -> str:
         params = {}
         for key in keys:
             if rng.random() < 0.35:
@@ -184,14 +184,17 @@ def pick_url(rng: random.Random, acct: Account, choices: dict, audit_task: list[
                     continue
                 params[key] = rng.choice(choices["degree_result" if kind.startswith("学位") and key == "result"
                                                   else key])
-        return "&".join(f"{k}={v}" for k, v in params.items())
+        return "&".join(f"{prefix}{k}={v}" for k, v in params.items())
 
     if kind == "毕业审核管理":
-        return kind, f"/graduation/audit/?{some('site_id', 'enrol_grade', 'level', 'result', 'q')}&page={page}"
+        # 毕业审核管理 and 毕业生列表 are FAB lists: FAB's filter and page arguments
+        return kind, (f"/graduation/audit/?{some('site_id', 'enrol_grade', 'level', 'result', 'q', prefix='_flt_0_')}"
+                      f"&page_GraduationAuditView={page}")
     if kind == "毕业审核详情":
         return kind, f"/graduation/audit/student/{rng.choice(acct.students)}"
     if kind == "毕业生列表":
-        return kind, f"/graduation/graduates/?{some('site_id', 'level', 'q')}&page={page}"
+        return kind, (f"/graduation/graduates/?{some('site_id', 'level', 'q', prefix='_flt_0_')}"
+                      f"&page_GraduateListView={page}")
     if kind == "学位申请审核管理":
         return kind, f"/degree/audit/?{some('site_id', 'level', 'result', 'q')}&page={page + 1}"
     if kind == "学位申请详情" and acct.applications:

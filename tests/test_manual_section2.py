@@ -9,8 +9,10 @@ from app.extensions import db
 from app.models import GraduationAudit, OperationLog, Student, Task
 from app.statuses import FormState, Level
 from tests import factories
+from tests.clients import bulk_post
 
-FILTER = "enrol_grade=2020&study_grade=2020&level=gqb"
+FILTER = "_flt_0_enrol_grade=2020&_flt_0_study_grade=2020&_flt_0_level=gqb"
+COHORT = {"enrol_grade": "2020", "study_grade": "2020", "level": "gqb"}
 
 
 def test_manual_section_2_graduation_audit(world, login):
@@ -33,14 +35,15 @@ def test_manual_section_2_graduation_audit(world, login):
     assert "2020010003" not in page and "2020020001" not in page  # 专升本, other site
 
     # 3. 同步课程数据
-    r = jxd.post("/graduation/audit/sync", data={"enrol_grade": "2020", "study_grade": "2020", "level": "gqb"})
+    r = bulk_post(jxd, "sync", filters=COHORT)
     assert r.status_code == 302 and FILTER.split("&")[0] in r.headers["Location"]
     assert (db.session.get(Student, weak.id).passed_courses, db.session.get(Student, weak.id).earned_credits) == (4, 12)
 
     # 4. 毕业审核 (after the confirmation dialog)
-    assert "确认对当前筛选的学生执行毕业审核？" in page
-    r = jxd.post("/graduation/audit/audit", data={"enrol_grade": "2020", "study_grade": "2020", "level": "gqb"},
-                 follow_redirects=True)
+    ask = bulk_post(jxd, "audit", filters=COHORT, confirm=False).get_data(as_text=True)
+    assert "将对当前筛选的 2 名学生执行毕业审核，确定吗？" in ask
+    assert db.session.scalars(select(Task).where(Task.kind == "graduation_audit")).first() is None
+    r = bulk_post(jxd, "audit", filters=COHORT, follow_redirects=True)
     assert "任务已提交，可在任务中心查看进度" in r.get_data(as_text=True)
 
     # 5. 任务中心 shows success; 查询 shows the results
@@ -53,25 +56,24 @@ def test_manual_section_2_graduation_audit(world, login):
     assert f'data-target="#reasons-{weak.id}"' in page and "毕业生登记表未提交" in page
     detail = jxd.get(f"/graduation/audit/student/{weak.id}").get_data(as_text=True)
     assert "毕业生登记表未提交" in detail and "选修二" in detail
-    jxd.post("/graduation/audit/override", data={"ids": str(weak.id), "override_result": "pre_graduate",
-                                                 "reason": "纸质登记表已线下提交", "enrol_grade": "2020"})
+    bulk_post(jxd, "override", ids=weak.id, filters={"enrol_grade": "2020"},
+              form={"override_result": "pre_graduate", "reason": "纸质登记表已线下提交"})
     row = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == weak.id))
     assert (row.result, row.computed_result, row.override_reason) == ("pre_graduate", "failed", "纸质登记表已线下提交")
     assert db.session.scalar(select(OperationLog).where(OperationLog.action == "graduation_override")) is not None
 
     # 7. 毕业审核结果 预毕业, 查询, 一键确认毕业
-    page = jxd.get(f"/graduation/audit/?{FILTER}&result=pre_graduate").get_data(as_text=True)
+    page = jxd.get(f"/graduation/audit/?{FILTER}&_flt_0_result=pre_graduate").get_data(as_text=True)
     assert "2020010001" in page and "2020010002" in page
-    r = jxd.post("/graduation/audit/confirm", data={"enrol_grade": "2020", "study_grade": "2020", "level": "gqb",
-                                                    "result": "pre_graduate"}, follow_redirects=True)
+    r = bulk_post(jxd, "confirm", filters={**COHORT, "result": "pre_graduate"}, follow_redirects=True)
     assert "已确认毕业 2 名学生" in r.get_data(as_text=True)
     assert "已确认" in jxd.get(f"/graduation/audit/?{FILTER}").get_data(as_text=True)
 
     # 8. jjy001 发布; 毕业生列表 shows final state and numbers
     jjy = login("jjy001")
-    r = jjy.post("/graduation/audit/publish", data={"enrol_grade": "2020", "study_grade": "2020", "level": "gqb"})
+    r = bulk_post(jjy, "publish", filters=COHORT)
     assert r.status_code == 302
-    listing = jxd.get("/graduation/graduates/?enrol_grade=2020").get_data(as_text=True)
+    listing = jxd.get("/graduation/graduates/?_flt_0_enrol_grade=2020").get_data(as_text=True)
     numbers = re.findall(r"\b103045202505\d{6}\b", listing)
     assert sorted(numbers) == ["103045202505000001", "103045202505000002"]
     assert "已毕业" in listing and "2020010002" in listing

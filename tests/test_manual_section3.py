@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import DegreeApplication, Student, Task
 from app.statuses import TaskState
 from tests import factories
+from tests.clients import press
 
 
 def _png() -> bytes:
@@ -68,7 +69,7 @@ def test_manual_section_3(world, login):
     page = site.get("/degree/audit/?applied=applied").get_data(as_text=True)
     assert "学位管理 / 学位审核及授予 / 学位申请审核管理" in page
     assert all(n in page for n in ["张三", *others]) and "李四" not in page
-    r = site.post("/degree/audit/audit", data={"applied": "applied"}, follow_redirects=True)
+    r = press(site, "/degree/audit/audit", data={"applied": "applied"}, follow_redirects=True)
     assert "已提交学位条件审核任务" in r.get_data(as_text=True)
 
     # Step 3: the task center's row says 成功 with the summary.
@@ -98,7 +99,7 @@ def test_manual_section_3(world, login):
                   content_type="multipart/form-data")
     assert r.status_code == 302
     chosen = [_app_id(n) for n in ("张三", "王五", "孙七")]
-    r = site.post("/degree/audit/review", data={"applied": "applied", "ids": chosen, "review_opinion": "agree",
+    r = press(site, "/degree/audit/review", data={"applied": "applied", "ids": chosen, "review_opinion": "agree",
                                                 "review_comment": "同意申请"}, follow_redirects=True)
     assert "初审完成：3 名学生" in r.get_data(as_text=True)
     row = _row(site.get("/degree/audit/").get_data(as_text=True), "王五")
@@ -108,7 +109,7 @@ def test_manual_section_3(world, login):
     college = login("xy001")
     page = college.get("/degree/audit/?result=met").get_data(as_text=True)
     assert all(n in page for n in ("张三", "王五", "孙七"))
-    r = college.post("/degree/audit/final", data={"applied": "applied", "result": "met"}, follow_redirects=True)
+    r = press(college, "/degree/audit/final", data={"applied": "applied", "result": "met"}, follow_redirects=True)
     assert "批量终审完成：3 名学生" in r.get_data(as_text=True)
     page = college.get("/degree/audit/").get_data(as_text=True)
     assert "赵六" in page and not any(n in page for n in ("张三", "王五", "孙七"))
@@ -119,7 +120,7 @@ def test_manual_section_3(world, login):
     ce = login("jjy001")
     page = ce.get("/degree/grants/").get_data(as_text=True)
     assert "未发布" in _row(page, "张三")
-    r = ce.post("/degree/audit/publish", data={}, follow_redirects=True)
+    r = press(ce, "/degree/audit/publish", data={}, follow_redirects=True)
     assert "已提交学位发布任务" in r.get_data(as_text=True)
     page = ce.get("/degree/grants/?published=yes").get_data(as_text=True)
     numbers = []

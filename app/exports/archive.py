@@ -56,8 +56,8 @@ MAX_ROW_PT = 400  # Excel's row height limit is 409 pt
 TEXT_LINES_PER_ROW = (MAX_ROW_PT - 10) // LINE_PT
 
 
-class _Doc:
-    """One A4 sheet with the shared formats; the three writers fill it."""
+class PrintedSheet:
+    """One A4 sheet with the shared formats; the archive writers and the 审批表 fill it."""
 
     def __init__(self, target, title: str, school: str | None) -> None:
         self.wb = new_workbook(target)
@@ -82,8 +82,24 @@ class _Doc:
         self.f_plain = f({**base, "align": "right"})
         self.row = 0
         self.last_col = 4
+        self.widths: tuple[float, ...] = GRID_WIDTHS
+        self.heights: dict[int, float] = {}
+
+    def height(self, row: int, points: float) -> None:
+        """At least ``points`` tall (wrapped text may ask for more; the tallest wish wins at ``finish``)."""
+        self.heights[row] = min(MAX_ROW_PT, max(self.heights.get(row, 0), points))
+
+    def fit(self, row: int, col: int, text: Any, *, span_to: int | None = None, bold: bool = False) -> None:
+        """Make ``row`` tall enough for ``text`` wrapped in columns ``col``..``span_to``.
+
+        xlsxwriter does not autofit rows: a wrapped cell in a one-line row prints clipped.
+        """
+        last = col if span_to is None else span_to
+        width = sum(self.widths[col:last + 1])
+        self.height(row, lines_pt(text_lines(safe_text(text), width, bold=bold)))
 
     def columns(self, widths: Sequence[float]) -> None:
+        self.widths = tuple(widths)
         for col, width in enumerate(widths):
             self.ws.set_column(col, col, width)
         self.last_col = len(widths) - 1
@@ -91,9 +107,9 @@ class _Doc:
     def heading(self, printed_on: Any = None) -> None:
         """School name and document title, centred across the sheet."""
         ws = self.ws
-        ws.set_row(0, 24)
+        self.height(0, 24)
         ws.merge_range(0, 0, 0, self.last_col, self.school, self.f_school)
-        ws.set_row(1, 34)
+        self.height(1, 34)
         ws.merge_range(1, 0, 1, self.last_col, self.title, self.f_title)
         ws.merge_range(2, 0, 2, self.last_col, f"打印日期：{safe_text(printed_on)}" if printed_on else "", self.f_note)
         self.row = 3
@@ -101,9 +117,11 @@ class _Doc:
     def pair(self, row: int, col: int, label: str, value: Any, *, span_to: int | None = None) -> None:
         """A label cell and its value cell right of it (the value may span to ``span_to``)."""
         self.ws.write_string(row, col, label, self.f_label)
+        self.fit(row, col, label, bold=True)
         if span_to is not None and span_to > col + 1:
             self.ws.merge_range(row, col + 1, row, span_to, "", self.f_value)
         write_value(self.ws, row, col + 1, value, self.f_value)
+        self.fit(row, col + 1, value, span_to=span_to)
 
     def grid(self, fields: Sequence[tuple[str, str]], values: dict, photo_path: str | None, *,
              photo: bool) -> None:
@@ -112,7 +130,7 @@ class _Doc:
         pairs = [fields[i:i + 2] for i in range(0, len(fields), 2)]
         for i, chunk in enumerate(pairs):
             row = start + i
-            self.ws.set_row(row, GRID_ROW_PT)
+            self.height(row, GRID_ROW_PT)
             beside_photo = photo and i < PHOTO_ROWS
             (l1, k1) = chunk[0]
             self.pair(row, 0, l1, values.get(k1))
@@ -124,7 +142,7 @@ class _Doc:
         rows = len(pairs)
         if photo:
             for i in range(rows, PHOTO_ROWS):  # keep the photo box whole when there are few fields
-                self.ws.set_row(start + i, GRID_ROW_PT)
+                self.height(start + i, GRID_ROW_PT)
                 self.ws.merge_range(start + i, 0, start + i, 3, "", self.f_value)
             rows = max(rows, PHOTO_ROWS)
             self.ws.merge_range(start, 4, start + PHOTO_ROWS - 1, 4, "" if photo_path else "照片", self.f_photo)
@@ -144,12 +162,12 @@ class _Doc:
             chunks[-1] = (last_text, last_n + min_lines - lines_total)
         first = self.row
         for text_chunk, n in chunks:
-            self.ws.set_row(self.row, min(MAX_ROW_PT, n * LINE_PT + 8))
+            self.height(self.row, lines_pt(n))
             self.ws.merge_range(self.row, 1, self.row, self.last_col, "", self.f_text)
             write_value(self.ws, self.row, 1, text_chunk, self.f_text)
             self.row += 1
         if sign:
-            self.ws.set_row(self.row, 24)
+            self.height(self.row, 24)
             self.ws.merge_range(self.row, 1, self.row, self.last_col,
                                 "签章：　　　　　　　　　　　日期：　　　　年　　月　　日", self.f_sign)
             self.row += 1
@@ -159,13 +177,15 @@ class _Doc:
             self.ws.write_string(first, 0, label, self.f_label)
 
     def finish(self, *, repeat: tuple[int, int] | None = None) -> None:
-        """A4 portrait, centred, one page wide, print area = the used range; then save."""
+        """A4 portrait, centred, one page (shrunk to fit when long), print area = the used range; then save."""
         ws = self.ws
+        for row, points in sorted(self.heights.items()):
+            ws.set_row(row, points)
         ws.set_paper(9)
         ws.set_portrait()
         ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
         ws.center_horizontally()
-        ws.fit_to_pages(1, 0)
+        ws.fit_to_pages(1, 1)  # a registrar files one sheet per document
         ws.print_area(0, 0, max(self.row - 1, 0), self.last_col)
         if repeat is not None:
             ws.repeat_rows(*repeat)
@@ -177,6 +197,21 @@ class _Doc:
 def column_px(width: float) -> int:
     """Pixel width of an Excel column of ``width`` character units (default font)."""
     return int(width * 7 + 5) if width >= 1 else int(width * 12 + 0.5)
+
+
+def text_lines(text: str, width: float, *, bold: bool = False) -> int:
+    """Printed lines of ``text`` wrapped in a cell ``width`` character units wide.
+
+    A CJK character is about two latin widths (``display_width``); a unit is kept back for the cell's
+    padding, and bold text runs about a tenth wider.
+    """
+    usable = max(1.0, (width - 1) / (1.1 if bold else 1.0))
+    return sum(max(1, math.ceil(display_width(para) / usable)) for para in (text.split("\n") if text else [""]))
+
+
+def lines_pt(lines: int) -> float:
+    """Row height in points for ``lines`` printed lines of 11-pt text, with room above and below."""
+    return min(MAX_ROW_PT, lines * LINE_PT + 8)
 
 
 def text_width_units() -> int:
@@ -227,8 +262,10 @@ def wrap_chunks(text: str, width: int) -> list[tuple[str, int]]:
     return pieces or [("", 1)]
 
 
-def photo_options(photo_path: str, *, cell_w_px: float, cell_h_px: float) -> dict | None:
-    """insert_image options scaling the photo into a 2.5 × 3.5 cm box, centred in its cell range.
+def photo_options(photo_path: str, *, cell_w_px: float, cell_h_px: float,
+                  box_cm: tuple[float, float] = PHOTO_BOX_CM) -> dict | None:
+    """insert_image options scaling the photo (or a signature) into a ``box_cm`` box (2.5 × 3.5 cm),
+    centred in its cell range.
 
     Returns None for a file that is not a readable image (the box then stays empty).
     """
@@ -247,7 +284,7 @@ def photo_options(photo_path: str, *, cell_w_px: float, cell_h_px: float) -> dic
     if not width or not height:
         return None
     natural_w, natural_h = width * 96 / dpi_x, height * 96 / dpi_y  # what xlsxwriter draws at scale 1
-    box_w, box_h = PHOTO_BOX_CM[0] * PX_PER_CM, PHOTO_BOX_CM[1] * PX_PER_CM
+    box_w, box_h = box_cm[0] * PX_PER_CM, box_cm[1] * PX_PER_CM
     scale = min(box_w / natural_w, box_h / natural_h)
     drawn_w, drawn_h = natural_w * scale, natural_h * scale
     return {
@@ -268,7 +305,7 @@ def write_student_card(path, data: dict, photo_path: str | None) -> None:
             ``CARD_FIELDS`` / ``GRADUATION_FIELDS``, already as display values.
         photo_path: Absolute path of the graduation photo, or None.
     """
-    doc = _Doc(path, "学籍卡", data.get("school"))
+    doc = PrintedSheet(path, "学籍卡", data.get("school"))
     doc.columns(GRID_WIDTHS)
     doc.heading(data.get("printed_on"))
     fields = CARD_FIELDS + (GRADUATION_FIELDS if data.get("graduated") else ())
@@ -285,19 +322,19 @@ def write_transcript(path, data: dict) -> None:
             ``[(term, [{"code", "name", "credits" (float or None), "score", "exam_kind"}])]``,
             ``passed_courses``, ``earned_credits`` and ``diploma_no`` (may be empty).
     """
-    doc = _Doc(path, "成绩单", data.get("school"))
+    doc = PrintedSheet(path, "成绩单", data.get("school"))
     doc.columns((14, 30, 9, 12, 12))
     doc.heading(data.get("printed_on"))
     ws = doc.ws
     for i in range(0, len(TRANSCRIPT_INFO), 2):
-        ws.set_row(doc.row, 22)
+        doc.height(doc.row, 22)
         (l1, k1), (l2, k2) = TRANSCRIPT_INFO[i], TRANSCRIPT_INFO[i + 1]
         doc.pair(doc.row, 0, l1, data.get(k1))
         doc.pair(doc.row, 2, l2, data.get(k2), span_to=4)
         doc.row += 1
     doc.row += 1
     header_row = doc.row
-    ws.set_row(header_row, 22)
+    doc.height(header_row, 22)
     for col, heading in enumerate(TRANSCRIPT_HEADERS):
         ws.write_string(header_row, col, heading, doc.f_head)
     doc.row += 1
@@ -306,23 +343,25 @@ def write_transcript(path, data: dict) -> None:
         ws.merge_range(doc.row, 0, doc.row, 4, "暂无成绩记录", doc.f_center)
         doc.row += 1
     for term, attempts in terms:
-        ws.set_row(doc.row, 20)
+        doc.height(doc.row, 20)
         ws.merge_range(doc.row, 0, doc.row, 4, f"学期：{safe_text(term)}", doc.f_term)
         doc.row += 1
         for a in attempts:
-            ws.set_row(doc.row, 20)
+            doc.height(doc.row, 20)
             write_value(ws, doc.row, 0, a.get("code"), doc.f_center)
             write_value(ws, doc.row, 1, a.get("name"), doc.f_value)
+            for col, key in ((0, "code"), (1, "name"), (4, "exam_kind")):
+                doc.fit(doc.row, col, a.get(key))
             write_value(ws, doc.row, 2, a.get("credits"), doc.f_center)
             ws.write_string(doc.row, 3, safe_text(a.get("score")), doc.f_center)  # as recorded: 良, 85
             write_value(ws, doc.row, 4, a.get("exam_kind"), doc.f_center)
             doc.row += 1
-    ws.set_row(doc.row, 24)
+    doc.height(doc.row, 24)
     doc.pair(doc.row, 0, "已通过课程数", data.get("passed_courses", 0))
     doc.pair(doc.row, 2, "已获总学分", data.get("earned_credits", 0), span_to=4)
     doc.row += 1
     if data.get("diploma_no"):
-        ws.set_row(doc.row, 24)
+        doc.height(doc.row, 24)
         doc.pair(doc.row, 0, "毕业证书编号", data.get("diploma_no"), span_to=4)
         doc.row += 1
     doc.row += 1
@@ -340,7 +379,7 @@ def write_graduate_form(path, data: dict, photo_path: str | None) -> None:
             ``site_opinion`` and ``college_opinion`` (free text, printed literally).
         photo_path: Absolute path of the graduation photo, or None.
     """
-    doc = _Doc(path, "毕业生登记表", data.get("school"))
+    doc = PrintedSheet(path, "毕业生登记表", data.get("school"))
     doc.columns(GRID_WIDTHS)
     doc.heading(data.get("printed_on"))
     doc.grid(FORM_FIELDS, data, photo_path, photo=True)

@@ -1,4 +1,4 @@
-"""The four import kinds and their columns, in template order.
+"""The import kinds and their columns, in template order.
 
 The students template is exactly the first columns of the 学生学籍 list export
 (``app.services.exports.STUDENT_HEADERS``), so an exported list imports back as is; the export's
@@ -121,4 +121,37 @@ LANGUAGE = Kind(
     ),
 )
 
-KINDS: dict[str, Kind] = {k.key: k for k in (STUDENTS, PLANS, GRADES, LANGUAGE)}
+ORG_TYPES = ("二级学院", "教学点", "专业")
+
+ORGS = Kind(
+    key="orgs",
+    label="机构与专业",
+    natural_key="类型与代码（二级学院、教学点按机构代码，专业按专业代码）",
+    columns=(
+        Column("类型", True, "二级学院", "二级学院 / 教学点 / 专业；一个工作表中每行一个，先写二级学院，再写它的专业"),
+        Column("代码", True, "C01", "机构代码或专业代码，不超过 20 个字符；已存在的代码更新名称等信息", as_text=True),
+        Column("名称", True, "经济管理学院"),
+        Column("上级机构代码", False, "", "二级学院、教学点：继续教育学院的机构代码，空则为本校继续教育学院；"
+               "专业：所属二级学院代码（必填，可为本文件中的二级学院）", as_text=True),
+        Column("联系人", False, "张老师", "二级学院、教学点"),
+        Column("联系电话", False, "0513-85012345", "二级学院、教学点", as_text=True),
+        Column("层次", False, "", "专业：开设的层次，" + _labels(Level) + "，多个用“、”分隔"),
+    ),
+)
+
+ACCOUNTS = Kind(
+    key="accounts",
+    label="账号",
+    natural_key="工号",
+    columns=(
+        Column("工号", True, "js0001", "登录账号，字母、数字和 _ . -；已存在的工号更新姓名、手机号、角色和所属机构",
+               as_text=True),
+        Column("姓名", True, "李老师"),
+        Column("手机号", True, "13800000000", "11 位手机号；新账号的初始密码为 edu@手机号，首次登录须修改", as_text=True),
+        Column("角色", True, "教学点管理员", "学院管理员 / 教学点管理员 / 继教院管理员"),
+        Column("所属机构代码", True, "S01", "学院管理员填二级学院代码，教学点管理员填教学点代码，继教院管理员填继续教育学院代码",
+               as_text=True),
+    ),
+)
+
+KINDS: dict[str, Kind] = {k.key: k for k in (STUDENTS, PLANS, GRADES, LANGUAGE, ORGS, ACCOUNTS)}

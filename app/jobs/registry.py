@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.models.task import Task
-from app.services import degree, exports, graduation, imports
+from app.services import approval_forms, degree, exports, graduation, imports
 from app.services.tasks import Progress
 from app.statuses import TaskKind
 
@@ -44,6 +44,7 @@ HANDLERS: dict[str, Handler] = {
     TaskKind.DEGREE_PUBLISH.value: degree.run_publish,
     TaskKind.ARCHIVE_EXPORT.value: exports.run_archive_export,
     TaskKind.DEGREE_SUMMARY_EXPORT.value: exports.run_degree_summary_export,
+    TaskKind.DEGREE_APPROVAL_EXPORT.value: approval_forms.run_approval_export,
     TaskKind.LIST_EXPORT.value: exports.run_list_export,
     TaskKind.IMPORT.value: imports.run_import,
     TaskKind.DEMO.value: count_to,

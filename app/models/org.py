@@ -5,7 +5,7 @@ from flask_appbuilder import Model
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.statuses import LABELS, OrgKind
+from app.statuses import LABELS, Level, OrgKind
 
 
 class Organisation(Model):
@@ -16,6 +16,8 @@ class Organisation(Model):
     kind: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
     parent_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("organisation.id"), index=True)
     parent: Mapped[Organisation | None] = relationship("Organisation", remote_side=[id])
+    contact_name: Mapped[str | None] = mapped_column(String(50))  # 联系人 (the 机构 import fills it)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))  # 联系电话
 
     @property
     def kind_label(self) -> str:
@@ -32,6 +34,13 @@ class Major(Model):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     college_id: Mapped[int] = mapped_column(Integer, ForeignKey("organisation.id"), nullable=False, index=True)
     college: Mapped[Organisation] = relationship("Organisation")
+    # 层次 offered, comma-separated Level codes ("zsb,gqz"); empty: not stated
+    levels: Mapped[str | None] = mapped_column(String(30))
+
+    @property
+    def levels_label(self) -> str:
+        """"专升本、高起专" (what the 机构与专业 import wrote); empty when not stated."""
+        return "、".join(LABELS[Level(c)] for c in (self.levels or "").split(",") if c)
 
     def __repr__(self) -> str:
         return self.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
@@ -11,10 +12,13 @@ from app.models.account import Account, AccountSession
 from app.models.base import utcnow
 from app.services import oplog
 from app.services.common import security_manager
-from app.services.errors import DomainError
-from app.statuses import RoleName
+from app.services.errors import DomainError, NotAllowed
+from app.statuses import RoleName, label
 
 PASSWORD_RULE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d).{8,64}$")
+PLACEHOLDER_EMAIL_DOMAIN = "@accounts.invalid"  # FAB wants a unique e-mail; accounts start with this one
+EMAIL_RULE = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+MOBILE_RULE = re.compile(r"^1\d{10}$")
 
 
 def password_problem(password: str) -> str | None:
@@ -234,3 +238,67 @@ def update_account(account: Account, *, active: bool, unlock: bool, reset_passwo
         oplog.record(actor=actor, action="account_update", record=account, new=change)
     db.session.flush()
     return changes
+
+
+def shown_email(account: Account) -> str:
+    """The e-mail a person set, or '' while the account still has its placeholder."""
+    email = account.email or ""
+    return "" if email.lower().endswith(PLACEHOLDER_EMAIL_DOMAIN) else email
+
+
+def profile(account: Account) -> dict:
+    """用户信息 as staff read it: roles and organisation in Chinese, no placeholder e-mail."""
+    roles = []
+    for role in account.roles or ():
+        try:
+            roles.append(label(RoleName(role.name)))
+        except ValueError:
+            roles.append(role.name)
+    return {
+        "username": account.username,
+        "name": f"{account.first_name or ''}{account.last_name or ''}",
+        "roles": "、".join(roles),
+        "org": account.org.name if account.org is not None else "",
+        "email": shown_email(account),
+        "mobile": account.mobile or "",
+        "last_login": account.last_login,
+    }
+
+
+def update_contact(account: Account, *, email: str, mobile: str, actor) -> list[str]:
+    """A staff member's own 电子邮箱 and 手机号; each change is logged. Returns what changed.
+
+    An empty e-mail puts the placeholder back (FAB needs a unique one); the 手机号 is required.
+
+    Raises:
+        NotAllowed: someone else's account, or a student account (a student's 手机号 is their 学籍's).
+        DomainError: a malformed or taken e-mail, a malformed 手机号.
+    """
+    if actor is None or account is None or actor.id != account.id or account.student_id is not None:
+        raise NotAllowed("只能修改本人的机构账号联系方式")
+    email = (email or "").strip()
+    mobile = (mobile or "").strip()
+    if email and (len(email) > 100 or not EMAIL_RULE.match(email)):
+        raise DomainError("电子邮箱格式不正确，例如 name@example.com")
+    if email.lower().endswith(PLACEHOLDER_EMAIL_DOMAIN):
+        raise DomainError("请填写真实的电子邮箱")
+    if not MOBILE_RULE.match(mobile):
+        raise DomainError("手机号应为 11 位数字，以 1 开头")
+    new_email = email or f"{account.username}{PLACEHOLDER_EMAIL_DOMAIN}"
+    if new_email.lower() != (account.email or "").lower() and db.session.scalar(
+            select(Account.id).where(func.lower(Account.email) == new_email.lower(), Account.id != account.id)):
+        raise DomainError("该电子邮箱已被其他账号使用")
+    changed = []
+    old_email = shown_email(account)
+    if new_email != account.email:
+        account.email = new_email
+        changed.append("电子邮箱")
+        oplog.record(actor=actor, action="contact_update", record=account, old=f"电子邮箱：{old_email or '未设置'}",
+                     new=f"电子邮箱：{email or '未设置'}")
+    if mobile != (account.mobile or ""):
+        oplog.record(actor=actor, action="contact_update", record=account, old=f"手机号：{account.mobile or '未设置'}",
+                     new=f"手机号：{mobile}")
+        account.mobile = mobile
+        changed.append("手机号")
+    db.session.flush()
+    return changed

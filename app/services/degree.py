@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select, update
@@ -25,6 +24,7 @@ from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_averag
 from app.audit.language import DEFAULT_PASS_MARK, substitute_passed
 from app.audit.scores import format_number
 from app.audit.types import Plan
+from app.clock import format_local, local_now
 from app.extensions import db
 from app.ids import parse_id
 from app.models import (
@@ -41,8 +41,10 @@ from app.models import (
 from app.models.base import utcnow
 from app.security import Scope, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog
+from app.services.common import chunks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
+from app.services.reasons import clean_reason
 from app.services.tasks import Progress, create_task, lock_key_for
 from app.statuses import (
     DegreeApplicationState,
@@ -67,25 +69,9 @@ NAMES_SHOWN = 10
 # --------------------------------------------------------------------------- time
 
 
-def local_now() -> dt.datetime:
-    """Naive Asia/Shanghai wall time: the clock batch windows are written in."""
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    return dt.datetime.now(tz).replace(tzinfo=None)
-
-
-def to_local(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored (naive UTC) timestamp as naive Asia/Shanghai wall time, for display."""
-    if value is None:
-        return None
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
-
-
-def fmt_time(value: dt.datetime | None, *, stored_utc: bool = True) -> str:
-    """'YYYY-MM-DD HH:MM' in Asia/Shanghai ('' for None)."""
-    if value is None:
-        return ""
-    return (to_local(value) if stored_utc else value).strftime("%Y-%m-%d %H:%M")
+def fmt_time(value: dt.datetime | None) -> str:
+    """'YYYY-MM-DD HH:MM' of a stored (UTC) timestamp in Asia/Shanghai ('' for None)."""
+    return format_local(value, "%Y-%m-%d %H:%M")
 
 
 def _window_text(batch: DegreeBatch) -> str:
@@ -620,11 +606,6 @@ def _task_ids(task, scope: Scope, *, stage: str, order=None) -> list[int]:
     return list(db.session.scalars(stmt))
 
 
-def _chunks(items: list, size: int = CHUNK):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
 def _log_row(actor, app: DegreeApplication, action: str, old: str | None, new: str | None,
              reason: str | None, task_id: int | None, now: dt.datetime) -> dict:
     s = app.student
@@ -716,7 +697,7 @@ def run_audit(task, app_ids: list[int], progress: Progress) -> dict:
     progress(0, len(app_ids))
     totals = {MET: 0, NOT_MET: 0}
     done = 0
-    for chunk in _chunks(app_ids, AUDIT_CHUNK):
+    for chunk in chunks(app_ids, AUDIT_CHUNK):
         for key, n in audit_applications(chunk, task_id=task.id, actor=actor).items():
             totals[key] = totals.get(key, 0) + n
         done += len(chunk)
@@ -735,11 +716,9 @@ def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt:
     override again changes and logs nothing. Returns the number of changed applications.
     """
     scope = _admin_scope(actor)
-    reason = (reason or "").strip()
     if result not in (MET, NOT_MET):
         raise DomainError("请选择授予结论：已达标或未达标")
-    if not reason:
-        raise DomainError("请填写修改授予结论的核实说明")
+    reason = clean_reason(reason, "修改授予结论的核实说明")
     apps = _resolve(scope, ids, flt, stage=PENDING)
     if not apps:
         raise DomainError("没有可修改的学位申请")
@@ -782,7 +761,7 @@ def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *
         raise NotAllowed("仅教学点管理员可以初审")
     if opinion not in {m.value for m in ReviewOpinion}:
         raise DomainError("请选择初审意见：同意或不同意")
-    comment = (comment or "").strip()
+    comment = clean_reason(comment, "初审说明", required=False)
     apps = _resolve(scope, ids, flt, stage=PENDING)
     if not apps:
         raise DomainError("没有可初审的学位申请")
@@ -906,7 +885,7 @@ def run_publish(task, progress: Progress) -> dict:
     school = current_app.config["SCHOOL_CODE"]
     today = local_now().date()
     published = done = 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, CHUNK):
         order = {app_id: i for i, app_id in enumerate(chunk)}
         apps = sorted(db.session.scalars(
             select(DegreeApplication).join(Student, Student.id == DegreeApplication.student_id)

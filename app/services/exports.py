@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import io
 import queue
-import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,10 +19,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, true
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from app import storage
-from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.scores import best_scores, course_progress
 from app.audit.types import Plan
 from app.clock import format_local, local_day_start_utc, local_today
@@ -44,13 +42,16 @@ from app.models import (
     Student,
 )
 from app.security import Scope, oplog_scope_clause, student_scope_clause
-from app.services import facts, graduation
+from app.services import approval_forms, degree_selection, facts, graduation
 from app.services.common import chunks
 from app.services.errors import DomainError, NotFound
+from app.services.export_files import file_part, printed_student_fields, school_name
+from app.services.export_files import remove as _remove
+from app.services.export_files import store_result as _store_result
+from app.services.export_files import stored_file as _photo_file
 from app.services.oplog import ACTION_LABELS
 from app.services.tasks import Progress, create_task
 from app.statuses import (
-    DegreeApplicationState,
     DegreeConditionResult,
     EnrolmentStatus,
     ExamKind,
@@ -73,21 +74,9 @@ GRADUATED_ONLY, ALL_STATES = "yes", "all"
 GRADUATED_CHOICES = ((GRADUATED_ONLY, "已毕业"), (ALL_STATES, "全部"))
 ARCHIVE_FILTER_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "q")
 _EXAM_ORDER = {ExamKind.REGULAR.value: 0, ExamKind.MAKEUP.value: 1, ExamKind.RETAKE.value: 2}
-_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def school_name() -> str:
-    """The school name printed on archive documents (``SCHOOL_NAME`` in config, if set)."""
-    return current_app.config.get("SCHOOL_NAME") or DEFAULT_SCHOOL
-
-
-def file_part(text: Any) -> str:
-    """A piece of a file name inside the zip: no path separators or characters Windows refuses."""
-    cleaned = _UNSAFE_NAME.sub("_", str(text or "")).strip().strip(".")
-    return cleaned or "_"
 
 
 def _int_list(values: Iterable[Any]) -> list[int]:
@@ -124,19 +113,6 @@ def _names(model, ids: Iterable[int | None]) -> dict[int, str]:
     return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(wanted))).tuples().all())
 
 
-def _store_result(task, rel: str, name: str) -> None:
-    task.result_path = rel
-    task.result_name = name
-    db.session.flush()
-
-
-def _remove(rel: str) -> None:
-    try:
-        storage.resolve(rel).unlink(missing_ok=True)
-    except FileNotFoundError:
-        pass
-
-
 # --------------------------------------------------------------------------- 毕业生档案管理: filter and page
 
 
@@ -155,17 +131,6 @@ def archive_query(filters: Mapping[str, Any] | None, scope: Scope):
     if f["graduated"] == GRADUATED_ONLY:
         stmt = stmt.where(Student.status == EnrolmentStatus.GRADUATED.value)
     return stmt
-
-
-def archive_page(filters: Mapping[str, Any] | None, scope: Scope, page_no: int, per_page: int = 20):
-    """One page of (Student, GraduationAudit | None) and the total, for the 毕业生档案管理 table."""
-    stmt = archive_query(filters, scope)
-    total = _count(stmt.with_only_columns(Student.id))
-    rows = db.session.execute(
-        stmt.options(joinedload(Student.major), joinedload(Student.site))
-        .limit(per_page).offset(max(0, page_no) * per_page)
-    ).unique().all()
-    return [(r[0], r[1]) for r in rows], total
 
 
 def archive_filter_options(scope: Scope) -> dict:
@@ -255,17 +220,6 @@ class ArchiveRecord:
     form: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def _photo_file(rel: str | None) -> str | None:
-    """Absolute path of a stored photo, or None when it is missing (the card then has an empty box)."""
-    if not rel:
-        return None
-    try:
-        path = storage.resolve(rel)
-    except FileNotFoundError:
-        return None
-    return str(path) if path.is_file() else None
-
-
 def _plans_for(keys: set[tuple[int, str, int]]) -> dict[tuple[int, str, int], Plan]:
     """Rule plans for (专业, 层次, 学习年级) keys, in one query."""
     return {key: plan for key, (_plan_id, plan) in facts.load_plans(keys).items()}
@@ -310,31 +264,9 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
         )}
     records = []
     for s, major_name, site_name, college_name, diploma_no, graduation_date, published_at in rows:
-        graduated = has_graduated(confirm_state(None, published_at), s.status)
-        fields = {
-            "printed_on": printed_on,
-            "graduated": graduated,
-            "student_no": s.student_no,
-            "name": s.name,
-            "gender": s.gender,
-            "id_card": s.id_card,
-            "birth_date": s.birth_date,
-            "ethnicity": s.ethnicity,
-            "political_status": s.political_status,
-            "mobile": s.mobile,
-            "enrol_grade": str(s.enrol_grade),
-            "study_grade": str(s.study_grade),
-            "level": label(s.level, Level),
-            "major": major_name,
-            "study_mode": label(s.study_mode, StudyMode),
-            "duration": f"{number_text(s.duration_years)}年" if s.duration_years is not None else "",
-            "site": site_name,
-            "college": college_name,
-            "enrolled_on": s.enrolled_on,
-            "status": label(s.status, EnrolmentStatus),
-            "diploma_no": diploma_no or "",
-            "graduation_date": graduation_date,
-        }
+        fields = printed_student_fields(s, major=major_name, site=site_name, college=college_name,
+                                        diploma_no=diploma_no, graduation_date=graduation_date,
+                                        published_at=published_at, printed_on=printed_on)
         record = ArchiveRecord(s.student_no, s.name, fields, _photo_file(s.photo_path))
         if "transcript" in docs:
             plan = plans.get((s.major_id, s.level, s.study_grade))
@@ -400,6 +332,9 @@ def run_archive_export(task, progress: Progress) -> dict:
                     for name, content in archive_files(record, docs, school):
                         zf.writestr(name, content)  # non-ASCII names get the UTF-8 flag
                         files += 1
+                for name, content in approval_forms.student_forms(chunk, scope, school, today):
+                    zf.writestr(name, content)  # the 学士学位申请审批表 of those who applied
+                    files += 1
                 done += len(chunk)
                 progress(done)
     except BaseException:
@@ -417,7 +352,7 @@ DEGREE_SUMMARY_HEADERS = (
     "学位外语成绩", "学位课程成绩", "学位课程平均分", "学位申请条件是否达标", "未达标原因", "是否手工修改",
     "初审意见", "初审说明", "初审人", "初审时间", "终审", "终审时间", "发布状态", "学位证书编号",
 )
-STAGES = ("any", "pending", "final")
+STAGES = degree_selection.STAGES
 
 
 def _degree():
@@ -435,29 +370,10 @@ def start_degree_summary_export(*, actor, scope: Scope, filters: Mapping[str, An
         NotFound: a ticked application outside the scope.
         DomainError: the filter asks for 未申请 students, or matches no application.
     """
-    degree = _degree()
-    flt = degree.DegreeFilter.from_mapping(filters or {})
-    stage = stage if stage in STAGES else "any"
-    ids = _int_list(application_ids or ())
-    if flt.applied == DegreeApplicationState.NOT_APPLIED.value and not ids:
-        raise DomainError("学位申请信息汇总表只包含已申请的学生，请将学生申请状态选为“已申请”后再导出")
-    base = degree.applications_select(scope, flt if not ids else None, stage=stage)
-    if ids:
-        found = 0
-        for chunk in chunks(ids, ROWS_CHUNK):
-            found += _count(base.where(DegreeApplication.id.in_(chunk)).with_only_columns(DegreeApplication.id))
-        if found != len(ids):
-            raise NotFound("所选学位申请不存在或不在您的管理范围内")
-        total = len(ids)
-    else:
-        total = _count(base.with_only_columns(DegreeApplication.id))
-    if total == 0:
-        raise DomainError("当前筛选条件下没有学位申请")
-    params: dict[str, Any] = {"scope": scope.to_params(), "filter": flt.to_params(), "stage": stage}
-    if ids:
-        params["ids"] = ids
-    text = f"选中的 {len(ids)} 条学位申请" if ids else flt.describe()
-    return create_task("degree_summary_export", actor=actor, params=params, scope_text=text, total=total)
+    selection, params, total = degree_selection.choose(scope, filters, application_ids, stage,
+                                                       title=DEGREE_SUMMARY_TITLE)
+    return create_task("degree_summary_export", actor=actor, params=params, scope_text=selection.describe(),
+                       total=total)
 
 
 def _person(account) -> str:
@@ -724,21 +640,15 @@ def _fmt_time(value: dt.datetime | None) -> str:
 
 def run_degree_summary_export(task, progress: Progress) -> dict:
     """学位申请信息汇总表导出: stream every application of the filter into one workbook."""
-    degree = _degree()
-    params = task.params or {}
-    scope = Scope.from_params(params.get("scope"))
-    ids = [n for n in map(parse_id, params.get("ids") or []) if n is not None]
-    flt = None if ids else degree.DegreeFilter.from_mapping(params.get("filter") or {})
-    stage = str(params["stage"]) if params.get("stage") in STAGES else "any"
-    base = degree.applications_select(scope, flt, stage=stage)
-    if ids:
-        base = base.where(DegreeApplication.id.in_(ids))
+    sel = degree_selection.DegreeSelection.from_params(task.params or {})
+    base = sel.select()
     total = _count(base.with_only_columns(DegreeApplication.id))
     progress(0, total)
     rel = storage.new_name("exports", ".xlsx")
     try:
         written = table_workbook(storage.resolve(rel), DEGREE_SUMMARY_TITLE, DEGREE_SUMMARY_HEADERS,
-                                 degree_summary_rows(scope, flt, stage=stage, ids=ids or None, on_chunk=progress))
+                                 degree_summary_rows(sel.scope, sel.flt, stage=sel.stage, ids=sel.ids or None,
+                                                     on_chunk=progress))
     except BaseException:
         _remove(rel)
         raise
@@ -832,6 +742,24 @@ def list_query_count(kind: str, filters: Mapping[str, Any], scope: Scope, actor_
     return _count(_student_list_query(kind, filters, scope).with_only_columns(Student.id))
 
 
+_OPLOG_FILTER_LABELS = {"action": "操作类型", "actor_name": "操作人", "student_no": "学号", "date_from": "开始日期",
+                        "date_to": "结束日期"}
+
+
+def describe_list_filters(kind: str, f: Mapping[str, Any]) -> str:
+    """A list export's 范围 in the page's own labels (学籍年级 2020，层次 高起本 …; 已勾选 2 名学生)."""
+    if kind == "oplog":
+        parts = [f"{_OPLOG_FILTER_LABELS[k]} {ACTION_LABELS.get(v, v) if k == 'action' else v}"
+                 for k, v in f.items() if k in _OPLOG_FILTER_LABELS]
+        return "，".join(parts) or "全部"
+    text = graduation.describe({k: v for k, v in f.items() if k not in ("status", "confirm_state")})
+    text = text.removeprefix("筛选：")
+    if f.get("status"):
+        extra = f"学籍状态 {label(f['status'], EnrolmentStatus)}"
+        text = extra if text == "全部" else f"{text}，{extra}"
+    return text
+
+
 def start_list_export(*, actor, scope: Scope, kind: str, filters: Mapping[str, Any] | None):
     """Validate a list export and create its task (flushed, not committed)."""
     if kind not in LIST_TITLES:
@@ -840,7 +768,7 @@ def start_list_export(*, actor, scope: Scope, kind: str, filters: Mapping[str, A
     total = list_query_count(kind, f, scope, getattr(actor, "id", None))
     if total == 0:
         raise DomainError("当前筛选条件下没有可导出的记录")
-    text = f"{LIST_TITLES[kind]}：" + ("，".join(f"{k}={v}" for k, v in f.items()) or "全部")
+    text = f"{LIST_TITLES[kind]}：" + describe_list_filters(kind, f)
     return create_task("list_export", actor=actor, params={"list": kind, "filters": f, "scope": scope.to_params()},
                        scope_text=text, total=total)
 

@@ -15,13 +15,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from flask import current_app
 from sqlalchemy import delete, exists, func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from app.audit import confirmation
 from app.audit.confirmation import CONFIRM_LABELS, active_batches, batch_key, batch_matches_sql
 from app.audit.graduation import GraduationConditions, GraduationFacts, audit_graduation_with_progress
 from app.audit.scores import Progress, is_pass
 from app.audit.types import Plan, Reason, Verdict
+from app.clock import to_local
 from app.extensions import db
 from app.ids import parse_id
 from app.models.account import Account
@@ -32,15 +33,17 @@ from app.models.student import Student
 from app.models.task import Task
 from app.security import Scope, role_of, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog, tasks
+from app.services.common import chunks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, diploma_prefix
-from app.services.sync import chunks, sync_course_data
+from app.services.reasons import clean_reason
+from app.services.sync import sync_course_data
 from app.statuses import (
+    LABELS,
     ConfirmState,
     EnrolmentStatus,
     FormState,
     GraduationResult,
-    LABELS,
     Level,
     RoleName,
     label,
@@ -49,7 +52,6 @@ from app.statuses import (
 CHUNK = 1000
 AUDIT_CHUNK = 2500  # students per audit transaction: a few set queries and bulk writes each
 FORM_MAX_CHARS = 2000
-TIMEZONE_FALLBACK = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 
 PRE = GraduationResult.PRE_GRADUATE.value
 FAILED = GraduationResult.FAILED.value
@@ -63,20 +65,6 @@ _UNCONFIRMED = ConfirmState.UNCONFIRMED.value
 # --------------------------------------------------------------------------- time
 
 
-def shanghai_now(now: dt.datetime | None = None) -> dt.datetime:
-    """Naive Asia/Shanghai wall time for ``now`` (naive values are UTC, as everywhere in the app)."""
-    now = now or utcnow()
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
-    try:
-        from zoneinfo import ZoneInfo
-
-        tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    except Exception:  # no tz database on the host
-        tz = TIMEZONE_FALLBACK
-    return now.astimezone(tz).replace(tzinfo=None)
-
-
 def _fmt(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -86,13 +74,15 @@ def _fmt(value: dt.datetime) -> str:
 
 FILTER_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q", "confirm_state")
 _INT_KEYS = {"enrol_grade", "study_grade", "site_id", "major_id"}
+MAX_TICKED = 100_000  # ticked ids a bulk action carries (a list page ticks at most PAGE_SIZE_MAX)
 
 
 def clean_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """Keep only known, well-formed filter values (plain, JSON-serialisable: jobs carry them).
 
     Unknown keys and malformed values are dropped rather than refused: a filter never widens
-    the scope, it only narrows it.
+    the scope, it only narrows it. ``student_ids`` (the ticked rows of a bulk action, already
+    checked against the scope by the view) is kept as a sorted list of ints.
     """
     out: dict[str, Any] = {}
     for key in FILTER_KEYS:
@@ -117,6 +107,48 @@ def clean_filters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
                 out[key] = value
         elif key == "q":
             out[key] = value[:50]
+    ticked = (raw or {}).get("student_ids")
+    if isinstance(ticked, (list, tuple)) and ticked:
+        ids = sorted({n for n in (parse_id(str(v)) for v in ticked[:MAX_TICKED]) if n is not None})
+        if ids:
+            out["student_ids"] = ids
+    return out
+
+
+def filter_clauses(filters: Mapping[str, Any] | None) -> list:
+    """The filter bar as SQL conditions over ``Student`` (the audit row is probed with EXISTS).
+
+    The one filter→SQL translation: ``filtered_students_query`` (jobs, 一键确认毕业, exports) and the
+    FAB filters of the 毕业审核管理 / 毕业生列表 pages both use it, so a page and its bulk action
+    can never disagree about who "the current filter" is. A student without an audit row counts
+    as 未审核 and 未确认.
+    """
+    f = clean_filters(filters)
+    audit = aliased(GraduationAudit)  # its own name: the query may join graduation_audit too
+    own = audit.student_id == Student.id
+    out = []
+    if "enrol_grade" in f:
+        out.append(Student.enrol_grade == f["enrol_grade"])
+    if "study_grade" in f:
+        out.append(Student.study_grade == f["study_grade"])
+    if "level" in f:
+        out.append(Student.level == f["level"])
+    if "site_id" in f:
+        out.append(Student.site_id == f["site_id"])
+    if "major_id" in f:
+        out.append(Student.major_id == f["major_id"])
+    if "result" in f:
+        if f["result"] == UNAUDITED:
+            out.append(~exists().where(own, audit.result != UNAUDITED))
+        else:
+            out.append(exists().where(own, audit.result == f["result"]))
+    if "confirm_state" in f:
+        out.append(confirmation.confirm_state_exists(f["confirm_state"], audit, own))
+    if "q" in f:
+        q = f["q"]
+        out.append(or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True)))
+    if "student_ids" in f:
+        out.append(Student.id.in_(f["student_ids"]))
     return out
 
 
@@ -125,40 +157,18 @@ def filtered_students_query(filters: Mapping[str, Any] | None, scope: Scope, *, 
 
     Args:
         filters: Raw or cleaned filter values (学籍年级, 学习年级, 层次, 教学点, 专业, 毕业审核结果,
-            姓名/学号, and 确认状态 for 毕业生列表).
+            姓名/学号, 确认状态 for 毕业生列表, and the ticked ``student_ids`` of a bulk action).
         scope: Whose students may be seen; applied through ``student_scope_clause`` always.
         with_related: Eager-load 专业 and 教学点 (for pages) in the same query.
 
     Returns:
         A ``Select`` ordered by 学号; use ``.with_only_columns(Student.id)`` for ids.
     """
-    f = clean_filters(filters)
     stmt = (
         select(Student, GraduationAudit)
         .outerjoin(GraduationAudit, GraduationAudit.student_id == Student.id)
-        .where(student_scope_clause(scope))
+        .where(student_scope_clause(scope), *filter_clauses(filters))
     )
-    if "enrol_grade" in f:
-        stmt = stmt.where(Student.enrol_grade == f["enrol_grade"])
-    if "study_grade" in f:
-        stmt = stmt.where(Student.study_grade == f["study_grade"])
-    if "level" in f:
-        stmt = stmt.where(Student.level == f["level"])
-    if "site_id" in f:
-        stmt = stmt.where(Student.site_id == f["site_id"])
-    if "major_id" in f:
-        stmt = stmt.where(Student.major_id == f["major_id"])
-    if "result" in f:
-        if f["result"] == UNAUDITED:
-            stmt = stmt.where(or_(GraduationAudit.id.is_(None), GraduationAudit.result == UNAUDITED))
-        else:
-            stmt = stmt.where(GraduationAudit.result == f["result"])
-    if "confirm_state" in f:
-        stmt = stmt.where(confirmation.confirm_state_is(f["confirm_state"], GraduationAudit.confirmed_at,
-                                                        GraduationAudit.published_at))
-    if "q" in f:
-        q = f["q"]
-        stmt = stmt.where(or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True)))
     if with_related:
         stmt = stmt.options(joinedload(Student.major), joinedload(Student.site))
     return stmt.order_by(Student.student_no, Student.id)
@@ -168,15 +178,6 @@ def count_query(stmt) -> int:
     """Row count of a filtered query (one COUNT over its id column)."""
     ids = stmt.with_only_columns(Student.id).order_by(None)
     return db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
-
-
-def page(filters: Mapping[str, Any] | None, scope: Scope, page_no: int, per_page: int = 20) -> tuple[list, int]:
-    """One page of (Student, GraduationAudit | None) rows and the total: one query plus one count."""
-    stmt = filtered_students_query(filters, scope, with_related=True)
-    total = count_query(stmt)
-    page_no = max(0, page_no)
-    rows = db.session.execute(stmt.limit(per_page).offset(page_no * per_page)).unique().all()
-    return [(r[0], r[1]) for r in rows], total
 
 
 def filter_options(scope: Scope) -> dict[str, list[tuple[Any, str]]]:
@@ -223,16 +224,6 @@ def grade_options(clause) -> tuple[list[int], list[int]]:
     return enrol, study
 
 
-def scope_params(scope: Scope) -> dict:
-    """The scope as plain values for a job (jobs have no request to derive it from)."""
-    return {"kind": scope.kind, "org_id": scope.org_id, "student_id": scope.student_id}
-
-
-def scope_from_params(params: Mapping[str, Any]) -> Scope:
-    raw = params.get("scope") or {}
-    return Scope(kind=str(raw.get("kind", "none")), org_id=raw.get("org_id"), student_id=raw.get("student_id"))
-
-
 def parse_ids(values: Iterable[Any]) -> list[int]:
     """Posted ``ids`` as distinct ints; anything malformed is a bad request."""
     out: list[int] = []
@@ -263,7 +254,7 @@ def all_in_scope(student_ids: Sequence[int], scope: Scope) -> bool:
 
 def resolve_student_ids(params: Mapping[str, Any]) -> list[int]:
     """Student ids of a job: the selected ids or the filter, always re-checked against the scope."""
-    scope = scope_from_params(params)
+    scope = Scope.from_params(params.get("scope"))
     if params.get("student_ids"):
         return sorted(set(ids_in_scope([int(i) for i in params["student_ids"]], scope)))
     stmt = filtered_students_query(params.get("filters") or {}, scope).with_only_columns(Student.id)
@@ -271,10 +262,11 @@ def resolve_student_ids(params: Mapping[str, Any]) -> list[int]:
 
 
 def describe(filters: Mapping[str, Any] | None, student_ids: Sequence[int] | None = None) -> str:
-    """Human-readable scope of a task (任务中心 shows it)."""
-    if student_ids:
-        return f"选中 {len(student_ids)} 名学生"
+    """Human-readable scope of a task in the page's own labels (任务中心 shows it)."""
     f = clean_filters(filters)
+    ticked = list(student_ids or f.get("student_ids") or [])
+    if ticked:
+        return f"已勾选 {len(ticked)} 名学生"
     parts = []
     if "enrol_grade" in f:
         parts.append(f"学籍年级 {f['enrol_grade']}")
@@ -290,6 +282,8 @@ def describe(filters: Mapping[str, Any] | None, student_ids: Sequence[int] | Non
         parts.append(f"专业 {major.name if major else f['major_id']}")
     if "result" in f:
         parts.append(f"毕业审核结果 {label(f['result'], GraduationResult)}")
+    if "confirm_state" in f:
+        parts.append(f"确认状态 {CONFIRM_LABELS[f['confirm_state']]}")
     if "q" in f:
         parts.append(f"姓名/学号 {f['q']}")
     return "筛选：" + ("，".join(parts) if parts else "全部")
@@ -315,7 +309,7 @@ def start_task(kind: str, *, actor: Account, scope: Scope, filters: Mapping[str,
         total = count_query(filtered_students_query(f, scope))
     if total == 0:
         raise DomainError("当前筛选条件下没有学生，未创建任务")
-    params: dict[str, Any] = {"scope": scope_params(scope)}
+    params: dict[str, Any] = {"scope": scope.to_params()}
     if ids:
         params["student_ids"] = ids
     else:
@@ -630,13 +624,9 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
     are final for everyone: the diploma has been issued. Posting the same override again changes
     and logs nothing. Returns the number of changed students.
     """
-    reason = (reason or "").strip()
     if result not in SETTABLE_RESULTS:
         raise DomainError("毕业审核结果只能修改为“预毕业”或“不合格”")
-    if not reason:
-        raise DomainError("请填写核实说明")
-    if len(reason) > 500:
-        raise DomainError("核实说明不能超过 500 字")
+    reason = clean_reason(reason, "核实说明")
     rows = _load_for_change(student_ids, actor)
     is_ce = role_of(actor) == RoleName.CE_ADMIN.value
     states = {s.id: confirm_state(a) for s, a in rows}
@@ -691,7 +681,7 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     outside it nothing changes. Submitting twice has the effect of once. Returns the count.
     """
     now = now or utcnow()
-    local = shanghai_now(now)
+    local = to_local(now)
     if student_ids:
         if not all_in_scope(student_ids, scope):
             raise NotFound("所选学生不存在或不在您的管理范围内")
@@ -770,7 +760,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
     total = len(rows)
     if progress:
         progress(0, total)
-    school = current_app.config.get("SCHOOL_CODE", "10304")
+    school = current_app.config["SCHOOL_CODE"]
     done = 0
     for (batch_id, level), members in sorted(groups.items()):
         batch = db.session.get(GraduationBatch, batch_id)
@@ -781,7 +771,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
             continue
         members.sort(key=lambda r: r[4])
         now_group = now or utcnow()
-        grad_date = batch.graduation_date or shanghai_now(now_group).date()
+        grad_date = batch.graduation_date or to_local(now_group).date()
         numbers = allocate(prefix, len(members))
         db.session.execute(update(GraduationAudit), [
             {"id": r[0], "diploma_no": no, "graduation_date": grad_date, "published_at": now_group,

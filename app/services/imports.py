@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select, update
 from app import storage
 from app.clock import local_today
 from app.extensions import db
+from app.imports import onboarding as onboarding_rows
 from app.imports import reader, validate, workbooks
 from app.imports.cells import text
 from app.imports.schema import KINDS, Kind
@@ -31,7 +32,7 @@ from app.imports.validate import Lookups, MajorRef, RowError, SiteRef
 from app.models import Grade, LanguageScore, Major, Organisation, PlanCourse, Student, TeachingPlan
 from app.models.account import Account
 from app.models.task import Task
-from app.services import oplog
+from app.services import onboarding, oplog
 from app.services.common import chunks
 from app.services.errors import DomainError
 from app.services.tasks import Progress, create_task, lock_key_for
@@ -73,6 +74,11 @@ def template(key: str) -> tuple[bytes, str]:
         examples["专业"] = major
     if site:
         examples["教学点"] = site
+    if kind.key == "accounts":  # a real 教学点 code, so that the example row imports as is
+        code = db.session.scalar(select(Organisation.code).where(Organisation.kind == OrgKind.SITE.value)
+                                 .order_by(Organisation.id).limit(1))
+        if code:
+            examples["所属机构代码"] = code
     return workbooks.template_workbook(kind, examples), kind.template_name
 
 
@@ -131,14 +137,17 @@ def run_import(task: Task, progress: Progress) -> dict:
         raise DomainError(exc.message) from None
     del data
     progress(0, len(rows))
-    lookups = build_lookups(spec.key, rows)
-    records, errors = validate.validate(spec.key, rows, lookups)
+    actor = db.session.get(Account, task.requested_by_id)
+    if spec.key in onboarding.APPLY:  # 机构与专业, 账号 (issue 17)
+        lookups = onboarding.build_lookups(spec.key, rows)
+        records, errors = onboarding_rows.VALIDATORS[spec.key](rows, lookups)
+    else:
+        records, errors = validate.validate(spec.key, rows, build_lookups(spec.key, rows))
     del rows
     if errors:
         _fail_with_report(task.id, errors, filename)
-    counts = APPLY[spec.key](records)
+    counts = onboarding.APPLY[spec.key](records, actor) if spec.key in onboarding.APPLY else APPLY[spec.key](records)
     summary = {NEW: counts[NEW], UPDATED: counts[UPDATED], SAME: counts[SAME]}
-    actor = db.session.get(Account, task.requested_by_id)
     oplog.record(actor=actor, action="import", record_type="Task", record_id=task.id, task_id=task.id,
                  new="，".join(f"{k} {v}" for k, v in summary.items()), reason=f"{spec.label}导入：{filename}")
     db.session.flush()

@@ -2,6 +2,9 @@
  *  data-confirm="问题"          on a submit button (click) or a form (submit): asks before sending.
  *  data-check-all="selector"    on a checkbox: ticks or unticks every box the selector finds.
  *  #task-table[data-status-url] 任务中心: polls the status of unfinished tasks every 2 s and redraws them.
+ *  button[data-bulk-confirm]    a list's bulk action (app/views/bulk.py): with nothing ticked, confirms the server's
+ *                               sentence "将对当前筛选的 N 名学生…" (N = data-bulk-count, the server's count of the
+ *                               filter) and posts N back; the server checks it and asks on its own page if it changed.
  */
 (function () {
   "use strict";
@@ -26,6 +29,21 @@
     var selector = box.getAttribute && box.getAttribute("data-check-all");
     if (!selector) { return; }
     document.querySelectorAll(selector).forEach(function (b) { b.checked = box.checked; });
+  });
+
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest ? e.target.closest("button[data-bulk-confirm]") : null;
+    var form = btn && btn.form;
+    if (!form || form.querySelector("input[name=rowid]:checked, input[name=ids]:checked")) { return; }
+    if (!window.confirm(btn.getAttribute("data-bulk-confirm"))) {
+      e.preventDefault();
+      return;
+    }
+    var input = form.querySelector("input[name=confirmed]") || document.createElement("input");
+    input.type = "hidden";
+    input.name = "confirmed";
+    input.value = btn.getAttribute("data-bulk-count");
+    form.appendChild(input);
   });
 
   function watchTasks(table) {

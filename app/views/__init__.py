@@ -9,11 +9,13 @@ VIEW_MODULES = [
     "app.views.account",
     "app.views.graduation",
     "app.views.exports",
+    "app.views.approval_forms",
     "app.views.degree",
     "app.views.tasks",
     "app.views.records",
     "app.views.admin",
     "app.views.imports",
+    "app.views.workers",
     "app.views.student_space",
     "app.views.api",
 ]

@@ -1,12 +1,12 @@
-"""修改密码 (forced at first login) and, for the CE admin, 账号管理."""
+"""修改密码 (forced at first login, and from the user menu) and one's own 联系方式 from 用户信息."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.extensions import db
-from app.services.accounts import change_password
-from app.services.errors import DomainError
+from app.services.accounts import change_password, update_contact
+from app.services.errors import DomainError, NotAllowed
 
 
 class PasswordView(BaseView):
@@ -33,6 +33,25 @@ class PasswordView(BaseView):
                 db.session.rollback()
                 error = exc.message
         return self.render_template("account/password.html", error=error, forced=g.user.must_change_password)
+
+    @expose("/contact", methods=["POST"])
+    @has_access
+    def contact(self):
+        """One's own 电子邮箱 and 手机号, from 用户信息 (staff only; logged)."""
+        try:
+            changed = update_contact(g.user, email=request.form.get("email", ""),
+                                     mobile=request.form.get("mobile", ""), actor=g.user)
+        except NotAllowed as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(url_for("HomeView.index"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(f"已保存：{'、'.join(changed)}" if changed else "联系方式没有变化", "success" if changed else "info")
+        return redirect(url_for("UserDBModelView.userinfo"))
 
 
 def register(appbuilder) -> None:

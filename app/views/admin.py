@@ -17,6 +17,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from app.clock import format_local
 from app.extensions import db
 from app.ids import parse_id
 from app.models.account import Account
@@ -28,7 +29,7 @@ from app.services.errors import DomainError
 from app.services.oplog import ACTION_LABELS
 from app.statuses import OrgKind, RoleName, choices, label
 from app.views.options import options
-from app.views.scoped import ClampedModelView, StudentNoFilter, install_filters, local_time
+from app.views.scoped import ClampedModelView, StudentNoFilter, install_filters
 
 BASE_CATEGORY = "基础数据"
 SYSTEM_CATEGORY = "系统管理"
@@ -62,9 +63,10 @@ class OrganisationView(ClampedModelView):
     list_title = show_title = "机构"
     base_order = ("code", "asc")
     label_columns = {"code": _l("机构代码"), "name": _l("机构名称"), "kind": _l("机构类型"),
-                     "kind_label": _l("机构类型"), "parent": _l("上级机构")}
-    list_columns = show_columns = ["code", "name", "kind_label", "parent"]
-    add_columns = edit_columns = ["code", "name", "kind", "parent"]
+                     "kind_label": _l("机构类型"), "parent": _l("上级机构"), "contact_name": _l("联系人"),
+                     "contact_phone": _l("联系电话")}
+    list_columns = show_columns = ["code", "name", "kind_label", "parent", "contact_name", "contact_phone"]
+    add_columns = edit_columns = ["code", "name", "kind", "parent", "contact_name", "contact_phone"]
     search_columns = ["code", "name", "kind"]
     search_form_extra_fields = {
         "kind": SelectField("机构类型", choices=options(choices(OrgKind), blank=""), widget=Select2Widget()),
@@ -104,8 +106,10 @@ class MajorView(ClampedModelView):
     include_route_methods = {"list", "show", "add", "edit", "delete"}
     list_title = show_title = "专业"
     base_order = ("code", "asc")
-    label_columns = {"code": _l("专业代码"), "name": _l("专业名称"), "college": _l("二级学院")}
-    list_columns = show_columns = add_columns = edit_columns = ["code", "name", "college"]
+    label_columns = {"code": _l("专业代码"), "name": _l("专业名称"), "college": _l("二级学院"),
+                     "levels_label": _l("层次")}
+    list_columns = show_columns = ["code", "name", "college", "levels_label"]
+    add_columns = edit_columns = ["code", "name", "college"]
     search_columns = ["code", "name", "college"]
     college_only = {"college": [["kind", FilterEqual, OrgKind.COLLEGE.value]]}
     add_form_query_rel_fields = edit_form_query_rel_fields = search_form_query_rel_fields = college_only
@@ -188,8 +192,8 @@ class AccountView(ClampedModelView):
         "roles": _roles_text,
         "active": lambda v: "是" if v else "否",
         "must_change_password": lambda v: "是" if v else "否",
-        "locked_until": local_time,
-        "last_login": local_time,
+        "locked_until": format_local,
+        "last_login": format_local,
     }
 
     @expose("/add", methods=["GET", "POST"])
@@ -278,7 +282,7 @@ class OperationLogView(ClampedModelView):
         "student_id": StringField("学号", widget=BS3TextFieldWidget()),
     }
     formatters_columns = {
-        "at": local_time,
+        "at": format_local,
         "action": lambda v: ACTION_LABELS.get(v, v),
         "record_type": lambda v: RECORD_TYPES.get(v, v),
     }

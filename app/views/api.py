@@ -49,7 +49,7 @@ from app.models.graduation import GraduationAudit
 from app.models.student import Student
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
-from app.services import degree, graduation, tasks
+from app.services import degree, graduation, reasons, tasks
 from app.services.errors import DomainError
 from app.statuses import (
     DegreeApplicationState,
@@ -60,6 +60,8 @@ from app.statuses import (
     TaskState,
     label,
 )
+from app.views.api_bulk import ConfirmCount, confirmed_selection, error_responses
+from app.views.api_bulk import degree_filter as _degree_filter
 from app.views.input_guard import whole_number_ok
 from app.views.scoped import StudentScopeFilter
 
@@ -504,8 +506,8 @@ class DegreeFilterSchema(_Body):
 SELECTION_NEEDED = "请提供 ids（勾选的编号）或 filters（筛选条件，{} 表示管理范围内全部）"
 
 
-class _Selection(_Body):
-    """Either ticked ids or a filter, as on the pages; one of the two must be given explicitly."""
+class _Selection(_Body, ConfirmCount):
+    """Either ticked ids or a filter (then with confirm_count: app/views/api_bulk.py), as on the pages."""
 
     @validates_schema
     def _one_of(self, data, **_kw):
@@ -523,7 +525,7 @@ class GraduationOverrideSchema(_Body):
     __component_name__ = "GraduationOverride"
     ids = _ids("学生编号（students 的 id）", min_len=1, hint="", required=True)
     result = _code("毕业审核结果", GraduationResult, graduation.SETTABLE_RESULTS, required=True)
-    reason = _text("核实说明", 500, required=True)
+    reason = _text("核实说明", reasons.MAX_CHARS, required=True)
 
 
 class DegreeSelectionSchema(_Selection):
@@ -535,7 +537,7 @@ class DegreeSelectionSchema(_Selection):
 class DegreeReviewSchema(DegreeSelectionSchema):
     __component_name__ = "DegreeReview"
     opinion = _code("初审意见", ReviewOpinion, required=True)
-    comment = _text("初审说明", 500, load_default="")
+    comment = _text("初审说明", reasons.MAX_CHARS, load_default="")
 
 
 def _flatten(messages, path: str = "") -> list[str]:
@@ -567,34 +569,7 @@ def load_body(schema: Schema) -> dict:
         raise DomainError("请求参数有误：" + "；".join(dict.fromkeys(_flatten(exc.messages)))) from None
 
 
-def _degree_filter(raw: dict | None) -> degree.DegreeFilter:
-    """Like the page: the filter as given, the latest 学位批次 when none is named."""
-    flt = degree.DegreeFilter.from_mapping(raw or {})
-    if flt.batch_id is None:
-        latest = degree.latest_batch()
-        flt = flt.with_batch(latest.id if latest else None)
-    return flt
-
-
 # --------------------------------------------------------------------------- workflow APIs
-
-_ERRORS = """
-            400:
-              $ref: '#/components/responses/400'
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              $ref: '#/components/responses/403'
-            404:
-              $ref: '#/components/responses/404'
-"""
-
-
-def error_responses(f):
-    """Append the error responses shared by every workflow endpoint to its OpenAPI docstring."""
-    f.__doc__ = (f.__doc__ or "").rstrip() + "\n" + _ERRORS
-    return f
-
 
 class WorkflowApi(ApiAccessMixin, BaseApi):
     """Base of the workflow endpoints: JWT only, JSON bodies, the pages' services, commit at the end."""
@@ -621,7 +596,7 @@ class GraduationWorkflowApi(WorkflowApi):
     @expose("/audit", methods=["POST"])
     @protect()
     @permission_name("audit")
-    @error_responses
+    @confirmed_selection(GraduationSelectionSchema, "graduation", "执行毕业审核")
     def audit(self):
         """毕业审核: a background task over the ticked students or the filter.
 
@@ -645,7 +620,7 @@ class GraduationWorkflowApi(WorkflowApi):
                   schema:
                     $ref: '#/components/schemas/TaskSubmitted'
             409:
-              description: 同一范围的同类任务已在排队或执行中
+              description: 同一范围的同类任务已在排队或执行中；或按筛选条件执行而未带正确的 confirm_count（返回 count）
             503:
               description: 任务队列暂不可用
         """
@@ -658,7 +633,7 @@ class GraduationWorkflowApi(WorkflowApi):
     @expose("/confirm", methods=["POST"])
     @protect()
     @permission_name("confirm")
-    @error_responses
+    @confirmed_selection(GraduationSelectionSchema, "graduation", "执行一键确认毕业")
     def confirm(self):
         """一键确认毕业: every 预毕业 student of the selection goes to the CE college, inside the window.
 
@@ -734,7 +709,7 @@ class DegreeWorkflowApi(WorkflowApi):
     @expose("/audit", methods=["POST"])
     @protect()
     @permission_name("audit")
-    @error_responses
+    @confirmed_selection(DegreeSelectionSchema, "degree", "执行学位条件审核", "条学位申请")
     def audit(self):
         """学位条件审核: a background task over the ticked applications or the filter.
 
@@ -757,7 +732,7 @@ class DegreeWorkflowApi(WorkflowApi):
                   schema:
                     $ref: '#/components/schemas/TaskSubmitted'
             409:
-              description: 同一范围的同类任务已在排队或执行中
+              description: 同一范围的同类任务已在排队或执行中；或按筛选条件执行而未带正确的 confirm_count（返回 count）
             503:
               description: 任务队列暂不可用
         """
@@ -769,7 +744,7 @@ class DegreeWorkflowApi(WorkflowApi):
     @expose("/review", methods=["POST"])
     @protect()
     @permission_name("review")
-    @error_responses
+    @confirmed_selection(DegreeReviewSchema, "degree", "初审", "条学位申请")
     def review(self):
         """初审 (teaching-site admins): opinion and comment, signed with the admin's e-signature.
 
@@ -803,7 +778,7 @@ class DegreeWorkflowApi(WorkflowApi):
     @expose("/final", methods=["POST"])
     @protect()
     @permission_name("final")
-    @error_responses
+    @confirmed_selection(DegreeSelectionSchema, "degree", "批量终审", "条学位申请")
     def final(self):
         """批量终审 (college admins): 已达标 and 初审 同意 applications go to the CE college.
 

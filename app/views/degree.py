@@ -10,19 +10,23 @@ from flask import abort, current_app, flash, g, redirect, request, send_file, ur
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
 
 from app.ids import parse_page
-from app.extensions import db
 from app.jobs import runner
 from app.models import DegreeBatch
 from app.security import current_scope
-from app.services import degree, signatures
-from app.services.errors import DomainError, NotAllowed, NotFound
+from app.services import degree, list_pages, signatures
+from app.services.errors import NotFound
 from app.statuses import Level, ReviewOpinion, choices, label
+from app.views.bulk import confirm_whole_filter, ticked_ids, whole_filter_sentence
+from app.views.commands import run_command
 
 PAGE_SIZE = 50
+APPLICATIONS = "条学位申请"
 BREADCRUMB = ("学位管理", "学位审核及授予")
 
 
@@ -36,26 +40,17 @@ def _filter(values) -> degree.DegreeFilter:
 
 
 def _run(action, on_done: str):
-    """Run a service call, commit, flash; 404/403 for scope/role refusals, a message otherwise."""
-    try:
-        message = action()
-        db.session.commit()
-        flash(message, "success")
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        abort(403)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+    """Run a service call through the one command runner (404 scope, 403 role, else a message)."""
+    run_command(action, lambda message: message, role_refusal_403=True)
     return redirect(on_done)
 
 
 class DegreeAuditView(BaseView):
-    """学位申请审核管理: filter, 学位条件审核, 修改授予结论, 初审, 批量终审, 代为申请, 发布."""
+    """学位申请审核管理: filter, 学位条件审核, 修改授予结论, 初审, 批量终审, 代为申请, 发布.
+
+    Bulk actions follow the one rule (app/views/bulk.py): ticked ids (parsed with ``parse_id``) are
+    exactly those; nothing ticked is the filter after the count confirmation; 修改授予结论 needs ticks.
+    """
 
     route_base = "/degree/audit"
     default_view = "list"
@@ -63,16 +58,25 @@ class DegreeAuditView(BaseView):
     def _back(self, flt: degree.DegreeFilter) -> str:
         return url_for("DegreeAuditView.list", **flt.to_params())
 
+    def _confirm(self, ids: list[int], count: int, verb: str, back: str):
+        """None to go on; else the confirmation page of a nothing-ticked action (count of the filter)."""
+        if ids:
+            return None
+        return confirm_whole_filter(self, count, verb, APPLICATIONS, back)
+
     @expose("/")
     @has_access
     def list(self):
         scope = current_scope()
         flt = _filter(request.args)
         data = degree.audit_page(scope, flt, parse_page(request.args.get("page"), first=1), PAGE_SIZE)
+        publish_count = list_pages.degree_publish_count(scope, flt) if scope.is_all else 0
+        summary_count = list_pages.degree_filter_count(scope, flt, stage=degree.ANY) if data["mode"] == "applied" else 0
         return self.render_template(
             "degree/audit_list.html", flt=flt, params=flt.to_params(), data=data,
             options=degree.filter_options(scope), scope_kind=scope.kind, breadcrumb=BREADCRUMB,
-            opinions=choices(ReviewOpinion),
+            opinions=choices(ReviewOpinion), publish_count=publish_count, summary_count=summary_count,
+            sentence=lambda n, verb: whole_filter_sentence(n, verb, APPLICATIONS),
         )
 
     @expose("/application/<int:application_id>")
@@ -89,7 +93,10 @@ class DegreeAuditView(BaseView):
     @has_access
     def audit(self):
         flt = _filter(request.form)
-        ids = request.form.getlist("ids")
+        ids = ticked_ids(request.form.getlist("ids"))
+        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "执行学位条件审核", self._back(flt))
+        if asked:
+            return asked
 
         def go():
             task = degree.start_audit(g.user, ids=ids or None, flt=flt)
@@ -101,11 +108,15 @@ class DegreeAuditView(BaseView):
     @expose("/override", methods=["POST"])
     @has_access
     def override(self):
+        """修改授予结论 changes results by hand: only the ticked rows, never the whole filter."""
         flt = _filter(request.form)
-        ids = request.form.getlist("ids")
+        ids = ticked_ids(request.form.getlist("ids"))
+        if not ids:
+            flash(gettext("请先勾选要修改授予结论的学生（修改授予结论不能对整个筛选结果执行）"), "warning")
+            return redirect(self._back(flt))
 
         def go():
-            n = degree.override(ids or None, request.form.get("override_result", ""),
+            n = degree.override(ids, request.form.get("override_result", ""),
                                 request.form.get("override_reason", ""), g.user, flt=flt)
             return f"已修改 {n} 名学生的授予结论"
 
@@ -115,7 +126,10 @@ class DegreeAuditView(BaseView):
     @has_access
     def review(self):
         flt = _filter(request.form)
-        ids = request.form.getlist("ids")
+        ids = ticked_ids(request.form.getlist("ids"))
+        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "初审", self._back(flt))
+        if asked:
+            return asked
 
         def go():
             n = degree.first_review(ids or None, request.form.get("review_opinion", ""),
@@ -128,7 +142,10 @@ class DegreeAuditView(BaseView):
     @has_access
     def final(self):
         flt = _filter(request.form)
-        ids = request.form.getlist("ids")
+        ids = ticked_ids(request.form.getlist("ids"))
+        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "批量终审", self._back(flt))
+        if asked:
+            return asked
 
         def go():
             out = degree.final_review(g.user, ids=ids or None, flt=None if ids else flt)
@@ -143,9 +160,10 @@ class DegreeAuditView(BaseView):
     @has_access
     def register(self):
         flt = _filter(request.form)
+        ids = ticked_ids(request.form.getlist("ids"))
 
         def go():
-            n = degree.register_applications(request.form.getlist("ids"), g.user)
+            n = degree.register_applications(ids, g.user)
             return f"已为 {n} 名学生代为提交学位申请"
 
         return _run(go, self._back(flt))
@@ -154,14 +172,20 @@ class DegreeAuditView(BaseView):
     @has_access
     def publish(self):
         flt = _filter(request.form)
-        ids = request.form.getlist("ids")
+        ids = ticked_ids(request.form.getlist("ids"))
+        back = url_for("DegreeGrantView.list", **flt.to_params())
+        scope = current_scope()
+        asked = self._confirm(ids, list_pages.degree_publish_count(scope, flt) if scope.is_all else 0, "发布学位（分配学位证书编号）",
+                              back)
+        if asked:
+            return asked
 
         def go():
             task = degree.start_publish(g.user, ids=ids or None, flt=flt)
             runner.submit(task)
             return "已提交学位发布任务，可在任务中心查看进度"
 
-        return _run(go, url_for("DegreeGrantView.list", **flt.to_params()))
+        return _run(go, back)
 
 
 class DegreeGrantView(BaseView):
@@ -178,7 +202,9 @@ class DegreeGrantView(BaseView):
         data = degree.grant_page(scope, flt, parse_page(request.args.get("page"), first=1), PAGE_SIZE)
         return self.render_template("degree/grant_list.html", flt=flt, params=flt.to_params(), data=data,
                                     options=degree.filter_options(scope), scope_kind=scope.kind,
-                                    breadcrumb=BREADCRUMB)
+                                    breadcrumb=BREADCRUMB,
+                                    publish_count=list_pages.degree_publish_count(scope, flt) if scope.is_all else 0,
+                                    sentence=lambda n, verb: whole_filter_sentence(n, verb, APPLICATIONS))
 
 
 class SignatureView(BaseView):
@@ -232,9 +258,9 @@ class EndAfterStart:
             raise ValidationError("申请结束时间必须晚于开始时间")
 
 
-BATCH_LEVEL_CHOICES = [("", degree.batch_level_label(None))] + [
-    (lv, label(lv, Level)) for lv in degree.BACHELOR_LEVELS
-]
+BATCH_LEVEL_CHOICES = [SelectChoice("", degree.batch_level_label(None))] + [
+    SelectChoice(lv, label(lv, Level)) for lv in degree.BACHELOR_LEVELS
+]  # WTForms 3.3 deprecates tuple choices
 
 
 class DegreeBatchView(ModelView):

@@ -6,19 +6,21 @@ The file itself is served by 任务中心's download route.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, g, has_request_context, redirect, request
 from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.models.filters import BaseFilter
 
-from app.ids import parse_page
-from app.extensions import db
-from app.jobs import runner
+from app.models.student import Student
 from app.security import current_scope
-from app.services import exports
-from app.services.errors import DomainError, NotFound
+from app.services import degree, exports, list_pages
+from app.statuses import DegreeApplicationState, EnrolmentStatus
+from app.views.bulk import Selection, bulk_action, confirm_whole_filter, ticked_ids
+from app.views.commands import submit_task
 from app.views.errors import back_url
+from app.views.graduation import StudentBarListView, StudentListWidget
+from app.views.scoped import StudentScopeFilter
 
 SUBMITTED = "导出任务已提交，可在任务中心查看和下载"
-PER_PAGE = 20
 ADMIN_SCOPES = ("all", "college", "site")
 # list → (permission, view) the requester needs on the page whose rows are exported
 LIST_PAGES = {
@@ -38,54 +40,76 @@ def _admin_scope():
 
 
 def _submit(start) -> None:
-    """Create the task through ``start()``, commit and submit it; 404 for out-of-scope ids."""
-    try:
-        task = start()
-        runner.submit(task)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        flash(SUBMITTED, "success")
+    """Create the task through ``start()`` and hand it to the one task path (app/views/commands.py)."""
+    submit_task(start, SUBMITTED)
 
 
-class GraduateArchiveView(BaseView):
-    """毕业生档案管理: filter, tick students (none = all of the filter), export 学籍卡/成绩单/毕业生登记表."""
+class ArchiveListWidget(StudentListWidget):
+    """The archive rows with the document choice above them (FAB's pager and sort links)."""
+
+    template = "exports/archive_widget.html"
+
+
+class ArchiveStateFilter(BaseFilter):
+    """毕业状态 of 毕业生档案管理: graduates only unless the bar says 全部 (the manual's default)."""
+
+    name = "毕业状态"
+    arg_name = "archive_state"
+
+    def apply(self, query, value):
+        if has_request_context() and request.args.get(GRADUATED_ARG) == exports.ALL_STATES:
+            return query
+        return query.filter(Student.status == EnrolmentStatus.GRADUATED.value)
+
+
+GRADUATED_ARG = "_flt_0_graduated"
+
+
+class GraduateArchiveView(StudentBarListView):
+    """毕业生档案管理: filter, tick students (none = the filter, after the count), 导出 学籍卡/成绩单/毕业生登记表."""
 
     route_base = "/graduation/archive"
-    default_view = "list"
+    list_title = "毕业生档案管理"
+    base_filters = [["id", StudentScopeFilter, lambda: None], ["id", ArchiveStateFilter, lambda: None]]
+    bar_keys = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "q")
+    list_columns = ["student_no", "name", "level", "major", "site", "status"]
+    order_columns = ["student_no", "name"]
+    label_columns = {**StudentBarListView.label_columns, "status": "学籍状态"}
+    list_widget = ArchiveListWidget
+    include_route_methods = {"list", "action_post"}
+    method_permission_name = {"list": "list", "action_export": "export"}
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._filters._search_filters["graduated"] = []  # 毕业状态 travels as a list argument (base filter)
+
+    @expose("/list/")
     @expose("/")
     @has_access
     def list(self):
-        scope = _admin_scope()
-        filters = exports.clean_archive_filters(request.args)
-        page_no = parse_page(request.args.get("page"))
-        rows, total = exports.archive_page(filters, scope, page_no, PER_PAGE)
-        return self.render_template(
-            "exports/archive.html",
-            title="毕业生档案管理",
-            rows=rows,
-            total=total,
-            page_no=page_no,
-            pages=max(1, -(-total // PER_PAGE)),
-            filters=filters,
-            options=exports.archive_filter_options(scope),
-            documents=list(exports.DOCUMENTS.items()),
-        )
+        _admin_scope()
+        return self.render_list("exports/archive.html", "毕业生档案管理",
+                                graduated=request.args.get(GRADUATED_ARG) or exports.GRADUATED_ONLY)
 
-    @expose("/export", methods=["POST"])
-    @has_access
-    def export(self):
+    def widget_args(self) -> dict:
+        return {"documents": list(exports.DOCUMENTS.items())}
+
+    def bar_options(self) -> dict:
+        return exports.archive_filter_options(current_scope())
+
+    def list_url(self, **extra) -> str:
+        extra.setdefault(GRADUATED_ARG, request.args.get(GRADUATED_ARG) or exports.GRADUATED_ONLY)
+        return super().list_url(**extra)
+
+    @bulk_action("export", "导出", verb="导出档案", icon="fa-download")
+    def action_export(self, selection: Selection):
+        """档案导出 of the ticked students, or of the confirmed filter, with the chosen documents."""
         scope = _admin_scope()
-        filters = exports.clean_archive_filters(request.form)
+        filters = {**selection.filters, "graduated": request.args.get(GRADUATED_ARG) or exports.GRADUATED_ONLY}
         _submit(lambda: exports.start_archive_export(
-            actor=g.user, scope=scope, filters=filters, student_ids=request.form.getlist("ids"),
+            actor=g.user, scope=scope, filters=filters, student_ids=selection.ids,
             documents=request.form.getlist("documents")))
-        return redirect(url_for(".list", **filters))
+        return redirect(self.list_url())
 
 
 # FAB search columns of the model list pages → the export's filter keys (equality filters only).
@@ -121,9 +145,17 @@ class ExportView(BaseView):
         scope = _admin_scope()
         if not self.appbuilder.sm.has_access("can_export", "DegreeAuditView"):
             abort(403)
+        ids = ticked_ids(request.form.getlist("ids"))
+        stage = request.form.get("stage", "any")
+        if not ids:
+            flt = degree.DegreeFilter.from_mapping(request.form)
+            count = 0 if flt.applied == DegreeApplicationState.NOT_APPLIED.value else list_pages.degree_filter_count(
+                scope, flt, stage=stage if stage in exports.STAGES else "any")
+            asked = confirm_whole_filter(self, count, "导出学位申请信息汇总表", "条学位申请", back_url())
+            if asked:
+                return asked
         _submit(lambda: exports.start_degree_summary_export(
-            actor=g.user, scope=scope, filters=request.form, application_ids=request.form.getlist("ids"),
-            stage=request.form.get("stage", "any")))
+            actor=g.user, scope=scope, filters=request.form, application_ids=ids, stage=stage))
         return redirect(back_url())
 
     @expose("/list", methods=["POST"])

@@ -1,118 +1,172 @@
 """毕业相关: 毕业审核管理, 毕业生列表 and (CE admin) 毕业批次.
 
-Views stay thin: they read the filter and the ticked ids, check them against the scope (404 for
-anything outside it), call ``app.services.graduation`` and commit. Every action returns to the
-same filtered page.
+毕业审核管理 is a FAB ModelView over ``Student`` (a student without an audit row is listed as 未审核)
+through ``ScopedModelView``: the manual's filter bar drives FAB's own filters (so URL, sorting, page
+size and pages are FAB's) and the bulk operations are FAB actions, each its own permission, following
+the one rule of ``app.views.bulk``. Views stay thin: ``app.views.commands`` commits or explains.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, g, jsonify, redirect, request, url_for
-from flask_appbuilder import BaseView, ModelView, expose, has_access
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.widgets import ListWidget
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
-from app.ids import parse_id, parse_page
 from app.extensions import db
-from app.jobs import runner
+from app.ids import parse_id
 from app.models.graduation import GraduationBatch
+from app.models.student import Student
 from app.security import current_scope
-from app.services import graduation
-from app.services.errors import DomainError, NotFound
+from app.services import graduation, list_pages
+from app.services.errors import NotFound
 from app.statuses import GraduationResult, Level, choices, label
+from app.views.bulk import Selection, bulk_action
+from app.views.commands import FAILED, run_command, submit_task
+from app.views.scoped import ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
 
-TASK_SUBMITTED = "任务已提交，可在任务中心查看进度"
 PER_PAGE = 20
 
 
-def local_time(value: dt.datetime | None) -> str:
-    """A stored (UTC) timestamp as Asia/Shanghai wall time for display."""
-    return graduation.shanghai_now(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+class StudentBarFilter(BaseFilter):
+    """One field of the 毕业相关 filter bar as a FAB filter over Student.
+
+    The SQL is ``graduation.filter_clauses``, the same function the jobs and 一键确认毕业 use, so the
+    page and its actions always mean the same students. ``service_key`` names the field there.
+    """
+
+    service_key = ""
+
+    def apply(self, query, value):
+        value = value[-1] if isinstance(value, list) and value else value
+        return query.filter(*graduation.filter_clauses({self.service_key: value}))
 
 
-class GraduationAuditView(BaseView):
-    """毕业审核管理: filter, 同步课程数据, 毕业审核, 修改毕业审核结果, 一键确认毕业, 发布 (CE)."""
+def _bar_filter(key: str, text: str) -> type[StudentBarFilter]:
+    return type(f"{key.title().replace('_', '')}BarFilter", (StudentBarFilter,),
+                {"service_key": key, "name": text, "arg_name": f"bar_{key}"})
+
+
+BAR_FILTERS = {
+    "enrol_grade": _bar_filter("enrol_grade", "学籍年级"),
+    "study_grade": _bar_filter("study_grade", "学习年级"),
+    "level": _bar_filter("level", "层次"),
+    "site_id": _bar_filter("site_id", "教学点"),
+    "major_id": _bar_filter("major_id", "专业"),
+    "result": _bar_filter("result", "毕业审核结果"),
+    "q": _bar_filter("q", "姓名/学号"),
+}
+
+
+class StudentListWidget(ListWidget):
+    """The rows of a 毕业相关 list: our table (checkboxes, dialogs) with FAB's sort links and pager."""
+
+    template = "graduation/audit_widget.html"
+
+
+class StudentBarListView(ScopedModelView):
+    """A FAB list over Student with the manual's filter bar (毕业审核管理, 毕业生列表)."""
+
+    datamodel = SQLAInterface(Student)
+    list_widget = StudentListWidget
+    bulk_items = "学生"
+    bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
+    search_columns = ["enrol_grade", "study_grade", "level", "student_no", "name"]
+    order_columns = ["student_no", "name", "enrol_grade", "study_grade", "passed_courses", "earned_credits",
+                     "synced_at"]
+    list_columns = ["student_no", "name", "enrol_grade", "study_grade", "level", "major", "site",
+                    "passed_courses", "earned_credits", "synced_at"]
+    label_columns = {
+        "student_no": "学号", "name": "姓名", "enrol_grade": "学籍年级", "study_grade": "学习年级",
+        "level": "层次", "major": "专业", "site": "教学点", "passed_courses": "已通过课程数",
+        "earned_credits": "已获总学分", "synced_at": "同步时间",
+    }
+    base_order = ("student_no", "asc")
+    page_size = PER_PAGE
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for key in self.bar_keys:
+            install_filters(self, key, [BAR_FILTERS[key]])
+
+    def bar_values(self) -> dict:
+        """The filter bar's current values (service keys), for the selects and the task description."""
+        return graduation.clean_filters(self.bulk_filters())
+
+    def page_rows(self, students: list) -> list[dict]:
+        return list_pages.graduation_rows(students)
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
+                         page_size=None, widgets=None, **kwargs):
+        """FAB's count + page query, then the page's audit rows and names in two more queries."""
+        widgets = widgets or {}
+        page_size = clamp_page_size(page_size) or self.page_size
+        if not order_column:
+            order_column, order_direction = self.base_order
+        joined = filters.get_joined_filters(self._base_filters)
+        count, students = self.datamodel.query(joined, order_column, order_direction, page=page,
+                                               page_size=page_size)
+        page = page or 0
+        widgets["list"] = self.list_widget(
+            route_base=self.route_base, label_columns=self.label_columns, include_columns=self.list_columns,
+            value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page,
+            page_size=page_size, count=count, pages=max(1, -(-count // page_size)), pks=[s.id for s in students],
+            actions=self.permitted_actions(), filters=filters, modelview_name=self.__class__.__name__,
+            rows=self.page_rows(students), action_url=self.action_url(), list_url=self.list_url(),
+            confirm_messages=self.confirm_messages(count),
+            result_choices=_result_choices(), show_audit=self.show_audit,
+            **self.widget_args(),
+        )
+        return widgets
+
+    def widget_args(self) -> dict:
+        """Extra values a list's own widget template needs (none here)."""
+        return {}
+
+    show_audit = True
+
+    def render_list(self, template: str, title: str, **extra):
+        """The list page: the filter bar above FAB's list widget."""
+        widgets = self._list()
+        keep = {k: v for k, v in request.args.items() if k.startswith(("psize_", "_oc_", "_od_"))}
+        return self.render_template(template, title=title, widgets=widgets, filters=self.bar_values(),
+                                    options=self.bar_options(), keep=keep, **extra)
+
+    def bar_options(self) -> dict:
+        options = graduation.filter_options(current_scope())
+        if "result" not in self.bar_keys:
+            options.pop("result")
+        return options
+
+
+def _result_choices() -> list[tuple[str, str]]:
+    return [(c, t) for c, t in choices(GraduationResult) if c in graduation.SETTABLE_RESULTS]
+
+
+class GraduationAuditView(StudentBarListView):
+    """毕业审核管理: filter, 同步课程数据, 毕业审核, 修改毕业审核结果, 一键确认毕业, 导出, 发布 (CE)."""
 
     route_base = "/graduation/audit"
-    default_view = "list"
+    list_template = "graduation/audit_list.html"
+    list_title = "毕业审核管理"
+    include_route_methods = {"list", "action_post", "detail", "preview"}
+    # each bulk action is its own permission (can_sync, can_audit, …) in the role table (app/security.py)
+    method_permission_name = {
+        "list": "list", "detail": "detail", "preview": "preview", "action_sync": "sync",
+        "action_audit": "audit", "action_override": "override", "action_confirm": "confirm",
+        "action_export": "export", "action_publish": "publish",
+    }
 
-    # ------------------------------------------------------------------ helpers
-
-    def _filters(self, source) -> dict:
-        f = graduation.clean_filters(source)
-        f.pop("confirm_state", None)
-        return f
-
-    def _back(self, filters: dict):
-        if request.form.get("back") == "detail":
-            ids = request.form.getlist("ids")
-            student_id = parse_id(ids[0]) if len(ids) == 1 else None
-            if student_id is not None:
-                return redirect(url_for(".detail", student_id=student_id))
-        return redirect(url_for(".list", **filters))
-
-    def _target(self):
-        """(scope, filters, ids) of a posted action; 404 if any ticked id is outside the scope."""
-        scope = current_scope()
-        filters = self._filters(request.form)
-        try:
-            ids = graduation.parse_ids(request.form.getlist("ids"))
-        except DomainError:
-            abort(400)
-        if ids and not graduation.all_in_scope(ids, scope):
-            abort(404)
-        return scope, filters, ids
-
-    def _start(self, kind: str):
-        scope, filters, ids = self._target()
-        try:
-            task = graduation.start_task(kind, actor=g.user, scope=scope, filters=filters, student_ids=ids)
-            runner.submit(task)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            flash(TASK_SUBMITTED, "success")
-        return self._back(filters)
-
-    # ------------------------------------------------------------------ pages
-
-    @expose("/")
+    @expose("/list/")
+    @expose("/")  # the manual's address; registered first, so url_for(".list") gives it
     @has_access
     def list(self):
-        scope = current_scope()
-        filters = self._filters(request.args)
-        page_no = parse_page(request.args.get("page"))
-        rows, total = graduation.page(filters, scope, page_no, PER_PAGE)
-        pages = max(1, -(-total // PER_PAGE))
-        return self.render_template(
-            "graduation/audit_list.html",
-            title="毕业审核管理",
-            rows=[self._row(s, a) for s, a in rows],
-            total=total,
-            page_no=page_no,
-            pages=pages,
-            filters=filters,
-            options=graduation.filter_options(scope),
-            result_choices=[(c, t) for c, t in choices(GraduationResult) if c in graduation.SETTABLE_RESULTS],
-            can_publish=self.appbuilder.sm.has_access("can_publish", self.class_permission_name),
-            local_time=local_time,
-        )
+        return self.render_list("graduation/audit_list.html", "毕业审核管理")
 
-    @staticmethod
-    def _row(student, audit) -> dict:
-        return {
-            "student": student,
-            "audit": audit,
-            "result": audit.result if audit is not None else GraduationResult.UNAUDITED.value,
-            "result_label": graduation.result_label(audit.result if audit is not None else None),
-            "reasons": graduation.reasons_of(audit),
-            "override": audit is not None and audit.is_override,
-            "confirm_state": graduation.confirm_state(audit),
-            "confirm_label": graduation.CONFIRM_LABELS[graduation.confirm_state(audit)],
-        }
+    # ------------------------------------------------------------------ row pages
 
     @expose("/student/<int:student_id>")
     @has_access
@@ -124,8 +178,7 @@ class GraduationAuditView(BaseView):
         return self.render_template(
             "graduation/audit_detail.html",
             title="毕业审核详情",
-            result_choices=[(c, t) for c, t in choices(GraduationResult) if c in graduation.SETTABLE_RESULTS],
-            local_time=local_time,
+            result_choices=_result_choices(),
             **data,
         )
 
@@ -145,86 +198,99 @@ class GraduationAuditView(BaseView):
             reasons=[r.to_dict() for r in verdict.reasons],
         )
 
-    # ------------------------------------------------------------------ actions
+    # ------------------------------------------------------------------ bulk actions
 
-    @expose("/sync", methods=["POST"])
-    @has_access
-    def sync(self):
-        return self._start("graduation_sync")
+    def _back(self):
+        """Back to the list; the detail page's own override returns to the detail page."""
+        student_id = parse_id(request.form.get("rowid", "")) if request.form.get("back") == "detail" else None
+        if student_id is not None:
+            return redirect(url_for(".detail", student_id=student_id))
+        return redirect(self.list_url())
 
-    @expose("/audit", methods=["POST"])
-    @has_access
-    def audit(self):
-        return self._start("graduation_audit")
+    def _start(self, kind: str, selection: Selection):
+        submit_task(lambda: graduation.start_task(kind, actor=g.user, scope=current_scope(),
+                                                  filters=selection.as_filters()))
+        return self._back()
 
-    @expose("/publish", methods=["POST"])
-    @has_access
-    def publish(self):
-        return self._start("graduation_publish")
+    @bulk_action("sync", "同步课程数据", icon="fa-refresh")
+    def action_sync(self, selection: Selection):
+        return self._start("graduation_sync", selection)
 
-    @expose("/override", methods=["POST"])
-    @has_access
-    def override(self):
-        _scope, filters, ids = self._target()
-        # ``result`` is the list's filter (a hidden input); the new result is ``override_result``.
-        new_result = request.form.get("override_result", "")
-        try:
-            n = graduation.override(ids, new_result, request.form.get("reason", ""), actor=g.user)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            flash(f"已修改 {n} 名学生的毕业审核结果", "success")
-        return self._back(filters)
+    @bulk_action("audit", "毕业审核", verb="执行毕业审核")
+    def action_audit(self, selection: Selection):
+        return self._start("graduation_audit", selection)
 
-    @expose("/confirm", methods=["POST"])
-    @has_access
-    def confirm(self):
-        scope, filters, ids = self._target()
-        try:
-            n = graduation.confirm(filters, scope, g.user, student_ids=ids)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            if n:
-                flash(f"已确认毕业 {n} 名学生，名单已提交继教院", "success")
-            else:
-                flash("当前筛选条件下没有未确认的预毕业学生", "info")
-        return self._back(filters)
+    @bulk_action("override", "修改毕业审核结果", needs_ticks=True, icon="fa-edit")
+    def action_override(self, selection: Selection):
+        # ``result`` may be the list's filter; the new result is ``override_result``
+        run_command(lambda: graduation.override(selection.ids, request.form.get("override_result", ""),
+                                                request.form.get("reason", ""), actor=g.user),
+                    lambda n: f"已修改 {n} 名学生的毕业审核结果")
+        return self._back()
+
+    @bulk_action("confirm", "一键确认毕业", verb="执行一键确认毕业", icon="fa-paper-plane")
+    def action_confirm(self, selection: Selection):
+        n = run_command(lambda: graduation.confirm(selection.as_filters(), current_scope(), g.user))
+        if n:
+            flash(f"已确认毕业 {n} 名学生，名单已提交继教院", "success")
+        elif n is not FAILED:
+            flash("当前筛选条件下没有未确认的预毕业学生", "info")
+        return self._back()
+
+    @bulk_action("export", "导出", verb="导出", icon="fa-download")
+    def action_export(self, selection: Selection):
+        from app.services import exports
+
+        submit_task(lambda: exports.start_list_export(actor=g.user, scope=current_scope(), kind="graduation",
+                                                      filters=selection.as_filters()),
+                    "导出任务已提交，可在任务中心查看和下载")
+        return self._back()
+
+    @bulk_action("publish", "发布", verb="发布（生成毕业证书编号）", icon="fa-bullhorn")
+    def action_publish(self, selection: Selection):
+        return self._start("graduation_publish", selection)
 
 
-class GraduateListView(BaseView):
-    """毕业生列表: published graduates in scope with their 毕业证书编号 and 毕业日期."""
+class PublishedFilter(BaseFilter):
+    """Base filter of 毕业生列表: published graduates only (the same SQL as the jobs' 确认状态 已毕业)."""
+
+    name = "已毕业"
+    arg_name = "published"
+
+    def apply(self, query, value):
+        return query.filter(*graduation.filter_clauses({"confirm_state": graduation.ConfirmState.PUBLISHED.value}))
+
+
+class GraduateListView(StudentBarListView):
+    """毕业生列表: published graduates in scope with their 毕业证书编号 and 毕业日期; 导出 as a FAB action."""
 
     route_base = "/graduation/graduates"
-    default_view = "list"
+    list_title = "毕业生列表"
+    base_filters = [["id", StudentScopeFilter, lambda: None], ["id", PublishedFilter, lambda: None]]
+    bar_keys = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "q")
+    list_columns = ["student_no", "name", "enrol_grade", "study_grade", "level", "major", "site"]
+    order_columns = ["student_no", "name", "enrol_grade", "study_grade"]
+    show_audit = False
+    include_route_methods = {"list", "action_post"}
+    method_permission_name = {"list": "list", "action_export": "export"}
 
+    @expose("/list/")
     @expose("/")
     @has_access
     def list(self):
-        scope = current_scope()
-        filters = graduation.clean_filters(request.args)
-        filters.pop("result", None)
-        filters["confirm_state"] = graduation.ConfirmState.PUBLISHED.value
-        page_no = parse_page(request.args.get("page"))
-        rows, total = graduation.page(filters, scope, page_no, PER_PAGE)
-        filters.pop("confirm_state")
-        options = graduation.filter_options(scope)
-        options.pop("result")
-        return self.render_template(
-            "graduation/graduate_list.html",
-            title="毕业生列表",
-            rows=rows,
-            total=total,
-            page_no=page_no,
-            pages=max(1, -(-total // PER_PAGE)),
-            filters=filters,
-            options=options,
-            final_label=graduation.CONFIRM_LABELS[graduation.ConfirmState.PUBLISHED.value],
-        )
+        return self.render_list("graduation/audit_list.html", "毕业生列表")
+
+    @bulk_action("export", "导出", verb="导出", icon="fa-download")
+    def action_export(self, selection: Selection):
+        from app.services import exports
+
+        submit_task(lambda: exports.start_list_export(actor=g.user, scope=current_scope(), kind="graduates",
+                                                      filters=selection.as_filters()),
+                    "导出任务已提交，可在任务中心查看和下载")
+        return redirect(self.list_url())
+
+
+LEVEL_CHOICES = [SelectChoice(value, text) for value, text in choices(Level)]  # WTForms 3.3: no tuples
 
 
 class GraduationBatchView(ModelView):
@@ -261,8 +327,8 @@ class GraduationBatchView(ModelView):
         "graduation_date": "毕业日期",
     }
     formatters_columns = {"level": lambda v: label(v, Level) if v else ""}
-    add_form_extra_fields = {"level": SelectField("层次", choices=choices(Level), widget=Select2Widget())}
-    edit_form_extra_fields = {"level": SelectField("层次", choices=choices(Level), widget=Select2Widget())}
+    add_form_extra_fields = {"level": SelectField("层次", choices=LEVEL_CHOICES, widget=Select2Widget())}
+    edit_form_extra_fields = {"level": SelectField("层次", choices=LEVEL_CHOICES, widget=Select2Widget())}
 
     def _check(self, item: GraduationBatch) -> None:
         if item.confirm_start and item.confirm_end and item.confirm_end <= item.confirm_start:

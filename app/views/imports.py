@@ -17,7 +17,6 @@ from app.jobs import runner
 from app.models.task import Task
 from app.services import imports
 from app.services.errors import DomainError
-from app.views.scoped import local_time
 from app.views.tasks import state_text, summary_text
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,7 +25,8 @@ CATEGORY = "基础数据"  # the menu of 机构 and 专业 (app.views.admin)
 
 
 class ImportView(BaseView):
-    """数据导入: choose 学生学籍 / 教学计划（含课程）/ 成绩 / 学位外语成绩, upload an .xlsx, download templates."""
+    """数据导入: choose 学生学籍 / 教学计划（含课程）/ 成绩 / 学位外语成绩 / 机构与专业 / 账号, upload an .xlsx,
+    download templates."""
 
     route_base = "/imports"
     default_view = "index"
@@ -39,7 +39,7 @@ class ImportView(BaseView):
         return self.render_template(
             "imports/index.html", title="数据导入", kinds=list(KINDS.values()), recent=recent,
             chosen=request.args.get("kind") if request.args.get("kind") in KINDS else "students",
-            state_text=state_text, summary_text=summary_text, local_time=local_time,
+            state_text=state_text, summary_text=summary_text,
         )
 
     @expose("/template/<kind>")

@@ -18,6 +18,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
 
 from app.audit.scores import parse_score
+from app.clock import format_local
 from app.extensions import db
 from app.models.account import Account
 from app.models.degree import DegreeApplication
@@ -47,7 +48,6 @@ from app.views.scoped import (
     ScopedSiteFilter,
     StudentNoFilter,
     install_filters,
-    local_time,
 )
 
 CATEGORY = "学籍管理"
@@ -190,7 +190,7 @@ class StudentView(LoggedEditsMixin, ScopedModelView):
         "status": _select("学籍状态", choices(EnrolmentStatus)),
     }
     formatters_columns = {
-        "synced_at": local_time,
+        "synced_at": format_local,
         "has_photo": lambda v: "已上传" if v else "未上传",
     }
 
@@ -455,7 +455,7 @@ class GraduateFormView(LoggedEditsMixin, ScopedModelView):
     }
     add_form_extra_fields = {"student_no": _STUDENT_NO_FIELD, "state": _select("状态", choices(FormState))}
     edit_form_extra_fields = {"state": _select("状态", choices(FormState))}
-    formatters_columns = {"submitted_at": local_time}
+    formatters_columns = {"submitted_at": format_local}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -476,8 +476,7 @@ class GraduateFormView(LoggedEditsMixin, ScopedModelView):
         done = records.review_forms(items, actor=g.user)
         db.session.commit()
         flash(f"已审核 {done} 份毕业生登记表", "success")
-        self.update_redirect()
-        return redirect(self.get_redirect())
+        return redirect(self.list_url())  # the same filtered list, also when nothing was ticked
 
 
 def register(appbuilder) -> None:

@@ -5,16 +5,15 @@ FAB's ``base_filters`` cover list/show/edit/delete but not actions (they load ro
 """
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from flask import abort, current_app, has_app_context, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from sqlalchemy import false, select
 
 from app.ids import parse_id
 from app.security import current_scope, student_scope_clause
+from app.views.bulk import BulkActionsMixin, read_filter_args
 
 PAGE_SIZE_MAX = 100
 
@@ -89,16 +88,6 @@ def clamp_page_size(page_size: int | None) -> int | None:
     return min(page_size, limit)
 
 
-def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """Show a stored naive-UTC timestamp in the configured time zone (Asia/Shanghai)."""
-    if value is None:
-        return ""
-    if not isinstance(value, dt.datetime):
-        return str(value)
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).strftime(fmt)
-
-
 class PostDeleteMixin:
     """Deletion by POST only (with its CSRF token); FAB also routes GET, which it merely refuses."""
 
@@ -108,7 +97,29 @@ class PostDeleteMixin:
         return ModelView.delete.__wrapped__(self, pk)
 
 
-class ClampedModelView(PostDeleteMixin, ModelView):
+class SafeListMixin:
+    """FAB's list with safe arguments and a clamped page size (FAB 500s on unknown filters/sorts)."""
+
+    def _list(self, **kwargs):
+        """FAB's list logic with safe arguments: unknown filters and sort columns are ignored."""
+        order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        if order_column not in self.order_columns or order_direction not in ("asc", "desc"):
+            order_column, order_direction = "", ""
+        read_filter_args(self._filters, request.args)
+        widgets = self._get_list_widget(
+            filters=self._filters,
+            order_column=order_column,
+            order_direction=order_direction,
+            page=get_page_args().get(self.__class__.__name__),
+            page_size=get_page_size_args().get(self.__class__.__name__),
+            **kwargs,
+        )
+        form = self.search_form.refresh()
+        self.update_redirect()
+        return self._get_search_widget(form=form, widgets=widgets)
+
+
+class ClampedModelView(SafeListMixin, PostDeleteMixin, ModelView):
     """A ModelView for data without student scope: POST-only delete, page size clamped."""
 
     page_size = 20
@@ -118,8 +129,12 @@ class ClampedModelView(PostDeleteMixin, ModelView):
         return super()._get_list_widget(*args, **kwargs)
 
 
-class ScopedModelView(PostDeleteMixin, ModelView):
-    """A ModelView whose every row access, actions included, goes through the student scope."""
+class ScopedModelView(BulkActionsMixin, SafeListMixin, PostDeleteMixin, ModelView):
+    """A ModelView whose every row access, actions included, goes through the student scope.
+
+    Actions follow the one bulk-action rule of ``app.views.bulk`` (ticked rows in one scoped query,
+    nothing ticked = the confirmed filter); list arguments FAB would 500 on are ignored.
+    """
 
     base_filters = [["id", StudentScopeFilter, lambda: None]]
     page_size = 20
@@ -145,16 +160,6 @@ class ScopedModelView(PostDeleteMixin, ModelView):
         if request.method == "POST" and self.get_scoped(pk) is None:
             abort(404)
         return super().action(name, pk)
-
-    @expose("/action_post", methods=["POST"])
-    def action_post(self):
-        """Refuse the whole request if any posted id is outside the scope (nothing is changed)."""
-        if request.form.get("action") not in self.actions:
-            abort(404)
-        for pk in request.form.getlist("rowid"):
-            if self.get_scoped(pk) is None:
-                abort(404)
-        return super().action_post()
 
 
 class StudentNoFilter(BaseFilter):
@@ -219,7 +224,9 @@ def refuse_unsafe_routes():
         if not isinstance(view, BaseCRUDView):
             return None
         if method == "download":
-            abort(404)
+            if "filename" in (request.view_args or {}):
+                abort(404)  # FAB's own download/<filename>; a view's own download route (任务中心) stays
+            return None
         name = (request.view_args or {}).get("name") if method == "action" else request.form.get("action")
         if name not in view.actions:
             abort(404)

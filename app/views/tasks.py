@@ -1,23 +1,28 @@
 """任务中心: the background tasks of the user's organisation (the CE admin sees all).
 
-Every route loads tasks through ``_scoped()``: another organisation's task id gives 404, whether it is
-listed, polled, downloaded or retried.
+The list is a FAB ModelView over Task whose base filter is the organisation scope; every other route
+loads tasks through ``_scoped()``: another organisation's task id gives 404, whether it is listed,
+polled, downloaded or retried.
 """
 from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
-from flask_appbuilder import BaseView, expose, has_access
-from sqlalchemy import func, select
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.widgets import ListWidget
+from sqlalchemy import select
 
 from app import storage
-from app.ids import parse_id
+from app.clock import format_local
 from app.extensions import db
+from app.ids import parse_id
 from app.jobs import runner
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
 from app.services import tasks
 from app.statuses import TaskState
-from app.views.scoped import local_time
+from app.views.scoped import ClampedModelView, clamp_page_size
 
 PAGE_SIZE = 20
 _OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
@@ -48,18 +53,45 @@ def task_json(task: Task) -> dict:
         "percent": task.percent,
         "summary": summary_text(task.summary),
         "error": task.error or "",
-        "started_at": local_time(task.started_at),
-        "finished_at": local_time(task.finished_at),
+        "started_at": format_local(task.started_at),
+        "finished_at": format_local(task.finished_at),
         "download_url": url_for("TaskView.download", pk=task.id) if task.result_path else "",
         "open": task.state in _OPEN,
     }
 
 
-class TaskView(BaseView):
-    """任务中心 page, its JSON status endpoint, downloads and retries."""
+class TaskScopeFilter(BaseFilter):
+    """Base filter of 任务中心: the user's organisation's tasks (the CE admin's: all)."""
 
+    name = "scope"
+    arg_name = "task_scope"
+
+    def apply(self, query, value):
+        return query.filter(task_scope_clause(current_scope()))
+
+
+class TaskListWidget(ListWidget):
+    """The task table (polled by app.js) with FAB's sort links and pager."""
+
+    template = "tasks/widget.html"
+
+
+class TaskView(ClampedModelView):
+    """任务中心 as a FAB list over Task (scoped by organisation), its JSON status endpoint, downloads and retries."""
+
+    datamodel = SQLAInterface(Task)
     route_base = "/tasks"
-    default_view = "list"
+    list_title = "任务中心"
+    base_filters = [["id", TaskScopeFilter, lambda: None]]
+    base_order = ("created_at", "desc")
+    list_columns = ["id", "kind", "scope_text", "requested_by", "created_at", "started_at", "finished_at", "state"]
+    order_columns = ["id", "created_at", "started_at", "finished_at"]
+    search_columns = ["kind", "state"]
+    label_columns = {"id": "编号", "kind": "任务类型", "scope_text": "范围", "requested_by": "提交人",
+                     "created_at": "提交时间", "started_at": "开始时间", "finished_at": "结束时间", "state": "状态"}
+    list_widget = TaskListWidget
+    page_size = PAGE_SIZE
+    include_route_methods = {"list", "status", "download", "retry"}
 
     def _scoped(self, pk: int) -> Task:
         task = db.session.scalar(select(Task).where(Task.id == pk, task_scope_clause(current_scope())))
@@ -67,24 +99,30 @@ class TaskView(BaseView):
             abort(404)
         return task
 
-    @expose("/")
+    @expose("/list/")
+    @expose("/")  # the manual's address, registered first
     @has_access
     def list(self):
-        """Newest first, paginated; dead workers' tasks are marked 失败 before they are shown."""
-        clause = task_scope_clause(current_scope())
-        total = db.session.scalar(select(func.count(Task.id)).where(clause)) or 0
-        pages = max(1, -(-total // PAGE_SIZE))
-        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-        rows = db.session.scalars(
-            select(Task).where(clause).order_by(Task.created_at.desc(), Task.id.desc())
-            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-        ).all()
+        """Newest first, FAB's pages; dead workers' tasks are marked 失败 before they are shown."""
+        return self.render_template("tasks/list.html", title="任务中心", widgets=self._list())
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
+                         page_size=None, widgets=None, **kwargs):
+        widgets = widgets or {}
+        page_size = clamp_page_size(page_size) or self.page_size
+        if not order_column:
+            order_column, order_direction = self.base_order
+        count, rows = self.datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
+                                           order_direction, page=page, page_size=page_size)
         tasks.reap_stale([t for t in rows if t.state in _OPEN])
-        return self.render_template(
-            "tasks/list.html", title="任务中心", rows=rows, page=page, pages=pages, total=total,
-            kinds=tasks.TASK_KINDS, state_text=state_text, summary_text=summary_text, local_time=local_time,
-            failed=TaskState.FAILED.value, open_states=_OPEN,
+        widgets["list"] = self.list_widget(
+            route_base=self.route_base, label_columns=self.label_columns, include_columns=self.list_columns,
+            value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page or 0,
+            page_size=page_size, count=count, pks=[t.id for t in rows], actions={}, filters=filters,
+            modelview_name=self.__class__.__name__, rows=rows, kinds=tasks.TASK_KINDS, state_text=state_text,
+            summary_text=summary_text, failed=TaskState.FAILED.value, open_states=_OPEN,
         )
+        return widgets
 
     @expose("/status")
     @has_access

@@ -92,3 +92,15 @@ def snapshot() -> dict:
         "tasks": db.session.scalar(select(func.count(Task.id))),
         "log": db.session.scalar(select(func.count(OperationLog.id))),
     }
+
+
+def confirmed(client, url: str, body: dict):
+    """A filter-wide workflow request as a careful client makes it: ask, read the 409's count, confirm.
+
+    The one bulk-action rule (app/views/bulk.py, app/views/api.py ``unconfirmed``): without
+    ``confirm_count`` equal to the server's count of the filter nothing runs.
+    """
+    resp = client.post(url, json=body)
+    if resp.status_code != 409 or "count" not in (resp.get_json() or {}):
+        return resp
+    return client.post(url, json={**body, "confirm_count": resp.get_json()["count"]})

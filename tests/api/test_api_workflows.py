@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DegreeApplication, GraduationAudit, GraduationBatch, OperationLog, Task
-from tests.api.conftest import snapshot
+from tests.api.conftest import confirmed, snapshot
 
 GRAD = "/api/v1/graduation"
 DEG = "/api/v1/degree"
@@ -42,12 +42,32 @@ def test_graduation_audit_by_ids_returns_task_and_runs(data, api):
 def test_graduation_audit_by_filter_stays_in_scope(data, api):
     """An empty filter means "everything in my scope": site 1's audit never touches student2."""
     before = audit_row(data["s2"]).computed_task_id
-    resp = api("jxd001").post(f"{GRAD}/audit", json={"filters": {}})
+    resp = confirmed(api("jxd001"), f"{GRAD}/audit", {"filters": {}})
     assert resp.status_code == 202
     assert audit_row(data["s1"]).computed_task_id == resp.get_json()["task_id"]
     assert audit_row(data["s2"]).computed_task_id == before
     assert db.session.get(Task, resp.get_json()["task_id"]).params["scope"] == {
         "kind": "site", "org_id": data["world"].site1.id, "student_id": None}
+
+
+@pytest.mark.parametrize("username,url", [("jxd001", f"{GRAD}/audit"), ("jxd001", f"{GRAD}/confirm"),
+                                          ("jxd001", f"{DEG}/audit"), ("jxd001", f"{DEG}/review"),
+                                          ("xy001", f"{DEG}/final")])
+def test_filter_wide_request_needs_the_confirmed_count(data, api, username, url):
+    """Nothing ticked: 409 with the server's count and the confirmation sentence, nothing changes; a wrong
+    count is refused the same way; ids need no confirmation (the pages' rule, app/views/bulk.py)."""
+    before = snapshot()
+    client = api(username)
+    body = {"filters": {}, "opinion": "agree"} if url.endswith("/review") else {"filters": {}}
+    resp = client.post(url, json=body)
+    assert resp.status_code == 409, resp.get_json()
+    count = resp.get_json()["count"]
+    noun = "条学位申请" if url.startswith(DEG) else "名学生"
+    assert count == 1 and resp.get_json()["message"].startswith(f"将对当前筛选的 1 {noun}")
+    assert client.post(url, json={**body, "confirm_count": count + 1}).status_code == 409
+    assert snapshot() == before
+    resp = client.post(url, json={**body, "confirm_count": count})
+    assert resp.status_code != 409, resp.get_json()  # confirmed: now the service decides (e.g. 终审 needs 初审)
 
 
 def test_graduation_audit_of_empty_filter_is_400(data, api):
@@ -75,7 +95,7 @@ def test_graduation_actions_with_other_orgs_ids_are_404(data, api, username, oth
 
 def test_confirm_own_students_inside_window(data, api):
     """一键确认毕业 of the site's 预毕业 students marks them 已确认; the other site's stay as they were."""
-    resp = api("jxd001").post(f"{GRAD}/confirm", json={"filters": {}})
+    resp = confirmed(api("jxd001"), f"{GRAD}/confirm", {"filters": {}})
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["count"] == 1
     assert audit_row(data["s1"]).confirmed_at is not None
@@ -225,7 +245,7 @@ def test_read_apis_have_no_generic_writes(data, api):
 def test_degree_audit_by_site_covers_own_applications(data, api):
     """学位条件审核 through the API creates a task over the site's applications only."""
     before = application(data["app2"]).computed_task_id
-    resp = api("jxd001").post(f"{DEG}/audit", json={"filters": {}})
+    resp = confirmed(api("jxd001"), f"{DEG}/audit", {"filters": {}})
     assert resp.status_code == 202, resp.get_json()
     task_id = resp.get_json()["task_id"]
     assert application(data["app1"]).computed_task_id == task_id
@@ -259,7 +279,7 @@ def test_review_then_final_through_the_api(data, api):
     assert resp.get_json()["message"] == "初审完成：1 名学生的初审意见已签名保存"
     row = application(data["app1"])
     assert (row.review_opinion, row.review_comment) == ("agree", "材料齐全") and row.review_signature_id
-    resp = api("xy001").post(f"{DEG}/final", json={"filters": {}})
+    resp = confirmed(api("xy001"), f"{DEG}/final", {"filters": {}})
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["count"] == 1 and resp.get_json()["skipped"] == 0
     assert application(data["app1"]).final_at is not None

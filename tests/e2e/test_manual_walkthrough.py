@@ -130,10 +130,9 @@ def test_1_site_admin_audits_graduation(person):
     STATE["jxd001_student_nos"] = [r[G_NO] for r in rows]
 
     # 3. 同步课程数据 → a task; 任务中心 shows it 处理成功; 查询 shows the synced figures
-    button(page, "同步课程数据").click()
-    page.wait_for_load_state()
-    p.shot("同步课程数据_已提交")
-    assert TASK_SUBMITTED in p.flashes()
+    # nothing ticked: the whole filter, after the confirmation that states its count (app/views/bulk.py)
+    flash = p.confirm_click(button(page, "同步课程数据"), f"将对当前筛选的 {n} 名学生同步课程数据", "同步课程数据_已提交")
+    assert TASK_SUBMITTED in flash
     sync = p.wait_task("同步课程数据任务")
     assert sync["progress"] == f"{n}/{n}", sync
     back_and_query(p, "同步后查询")
@@ -141,7 +140,7 @@ def test_1_site_admin_audits_graduation(person):
     assert int(demo[G_PASSED]) > 10 and float(demo[G_CREDITS]) > 50 and demo[G_SYNCED]
 
     # 4. 毕业审核: a confirmation dialog, then the job; 任务中心 until 处理成功 with the counts
-    flash = p.confirm_click(button(page, "毕业审核"), "毕业审核", "毕业审核_已提交")
+    flash = p.confirm_click(button(page, "毕业审核"), f"将对当前筛选的 {n} 名学生执行毕业审核，确定吗？", "毕业审核_已提交")
     assert TASK_SUBMITTED in flash
     audit = p.wait_task("毕业审核任务")
     assert audit["progress"] == f"{n}/{n}", audit
@@ -223,7 +222,7 @@ def test_2_ce_admin_publishes_graduates(person):
     p.menu("毕业相关", "毕业生列表")
     n = graduation_query(p, "2020级", "2020级", "高起本", label="毕业生列表_查询")
     assert n == STATE["confirmed"], (n, STATE["confirmed"])
-    rows = cells(page, ".audit-table")
+    rows = [r[1:] for r in cells(page, ".audit-table")]  # after the tick box (导出 is a FAB action of the list)
     numbers = [r[7] for r in rows]
     pattern = re.compile(rf"^\d{{5}}5{this_year()}05\d{{6}}$")
     assert all(pattern.match(no) for no in numbers), numbers
@@ -233,7 +232,8 @@ def test_2_ce_admin_publishes_graduates(person):
 
 
 def test_3_site_admin_exports_archives(person):
-    """jxd001: 毕业生档案管理, tick three graduates, 导出 学籍卡/成绩单/毕业生登记表; the zip holds nine 学号_姓名_文档.xlsx."""
+    """jxd001: 毕业生档案管理, tick three graduates, 导出 学籍卡/成绩单/毕业生登记表; the zip holds nine 学号_姓名_文档.xlsx
+    and the 学士学位申请审批表 of those who applied for a degree."""
     p = person("jxd001")
     p.login("jxd001")
     page = p.page
@@ -244,7 +244,7 @@ def test_3_site_admin_exports_archives(person):
     assert all(r[6] == "毕业" and r[7] for r in rows), rows
     ticked = rows[:3]
     for r in ticked:
-        row_of(page, "#archive-export table", r[1]).locator("input[name=ids]").check()
+        row_of(page, "#archive-export table", r[1]).locator("input[name=rowid]").check()  # FAB's tick box
     for doc in DOCUMENTS:
         expect(page.get_by_label(doc)).to_be_checked()
     p.shot("档案_勾选三名学生")
@@ -261,7 +261,9 @@ def test_3_site_admin_exports_archives(person):
         names = sorted(zf.namelist())
         assert zf.testzip() is None
     expected = sorted(f"{r[1]}_{r[2]}_{doc}.xlsx" for r in ticked for doc in DOCUMENTS)
-    assert names == expected, names
+    forms = [n for n in names if n.endswith("_学士学位申请审批表.xlsx")]  # applicants' 审批表 (issue 16)
+    assert [n for n in names if n not in forms] == expected, names
+    assert all(any(n.startswith(f"{r[1]}_{r[2]}_") for r in ticked) for n in forms), forms
 
 
 # --------------------------------------------------------------------------- 学位审核
@@ -431,10 +433,9 @@ def test_7_ce_admin_publishes_degrees(person):
     export = page.locator("[formaction$='/exports/degree-summary'], form[action$='/exports/degree-summary'] [type=submit]")
     assert export.count(), "学位申请审核管理 has no 导出 学位申请信息汇总表 button (posting to /exports/degree-summary)"
     expect(export.first).to_contain_text("学位申请信息汇总表")
-    export.first.click()
-    page.wait_for_load_state()
-    p.shot("导出汇总表_已提交")
-    assert "导出任务已提交" in p.flashes()
+    # nothing ticked: the whole filter, after the confirmation that states its count (app/views/bulk.py)
+    flash = p.confirm_click(export.first, "导出学位申请信息汇总表", "导出汇总表_已提交")
+    assert "导出任务已提交" in flash
     task = p.wait_task("学位申请信息汇总表导出")
     with page.expect_download() as info:
         task["row"].get_by_role("link", name="下载").click()

@@ -48,7 +48,7 @@ def assert_a4_print_setup(ws):
     assert int(ws.page_setup.paperSize) == 9
     assert ws.page_setup.orientation == "portrait"
     assert ws.sheet_properties.pageSetUpPr.fitToPage
-    assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0
+    assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight or 1) == 1  # one page
     assert ws.print_area
     assert ws.print_options.horizontalCentered
 
@@ -115,6 +115,39 @@ def test_transcript_groups_attempts_by_term_and_repeats_the_table_header(tmp_pat
     assert got["已通过课程数"] == 2 and got["已获总学分"] == 4 and got["毕业证书编号"] == "103045202505000001"
     assert ws.print_title_rows.replace("$", "") == f"{header + 1}:{header + 1}"
     assert_a4_print_setup(ws)
+
+
+def row_heights_by_text(ws) -> dict:
+    return {c.value: ws.row_dimensions[c.row].height for row in ws.iter_rows() for c in row
+            if isinstance(c.value, str)}
+
+
+def test_rows_are_tall_enough_for_wrapped_text(tmp_path):
+    """A course name wider than its column wraps; its row gets the height of the wrapped lines (xlsxwriter
+    does not autofit, and a one-line row clips "毛泽东思想和中国特色社会主义理论体系概论" in print)."""
+    long_name = "毛泽东思想和中国特色社会主义理论体系概论"
+    path = tmp_path / "t.xlsx"
+    archive.write_transcript(str(path), card_data(
+        major="中国语言文学与文化传播（师范类）高级研修", terms=[("2020-2021-1", [
+            {"code": "C01", "name": long_name, "credits": 4.0, "score": "85", "exam_kind": "正考"},
+            {"code": "C02", "name": "高等数学", "credits": 4.0, "score": "85", "exam_kind": "正考"}])],
+        passed_courses=2, earned_credits=8))
+    heights = row_heights_by_text(openpyxl.load_workbook(path).active)
+    assert heights[long_name] >= 2 * archive.LINE_PT
+    assert heights["高等数学"] < 2 * archive.LINE_PT
+    assert heights["中国语言文学与文化传播（师范类）高级研修"] >= 2 * archive.LINE_PT
+    card = tmp_path / "c.xlsx"
+    archive.write_student_card(str(card), card_data(political_status="中国共产党预备党员",
+                                                    site="南通市崇川区继续教育学院城东教学点（夜校）"), None)
+    heights = row_heights_by_text(openpyxl.load_workbook(card).active)
+    assert heights["南通市崇川区继续教育学院城东教学点（夜校）"] >= 2 * archive.LINE_PT
+
+
+def test_text_lines_counts_cjk_as_two_widths():
+    assert archive.text_lines("高等数学", 30) == 1
+    assert archive.text_lines("毛泽东思想和中国特色社会主义理论体系概论", 30) == 2
+    assert archive.text_lines("a" * 29, 30) == 1 and archive.text_lines("a" * 30, 30) == 2
+    assert archive.text_lines("一\n二\n三", 30) == 3
 
 
 def test_transcript_without_grades_says_so(tmp_path):

@@ -18,6 +18,7 @@ from app.security import Scope
 from app.services.errors import DomainError
 from tests import factories
 from tests.reliability.conftest import png_bytes
+from tests.clients import press
 
 N = 30
 
@@ -52,20 +53,20 @@ def pre_graduates(world):
 
 def test_confirm_twice_confirms_once(site_client, pre_graduates):
     """一键确认毕业 posted twice: every student confirmed once, one log entry each, second is a no-op."""
-    assert site_client.post("/graduation/audit/confirm", data={}).status_code == 302
+    assert press(site_client, "/graduation/audit/confirm", data={}).status_code == 302
     first = logs("graduation_confirm")
     stamps = dict(db.session.execute(select(GraduationAudit.id, GraduationAudit.confirmed_at)).all())
-    assert site_client.post("/graduation/audit/confirm", data={}).status_code == 302
+    assert press(site_client, "/graduation/audit/confirm", data={}).status_code == 302
     assert first == pre_graduates and logs("graduation_confirm") == first
     assert dict(db.session.execute(select(GraduationAudit.id, GraduationAudit.confirmed_at)).all()) == stamps
 
 
 def test_publish_twice_numbers_once(site_client, ce_client, pre_graduates):
     """发布 posted twice: each student one diploma number, numbers gap-free, one log entry each."""
-    site_client.post("/graduation/audit/confirm", data={})
-    assert ce_client.post("/graduation/audit/publish", data={}).status_code == 302
+    press(site_client, "/graduation/audit/confirm", data={})
+    assert press(ce_client, "/graduation/audit/publish", data={}).status_code == 302
     first = sorted(numbers())
-    ce_client.post("/graduation/audit/publish", data={})
+    press(ce_client, "/graduation/audit/publish", data={})
     assert sorted(numbers()) == first
     assert_unique_gap_free(first, pre_graduates)
     assert logs("graduation_publish") == pre_graduates
@@ -97,7 +98,7 @@ def test_twenty_parallel_publish_calls(app, site_client, pre_graduates):
     """20 threads start 发布 at once over the same rows: unique gap-free numbers, no deadlock (< 90 s)."""
     from app.services import graduation
 
-    site_client.post("/graduation/audit/confirm", data={})
+    press(site_client, "/graduation/audit/confirm", data={})
     ce_id = db.session.scalar(select(Account.id).where(Account.username == "jjy001"))
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -149,7 +150,7 @@ def test_two_publications_over_the_same_rows_number_each_student_once(app, site_
     Every student is numbered once, numbers are unique and gap-free, one log entry each."""
     from app.services import graduation
 
-    site_client.post("/graduation/audit/confirm", data={})
+    press(site_client, "/graduation/audit/confirm", data={})
     ce_id = db.session.scalar(select(Account.id).where(Account.username == "jjy001"))
     ids = list(db.session.scalars(select(GraduationAudit.student_id)))
     db.session.commit()

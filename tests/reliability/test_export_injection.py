@@ -20,6 +20,7 @@ from app.models import DegreeApplication, GraduateForm, Task
 from app.services import oplog
 from app.statuses import TaskState
 from tests import factories
+from tests.clients import press
 
 PAYLOADS = ['=HYPERLINK("http://evil.example","点我")', "+1+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
             "@SUM(1+9)*cmd|' /C calc'!A0", "\t=1+1"]
@@ -84,7 +85,7 @@ def test_export_keeps_typed_text_literal(ce_client, poisoned, export):
     last = db.session.scalar(select(Task.id).order_by(Task.id.desc()).limit(1)) or 0
     if url.startswith("/graduation/archive"):
         form = {**form, "ids": [str(i) for i in poisoned]}
-    resp = ce_client.post(url, data=form)
+    resp = press(ce_client, url, form)  # nothing ticked: answers the count confirmation
     assert resp.status_code == 302
     task = db.session.scalar(select(Task).where(Task.id > last).order_by(Task.id.desc()).limit(1))
     assert task is not None, f"{export}: no task started"

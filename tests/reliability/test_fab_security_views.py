@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask_appbuilder.security.views import UserDBModelView
 
 from tests.reliability.conftest import changed_tables, fingerprint
 
@@ -19,8 +20,10 @@ ROLES = {"ce_admin": "jjy001", "college_admin": "xy001", "site_admin": "jxd001",
 
 
 def _security_rules(app):
+    # FAB's security views and our subclasses of them (用户信息's UserDBModelView, app/views/userinfo.py)
     names = {v.endpoint for v in app.appbuilder.baseviews
-             if type(v).__module__.startswith("flask_appbuilder.security.") and not type(v).__name__.endswith("Api")}
+             if (type(v).__module__.startswith("flask_appbuilder.security.") or isinstance(v, UserDBModelView))
+             and not type(v).__name__.endswith("Api")}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.rpartition(".")[0] in names and rule.endpoint not in ALLOWED_ENDPOINTS:
             yield rule

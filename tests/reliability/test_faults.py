@@ -17,6 +17,7 @@ from app.models import Task
 from app.statuses import TaskState
 from tests import factories
 from tests.reliability.conftest import changed_tables, fingerprint
+from tests.clients import press
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
 PAGES = ["/", "/graduation/audit/", "/graduation/graduates/", "/degree/audit/", "/tasks/",
@@ -52,7 +53,7 @@ def test_job_buttons_say_queue_unavailable_and_leave_nothing(redis_down, ce_clie
     """Each job button: the Chinese 任务队列暂不可用 message, and no table changed (no task row left)."""
     before = fingerprint()
     for url, form in JOB_BUTTONS.items():
-        resp = ce_client.post(url, data=form, follow_redirects=True)
+        resp = press(ce_client, url, form, follow_redirects=True)
         assert resp.status_code == 200, url
         assert "任务队列暂不可用" in resp.get_data(as_text=True), url
     assert not changed_tables(before, fingerprint())
@@ -61,7 +62,7 @@ def test_job_buttons_say_queue_unavailable_and_leave_nothing(redis_down, ce_clie
 
 def test_jobs_run_again_when_redis_returns(redis_down, app, ce_client):
     """After the outage the same button queues the job and a worker completes it."""
-    ce_client.post("/graduation/audit/audit", data={})
+    press(ce_client, "/graduation/audit/audit", data={})
     assert db.session.query(Task).count() == 0
     url = os.environ.get("TEST_REDIS_URL")
     if url:
@@ -72,7 +73,7 @@ def test_jobs_run_again_when_redis_returns(redis_down, app, ce_client):
         server = fakeredis.FakeServer()
         redis_down.setitem(app.config, "REDIS_URL", "redis://fake")
         redis_down.setattr("app.extensions.redis_connection", lambda: fakeredis.FakeStrictRedis(server=server))
-    ce_client.post("/graduation/audit/audit", data={})
+    press(ce_client, "/graduation/audit/audit", data={})
     task = db.session.query(Task).one()
     assert task.state == TaskState.QUEUED.value
     from rq import SimpleWorker

@@ -35,6 +35,7 @@ from app.statuses import TaskState
 from tests import factories
 from tests.clients import RoleClient
 from tests.reliability.conftest import changed_tables, fingerprint, free_port
+from tests.clients import press
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
@@ -178,7 +179,7 @@ def _wait_state(task_id: int, state: str, timeout: float, worker: subprocess.Pop
 
 
 def _audit_button(client: RoleClient) -> Task:
-    resp = client.post("/graduation/audit/audit", data={})
+    resp = press(client, "/graduation/audit/audit", data={})
     assert resp.status_code == 302, resp.status_code
     return _newest_task()
 
@@ -198,7 +199,7 @@ def test_redis_stopped_then_started_pages_logins_buttons_and_the_same_worker_car
             assert site.get(url).status_code == 200, url
         before = fingerprint()
         for url, form in JOB_BUTTONS.items():
-            page = ce.post(url, data=form, follow_redirects=True)
+            page = press(ce, url, form, follow_redirects=True)
             assert page.status_code == 200 and QUEUE_DOWN in page.get_data(as_text=True), url
         assert not changed_tables(before, fingerprint())
         tasks_page = ce.get("/tasks/").get_data(as_text=True)

@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import event, func, select
 
+from app.clock import local_now
 from app.extensions import db
 from app.jobs import runner
 from app.models import DegreeApplication, DegreeSnapshot, Grade, OperationLog, Signature, Task
@@ -523,7 +524,7 @@ def test_publish_without_grant_date_uses_today(world, audited):
     b.grant_date = None
     db.session.commit()
     publish(ids=[audited["2020010001"]])
-    assert fresh(audited["2020010001"]).granted_on == degree.local_now().date()
+    assert fresh(audited["2020010001"]).granted_on == local_now().date()
     assert fresh(audited["2020020001"]).degree_no is None
 
 

@@ -40,7 +40,7 @@ def run_task(kind: str, actor: Account, params: dict) -> Task:
 
 
 def audit_site1(world, **extra) -> Task:
-    params = {"scope": graduation.scope_params(site_scope(world)), "filters": {"enrol_grade": 2020, **extra}}
+    params = {"scope": site_scope(world).to_params(), "filters": {"enrol_grade": 2020, **extra}}
     return run_task("graduation_audit", account("jxd001"), params)
 
 
@@ -121,7 +121,7 @@ def test_sync_counts_only_plan_courses(world, three):
 def test_sync_job_through_task_center(world, three):
     """The sync task resolves the filter inside the scope and reports how many students it updated."""
     task = run_task("graduation_sync", account("jxd001"),
-                    {"scope": graduation.scope_params(site_scope(world)), "filters": {}})
+                    {"scope": site_scope(world).to_params(), "filters": {}})
     assert task.state == "succeeded", task.error
     assert task.summary == {"已同步": 3}
     assert db.session.get(Student, world.student2.id).synced_at is None  # other site untouched
@@ -286,7 +286,7 @@ def test_publish_numbers_and_second_publish(world, three):
     audit_site1(world)
     graduation.confirm({}, site_scope(world), account("jxd001"))
     db.session.commit()
-    ce_scope = graduation.scope_params(Scope("all"))
+    ce_scope = Scope("all").to_params()
     task = run_task("graduation_publish", account("jjy001"), {"scope": ce_scope, "filters": {}})
     assert task.state == "succeeded", task.error
     assert task.summary == {"已毕业": 3}
@@ -323,7 +323,7 @@ def test_students_outside_any_batch_are_skipped(world, batch):
     """Students with no matching graduation batch get no result and are counted in the summary."""
     factories.student(world.site1, world.major1, no="2019010001", name="吴十", grade=2019)
     db.session.commit()
-    params = {"scope": graduation.scope_params(site_scope(world)), "filters": {}}
+    params = {"scope": site_scope(world).to_params(), "filters": {}}
     task = run_task("graduation_audit", account("jxd001"), params)
     assert task.summary == {"预毕业": 0, "不合格": 1, "不在毕业批次": 1}
 
@@ -351,7 +351,7 @@ def test_preview_runs_rules_without_writing(world, three):
 
 def test_audit_job_resolves_scope_again(world, three):
     """Ids of another site passed to a site's audit job are dropped by the scope inside the job."""
-    params = {"scope": graduation.scope_params(site_scope(world)), "student_ids": [world.student2.id]}
+    params = {"scope": site_scope(world).to_params(), "student_ids": [world.student2.id]}
     task = run_task("graduation_audit", account("jxd001"), params)
     assert task.state == "succeeded" and audit_row(world.student2) is None
 

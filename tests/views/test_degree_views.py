@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import DegreeApplication, DegreeBatch, Signature, Task
 from app.services import degree
 from tests import factories
+from tests.clients import bulk_post, press
 
 MET = "met"
 
@@ -58,7 +59,7 @@ def test_student_cannot_open_admin_pages(apps, student_client):
     """A student gets 403 on the degree admin pages and actions."""
     for url in ("/degree/audit/", "/degree/grants/", "/signature/", f"/degree/audit/application/{apps['mine']}"):
         assert student_client.get(url).status_code == 403
-    assert student_client.post("/degree/audit/audit", data={}).status_code == 403
+    assert press(student_client, "/degree/audit/audit", data={}).status_code == 403
 
 
 def test_not_applied_filter_lists_students_for_registration(world, site_client):
@@ -117,18 +118,18 @@ def test_detail_is_scoped(apps, site_client, site2_client, college_client):
 
 def test_role_refusals(apps, site_client, college_client, ce_client):
     """初审 by a college admin and 终审 by a site admin are refused (403); 发布 by a site admin too."""
-    resp = college_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"})
+    resp = press(college_client, "/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"})
     assert resp.status_code == 403
-    assert site_client.post("/degree/audit/final", data={"ids": [apps["mine"]]}).status_code == 403
-    assert site_client.post("/degree/audit/publish", data={"ids": [apps["mine"]]}).status_code == 403
-    r = ce_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"})
+    assert press(site_client, "/degree/audit/final", data={"ids": [apps["mine"]]}).status_code == 403
+    assert press(site_client, "/degree/audit/publish", data={"ids": [apps["mine"]]}).status_code == 403
+    r = press(ce_client, "/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"})
     assert r.status_code == 403
     assert state(apps["mine"])[2] is None
 
 
 def test_refusal_is_flashed_and_changes_nothing(apps, site_client):
     """A refused action (初审 without signature) shows the reason and changes nothing."""
-    r = site_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"},
+    r = press(site_client, "/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree"},
                          follow_redirects=True)
     assert "请先上传电子签名" in r.get_data(as_text=True)
     assert state(apps["mine"])[2] is None
@@ -146,7 +147,7 @@ def test_signature_upload_and_serving(apps, site_client, site2_client, college_c
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert site2_client.get(url).status_code == 404
     assert college_client.get(url).status_code == 404  # not used in a review of its students yet
-    r = site_client.post("/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree",
+    r = press(site_client, "/degree/audit/review", data={"ids": [apps["mine"]], "review_opinion": "agree",
                                                        "review_comment": "同意"})
     assert state(apps["mine"])[2] == "agree"
     assert college_client.get(url).status_code == 200
@@ -209,3 +210,45 @@ def test_dashboard_partial_renders_degree_counts(apps, app):
     rows = degree.degree_counts(degree.scope_of(acct("jjy001")))
     html = app.jinja_env.get_template("degree/_dashboard.html").render(d={"degree": rows})
     assert "南通教学点" in html and "如皋教学点" in html and "管理学院" in html and "已授予" in html
+
+
+# --------------------------------------------------------------------------- the one bulk-action rule
+
+
+def test_override_with_nothing_ticked_is_refused(apps, site_client):
+    """修改授予结论 changes results by hand: nothing ticked is refused (it used to change the whole filter)."""
+    before = state(apps["mine"])
+    r = site_client.post("/degree/audit/override", data={"applied": "applied", "override_result": "not_met",
+                                                         "override_reason": "线下核实"}, follow_redirects=True)
+    assert "请先勾选要修改授予结论的学生" in r.get_data(as_text=True)
+    assert state(apps["mine"]) == before
+
+
+def test_nothing_ticked_asks_with_the_filters_count_first(apps, site_client, college_client, ce_client):
+    """学位条件审核 / 批量终审 / 发布 with nothing ticked: first the server's count, nothing done; then the filter."""
+    tasks_before = db.session.scalar(select(func.count()).select_from(Task))
+    r = site_client.post("/degree/audit/audit", data={"applied": "applied"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "将对当前筛选的 1 条学位申请执行学位条件审核，确定吗？" in page
+    assert db.session.scalar(select(func.count()).select_from(Task)) == tasks_before
+    listing = site_client.get("/degree/audit/?applied=applied").get_data(as_text=True)
+    assert 'data-bulk-count="1" data-bulk-confirm="将对当前筛选的 1 条学位申请执行学位条件审核，确定吗？"' in listing
+    r = site_client.post("/degree/audit/audit", data={"applied": "applied", "confirmed": "1"})
+    assert r.status_code == 302 and db.session.scalar(select(func.count()).select_from(Task)) == tasks_before + 1
+    before = state(apps["mine"])
+    r = college_client.post("/degree/audit/final", data={"applied": "applied"})
+    assert r.status_code == 200 and "将对当前筛选的 1 条学位申请批量终审" in r.get_data(as_text=True)
+    assert state(apps["mine"]) == before
+    r = ce_client.post("/degree/audit/publish", data={})
+    assert r.status_code == 302  # nothing 终审 yet: nothing to confirm, the service says so
+
+
+def test_archive_export_with_nothing_ticked_asks_first(world, site_client):
+    """档案导出 of the whole filter: the confirmation with the count, then the task."""
+    flt = {"graduated": "all"}
+    r = bulk_post(site_client, "export", base="/graduation/archive/", filters=flt, confirm=False,
+                  form={"documents": ["card"]})
+    assert r.status_code == 200 and "将对当前筛选的 1 名学生导出档案，确定吗？" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 0
+    r = bulk_post(site_client, "export", base="/graduation/archive/", filters=flt, form={"documents": ["card"]})
+    assert r.status_code == 302 and db.session.scalar(select(func.count()).select_from(Task)) == 1

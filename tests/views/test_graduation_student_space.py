@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import GraduateForm, Student
 from app.statuses import FormState, RoleName
 from tests import factories
+from tests.clients import bulk_post
 
 
 @pytest.fixture()
@@ -67,6 +68,6 @@ def test_uploaded_photo_is_shown(newcomer, login):
 
 def test_space_lists_reasons_after_audit(newcomer, login, site_client):
     """Once audited, the student reads every reason of their 不合格 result."""
-    site_client.post("/graduation/audit/audit", data={"q": "2020010008"})
+    bulk_post(site_client, "audit", filters={"q": "2020010008"})
     page = login("2020010008", "student").get("/space/").get_data(as_text=True)
     assert "不合格" in page and "必修课程未通过：高等数学（4学分）" in page and "未上传毕业照片" in page

@@ -10,11 +10,12 @@ from app.models.account import Account
 from app.services import tasks
 from app.statuses import GraduationResult
 from tests import factories
+from tests.clients import bulk_post, flt
 
 PRE = GraduationResult.PRE_GRADUATE.value
 FAILED = GraduationResult.FAILED.value
 PAGES = ["/graduation/audit/", "/graduation/graduates/"]
-POSTS = ["sync", "audit", "override", "confirm", "publish"]
+POSTS = ["sync", "audit", "override", "confirm", "export", "publish"]
 
 
 @pytest.fixture()
@@ -41,27 +42,27 @@ def test_students_get_403_everywhere(ready, student_client):
                         f"/graduation/audit/student/{ready.student1.id}/preview"]:
         assert student_client.get(url).status_code == 403, url
     for action in POSTS:
-        assert student_client.post(f"/graduation/audit/{action}", data={}).status_code == 403, action
+        assert bulk_post(student_client, action).status_code == 403, action
     assert count(Task) == 0
 
 
 def test_site_sees_filter_bar_buttons_and_own_students(ready, site_client):
     """jxd001's page has the manual's filters and buttons and lists only site 1's students and options."""
-    page = site_client.get("/graduation/audit/?enrol_grade=2020&study_grade=2020&level=gqb").get_data(as_text=True)
+    page = site_client.get(flt(enrol_grade=2020, study_grade=2020, level="gqb")).get_data(as_text=True)
     for text in ["学籍年级", "学习年级", "层次", "教学点", "专业", "毕业审核结果", "姓名/学号", "查询",
-                 "同步课程数据", "毕业审核", "修改毕业审核结果", "一键确认毕业", "确认对当前筛选的学生执行毕业审核？",
+                 "同步课程数据", "毕业审核", "修改毕业审核结果", "一键确认毕业", "导出", "不勾选时对当前筛选的全部学生生效",
                  "已通过课程数", "已获总学分", "同步时间", "是否手工修改", "确认状态", 'name="csrf_token"']:
         assert text in page, text
     assert "2020010001" in page and "2020020001" not in page
     assert "南通教学点" in page and "如皋教学点" not in page and "数学与应用数学" not in page
-    assert "/graduation/audit/publish" not in page  # site admins do not see 发布
+    assert 'value="publish"' not in page  # site admins do not see 发布
     assert "毕业相关" in page and "毕业生列表" in page and "毕业批次" not in page
 
 
 def test_ce_sees_publish_button(ready, ce_client):
     """The CE admin sees every student and the 发布 button."""
     page = ce_client.get("/graduation/audit/").get_data(as_text=True)
-    assert "2020010001" in page and "2020020001" in page and "/graduation/audit/publish" in page
+    assert "2020010001" in page and "2020020001" in page and 'value="publish"' in page
     assert "毕业批次" in page
 
 
@@ -89,8 +90,8 @@ def test_detail_page_is_scoped_and_shows_plan_and_preview(ready, site_client):
 def test_actions_with_other_sites_ids_are_404(ready, site_client, action):
     """jxd001 posting site 2's student id to any action gets 404 and nothing changes."""
     before_logs = count(OperationLog)
-    r = site_client.post(f"/graduation/audit/{action}",
-                         data={"ids": [str(ready.student1.id), str(ready.student2.id)], "result": PRE, "reason": "x"})
+    r = bulk_post(site_client, action, ids=[ready.student1.id, ready.student2.id],
+                  form={"override_result": PRE, "reason": "x"})
     assert r.status_code == 404
     assert count(Task) == 0 and count(GraduationAudit) == 0 and count(OperationLog) == before_logs
     assert db.session.get(Student, ready.student2.id).synced_at is None
@@ -98,7 +99,7 @@ def test_actions_with_other_sites_ids_are_404(ready, site_client, action):
 
 def test_site_cannot_publish(ready, site_client):
     """发布 is the CE admin's: a site admin gets 403."""
-    assert site_client.post("/graduation/audit/publish", data={}).status_code == 403
+    assert bulk_post(site_client, "publish").status_code == 403
 
 
 def test_batch_admin_is_ce_only(ready, ce_client, site_client, college_client):
@@ -125,9 +126,9 @@ def test_ce_adds_batch_with_window_check(ready, ce_client):
 
 def test_audit_button_runs_job_and_returns_to_filter(ready, site_client):
     """毕业审核 submits a task, flashes the task-center message and goes back to the same filter."""
-    r = site_client.post("/graduation/audit/audit", data={"enrol_grade": "2020", "level": "gqb"})
+    r = bulk_post(site_client, "audit", filters={"enrol_grade": "2020", "level": "gqb"})
     assert r.status_code == 302
-    assert "/graduation/audit/?" in r.headers["Location"] and "enrol_grade=2020" in r.headers["Location"]
+    assert "/graduation/audit/?" in r.headers["Location"] and "_flt_0_enrol_grade=2020" in r.headers["Location"]
     page = site_client.get(r.headers["Location"]).get_data(as_text=True)
     assert "任务已提交，可在任务中心查看进度" in page
     assert audit_of(ready.student1.id).result == PRE and audit_of(ready.student2.id) is None
@@ -137,7 +138,7 @@ def test_audit_button_runs_job_and_returns_to_filter(ready, site_client):
 
 def test_audit_of_empty_filter_gives_message(ready, site_client):
     """An audit of a filter that matches nobody says so and creates no task."""
-    r = site_client.post("/graduation/audit/audit", data={"enrol_grade": "1999"}, follow_redirects=True)
+    r = bulk_post(site_client, "audit", filters={"enrol_grade": "1999"}, follow_redirects=True)
     assert "当前筛选条件下没有学生" in r.get_data(as_text=True)
     assert count(Task) == 0
 
@@ -148,34 +149,32 @@ def test_second_audit_refused_while_first_open(ready, site_client):
     db.session.add(Task(kind="graduation_audit", params={}, requested_by_id=jxd.id, org_id=jxd.org_id,
                         lock_key=tasks.lock_key_for("graduation_audit", jxd)))
     db.session.commit()
-    r = site_client.post("/graduation/audit/audit", data={}, follow_redirects=True)
+    r = bulk_post(site_client, "audit", follow_redirects=True)
     assert "已有同一范围的毕业审核任务在排队或执行中" in r.get_data(as_text=True)
     assert count(Task) == 1 and count(GraduationAudit) == 0
 
 
 def test_override_needs_selection_and_reason(ready, site_client):
     """修改毕业审核结果 without ticked rows or without 核实说明 changes nothing and says why."""
-    site_client.post("/graduation/audit/audit", data={})
-    r = site_client.post("/graduation/audit/override", data={"override_result": FAILED, "reason": "x"},
-                         follow_redirects=True)
-    assert "请先勾选要修改的学生" in r.get_data(as_text=True)
-    r = site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "override_result": FAILED,
-                                                             "reason": ""}, follow_redirects=True)
+    bulk_post(site_client, "audit")
+    r = bulk_post(site_client, "override", form={"override_result": FAILED, "reason": "x"}, follow_redirects=True)
+    assert "请先勾选要修改毕业审核结果的学生" in r.get_data(as_text=True)
+    r = bulk_post(site_client, "override", ids=ready.student1.id, form={"override_result": FAILED, "reason": ""},
+                  follow_redirects=True)
     assert "请填写核实说明" in r.get_data(as_text=True)
     assert audit_of(ready.student1.id).result == PRE
 
 
 def test_site_cannot_change_confirmed_row_via_page(ready, site_client, ce_client):
     """After 一键确认毕业 the site's override is refused; the CE admin's correction with a reason works."""
-    site_client.post("/graduation/audit/audit", data={})
-    site_client.post("/graduation/audit/confirm", data={})
+    bulk_post(site_client, "audit")
+    bulk_post(site_client, "confirm")
     assert audit_of(ready.student1.id).confirmed_at is not None
-    r = site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "override_result": FAILED,
-                                                             "reason": "重新核实"}, follow_redirects=True)
+    r = bulk_post(site_client, "override", ids=ready.student1.id, form={"override_result": FAILED, "reason": "重新核实"},
+                  follow_redirects=True)
     assert "已锁定" in r.get_data(as_text=True)
     assert audit_of(ready.student1.id).result == PRE
-    ce_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "override_result": FAILED,
-                                                       "reason": "照片不合规"})
+    bulk_post(ce_client, "override", ids=ready.student1.id, form={"override_result": FAILED, "reason": "照片不合规"})
     assert audit_of(ready.student1.id).result == FAILED
 
 
@@ -183,17 +182,17 @@ def test_failed_result_opens_reasons(ready, site_client):
     """A 不合格 row links to its reasons, listed precisely in the page."""
     db.session.get(Student, ready.student1.id).photo_path = None
     db.session.commit()
-    site_client.post("/graduation/audit/audit", data={})
-    page = site_client.get("/graduation/audit/?result=failed").get_data(as_text=True)
+    bulk_post(site_client, "audit")
+    page = site_client.get(flt(result="failed")).get_data(as_text=True)
     assert f'data-target="#reasons-{ready.student1.id}"' in page and "未上传毕业照片" in page
 
 
 def test_graduate_list_is_scoped(ready, site_client, site2_client, ce_client):
     """毕业生列表 shows only published graduates, each site only its own."""
     for client in (site_client, site2_client):
-        client.post("/graduation/audit/audit", data={})
-        client.post("/graduation/audit/confirm", data={})
-    ce_client.post("/graduation/audit/publish", data={})
+        bulk_post(client, "audit")
+        bulk_post(client, "confirm")
+    bulk_post(ce_client, "publish")
     page = site_client.get("/graduation/graduates/").get_data(as_text=True)
     assert "2020010001" in page and "2020020001" not in page
     assert audit_of(ready.student1.id).diploma_no in page and "已毕业" in page
@@ -203,7 +202,7 @@ def test_graduate_list_is_scoped(ready, site_client, site2_client, ce_client):
 
 def test_home_dashboard_renders(ready, site_client):
     """The home page shows the site's dashboard without external assets."""
-    site_client.post("/graduation/audit/audit", data={})
+    bulk_post(site_client, "audit")
     page = site_client.get("/").get_data(as_text=True)
     assert "按教学点" in page and "南通教学点" in page and "如皋教学点" not in page
     assert "cdn" not in page.lower()
@@ -211,8 +210,8 @@ def test_home_dashboard_renders(ready, site_client):
 
 def test_override_uses_the_chosen_result_not_the_list_filter(ready, site_client):
     """The page posts its filter ``result`` beside ``override_result``: the chosen result wins."""
-    site_client.post("/graduation/audit/override", data={"ids": str(ready.student1.id), "result": PRE,
-                                                         "override_result": FAILED, "reason": "线下核实"})
+    bulk_post(site_client, "override", ids=ready.student1.id, filters={"result": PRE},
+              form={"override_result": FAILED, "reason": "线下核实"})
     db.session.expire_all()
     audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == ready.student1.id))
     assert audit.override_result == FAILED

@@ -4,6 +4,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import DegreeApplication, Task
 from tests import factories
+from tests.clients import bulk_post, flt, press
 
 
 def _last_task():
@@ -19,7 +20,7 @@ def test_degree_page_offers_the_summary_export(world, site_client):
     db.session.commit()
     page = site_client.get(f"/degree/audit/?batch_id={batch.id}&applied=applied").get_data(as_text=True)
     assert "导出学位申请信息汇总表" in page
-    resp = site_client.post("/exports/degree-summary", data={"batch_id": batch.id, "applied": "applied"})
+    resp = press(site_client, "/exports/degree-summary", data={"batch_id": batch.id, "applied": "applied"})
     assert resp.status_code == 302
     task = _last_task()
     assert task.kind == "degree_summary_export" and task.state == "succeeded"
@@ -28,12 +29,12 @@ def test_degree_page_offers_the_summary_export(world, site_client):
 
 def test_graduation_lists_offer_an_export_of_the_current_filter(world, site_client):
     """毕业审核管理 and 毕业生列表 both have 导出, which exports the filtered list."""
-    page = site_client.get("/graduation/audit/?enrol_grade=2020").get_data(as_text=True)
-    assert 'name="list" value="graduation"' in page
-    site_client.post("/exports/list", data={"list": "graduation", "enrol_grade": "2020"})
+    page = site_client.get(flt(enrol_grade=2020)).get_data(as_text=True)
+    assert 'name="action" value="export"' in page  # 导出 is a FAB action of the list (app/views/bulk.py)
+    bulk_post(site_client, "export", filters={"enrol_grade": "2020"})
     assert _last_task().kind == "list_export"
     page = site_client.get("/graduation/graduates/").get_data(as_text=True)
-    assert 'name="list" value="graduates"' in page
+    assert 'name="action" value="export"' in page
 
 
 def test_dashboard_shows_degree_figures(world, site_client):

@@ -137,3 +137,16 @@ def test_students_cannot_open_the_task_center(three, student_client):
     assert student_client.get("/tasks/").status_code == 403
     assert student_client.get(f"/tasks/download/{three['site1'].id}").status_code == 403
     assert student_client.post(f"/tasks/retry/{three['site1'].id}").status_code == 403
+
+
+def test_task_center_is_a_fab_list_with_its_sort_and_pages(three, ce_client, site_client):
+    """FAB's own sort and page arguments work; bad ones are ignored; the scope still holds on every page."""
+    page = ce_client.get("/tasks/?_oc_TaskView=id&_od_TaskView=asc&psize_TaskView=1").get_data(as_text=True)
+    assert "范围-南通" in page and "范围-如皋" not in page and "共 3 个任务" in page
+    page = ce_client.get("/tasks/?_oc_TaskView=id&_od_TaskView=asc&psize_TaskView=1&page_TaskView=2")
+    assert "范围-继教院" in page.get_data(as_text=True)
+    assert ce_client.get("/tasks/?_oc_TaskView=params&_od_TaskView=asc").status_code == 400  # input_guard
+    for url in ("/tasks/?_flt_9_kind=demo", "/tasks/?page_TaskView=2000000000", "/tasks/?psize_TaskView=100000"):
+        assert ce_client.get(url).status_code == 200, url
+    page = site_client.get("/tasks/?psize_TaskView=100&page_TaskView=0").get_data(as_text=True)
+    assert "范围-南通" in page and "范围-如皋" not in page and "共 1 个任务" in page

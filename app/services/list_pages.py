@@ -1,0 +1,63 @@
+"""What the workflow lists show and count: the cells of a page of students, and how many rows a bulk
+action without ticked rows would act on (the number its confirmation states)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.graduation import GraduationAudit
+from app.models.org import Major, Organisation
+from app.models.student import Student
+from app.security import Scope
+from app.services import degree, graduation
+
+
+def graduation_rows(students: Sequence[Student]) -> list[dict]:
+    """The 毕业审核管理 / 毕业生列表 cells of one page of students: two queries, not one per row.
+
+    The audit rows come in one query, the names of 专业 and 教学点 in one each.
+    """
+    ids = [s.id for s in students]
+    if not ids:
+        return []
+    audits = {a.student_id: a for a in db.session.scalars(
+        select(GraduationAudit).where(GraduationAudit.student_id.in_(ids)))}
+    sites = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({s.site_id for s in students if s.site_id}))).all())
+    majors = dict(db.session.execute(select(Major.id, Major.name).where(
+        Major.id.in_({s.major_id for s in students if s.major_id}))).all())
+    rows = []
+    for student in students:
+        audit = audits.get(student.id)
+        state = graduation.confirm_state(audit)
+        result = audit.result if audit is not None else graduation.UNAUDITED
+        rows.append({
+            "student": student,
+            "audit": audit,
+            "site_name": sites.get(student.site_id, ""),
+            "major_name": majors.get(student.major_id, ""),
+            "result": result,
+            "result_label": graduation.result_label(result),
+            "reasons": graduation.reasons_of(audit),
+            "override": audit is not None and audit.is_override,
+            "confirm_state": state,
+            "confirm_label": graduation.CONFIRM_LABELS[state],
+        })
+    return rows
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def degree_filter_count(scope: Scope, flt: degree.DegreeFilter, *, stage: str = degree.PENDING) -> int:
+    """Applications of the filter in the scope at ``stage`` (学位条件审核, 初审, 批量终审, the 汇总表)."""
+    return _count(degree.applications_select(scope, flt, stage=stage))
+
+
+def degree_publish_count(scope: Scope, flt: degree.DegreeFilter) -> int:
+    """Final, unpublished applications of the filter: what 发布 without ticked rows would number."""
+    unpublished = degree.DegreeFilter.from_mapping({**flt.to_params(), "published": "no"})
+    return _count(degree.applications_select(scope, unpublished, stage=degree.FINAL))
