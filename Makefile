@@ -56,7 +56,8 @@ serve: setup
 worker: install
 	$(BIN)/rq worker -w app.jobs.worker.AppWorker --url $${REDIS_URL:-redis://127.0.0.1:6379/0} $${RQ_QUEUE:-audit}
 
-test: install-dev translations
+# lint first: any ruff or mypy finding fails the run before pytest starts.
+test: lint translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # ruff (lint + import order) over app/ tests/ bench/, mypy over app/audit app/services app/jobs (pyproject.toml).

@@ -6,6 +6,7 @@ configured local time (``TIMEZONE``, Asia/Shanghai): every conversion between th
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.models.base import utcnow
@@ -29,6 +30,10 @@ def local_zone() -> dt.tzinfo:
         raise
 
 
+@overload
+def to_local(value: dt.datetime) -> dt.datetime: ...
+@overload
+def to_local(value: None) -> None: ...
 def to_local(value: dt.datetime | None) -> dt.datetime | None:
     """A stored timestamp (naive = UTC, or aware) as naive local wall time; None stays None."""
     if value is None:
@@ -40,7 +45,7 @@ def to_local(value: dt.datetime | None) -> dt.datetime | None:
 
 def local_now() -> dt.datetime:
     """Naive local wall time now: the clock batch windows are written in."""
-    return to_local(utcnow())  # type: ignore[return-value]
+    return to_local(utcnow())
 
 
 def local_today() -> dt.date:

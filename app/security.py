@@ -12,8 +12,9 @@ import datetime as dt
 import logging
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from flask import g, has_request_context, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -42,7 +43,10 @@ _ADMIN_VIEWS_READ = "|".join(
     ]
 )
 _API_READ = "StudentApi|GraduationResultApi|DegreeApplicationApi|TaskApi|OpenApi"
-_MENUS_ADMIN = "毕业相关|毕业审核管理|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|任务中心|操作日志|学籍管理|学生学籍|教学计划|成绩|学位外语成绩|毕业生登记表|电子签名"
+_MENUS_ADMIN = (
+    "毕业相关|毕业审核管理|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|"
+    "任务中心|操作日志|学籍管理|学生学籍|教学计划|成绩|学位外语成绩|毕业生登记表|电子签名"
+)
 
 
 # FAB's own security pages and their menu entries: they change accounts and roles past 账号管理's checks and the
@@ -63,14 +67,17 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     # everything except the student-only 学生空间 and FAB's own user/role/reset pages (accounts are 账号管理's)
     RoleName.CE_ADMIN.value: [
         [f"^(?!(?:学生空间|StudentSpaceView|{_FAB_SECURITY})$).*", ".*"],
-        [_anchored("UserInfoEditView|UserDBModelView"), _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
+        [_anchored("UserInfoEditView|UserDBModelView"),
+         _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
     ],
     RoleName.COLLEGE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
-        [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
+        [_anchored("GraduationAuditView"),
+         _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
         [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
-        [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_final|can_register|can_export")],
+        [_anchored("DegreeAuditView"),
+         _anchored("can_list|can_detail|can_audit|can_override|can_final|can_register|can_export")],
         [_anchored("SignatureView"), "^can_image$"],  # 初审 signatures of the college's students
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
         [_anchored("SwaggerView"), "^can_show$"],
@@ -79,21 +86,25 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored(_MENUS_ADMIN), "^menu_access$"],
         [_anchored("GraduateFormView"), "^review_form$"],
         # own password only through PasswordView (old password + rules); FAB's reset form asks neither
-        [_anchored("UserInfoEditView|UserDBModelView"), _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
+        [_anchored("UserInfoEditView|UserDBModelView"),
+         _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
     ],
     RoleName.SITE_ADMIN.value: [
         [_anchored("HomeView|PasswordView|TaskView|OperationLogView|SignatureView"), ".*"],
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo|can_upload_photo")],
-        [_anchored("GraduationAuditView"), _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
+        [_anchored("GraduationAuditView"),
+         _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
         [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
-        [_anchored("DegreeAuditView"), _anchored("can_list|can_detail|can_audit|can_override|can_review|can_register|can_export")],
+        [_anchored("DegreeAuditView"),
+         _anchored("can_list|can_detail|can_audit|can_override|can_review|can_register|can_export")],
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
         [_anchored("SwaggerView"), "^can_show$"],
         [_anchored("GraduationWorkflowApi"), _anchored("can_audit|can_confirm|can_override")],
         [_anchored("DegreeWorkflowApi"), _anchored("can_audit|can_review")],
         [_anchored(_MENUS_ADMIN), "^menu_access$"],
         [_anchored("GraduateFormView"), "^review_form$"],
-        [_anchored("UserInfoEditView|UserDBModelView"), _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
+        [_anchored("UserInfoEditView|UserDBModelView"),
+         _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
     ],
     RoleName.STUDENT.value: [
         [_anchored("StudentSpaceView|PasswordView"), ".*"],

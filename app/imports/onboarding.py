@@ -8,8 +8,9 @@ and its majors can come in one file; a 专业 may name a college of the same fil
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from app.imports.cells import CellError, text
 from app.imports.reader import Row

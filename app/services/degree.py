@@ -11,8 +11,9 @@ add FAB permissions on top), raises ``DomainError`` before writing anything and 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select, update
@@ -41,7 +42,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.security import Scope, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog
-from app.services.common import chunks
+from app.services.common import changed_rows, chunks
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
 from app.services.reasons import clean_reason
@@ -65,6 +66,7 @@ MET = DegreeConditionResult.MET.value
 NOT_MET = DegreeConditionResult.NOT_MET.value
 OUT_OF_SCOPE = "所选学位申请不存在或不在您的管理范围内"
 NAMES_SHOWN = 10
+NEWEST_BATCH_FIRST = (DegreeBatch.apply_start.desc(), DegreeBatch.id.desc())
 
 # --------------------------------------------------------------------------- time
 
@@ -109,7 +111,7 @@ def active_batch(student: Student) -> DegreeBatch | None:
 
 def latest_batch() -> DegreeBatch | None:
     """The batch the audit pages open on when none is chosen."""
-    return db.session.scalar(select(DegreeBatch).order_by(DegreeBatch.apply_start.desc(), DegreeBatch.id.desc()).limit(1))
+    return db.session.scalar(select(DegreeBatch).order_by(*NEWEST_BATCH_FIRST).limit(1))
 
 
 def batch_students_clause(batch: DegreeBatch):
@@ -123,7 +125,7 @@ def batch_students_clause(batch: DegreeBatch):
 
 def marks_of(batch: DegreeBatch) -> DegreeMarks:
     return DegreeMarks(
-        language_pass_mark=float(batch.language_pass_mark if batch.language_pass_mark is not None else DEFAULT_PASS_MARK),
+        language_pass_mark=float(DEFAULT_PASS_MARK if batch.language_pass_mark is None else batch.language_pass_mark),
         course_average_mark=float(batch.course_average_mark if batch.course_average_mark is not None else 70),
     )
 
@@ -174,7 +176,7 @@ class DegreeFilter:
     FIELDS = ("batch_id", "applied", "result", "site_id", "major_id", "grade", "level", "q", "published")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "DegreeFilter":
+    def from_mapping(cls, values: Mapping[str, Any]) -> DegreeFilter:
         """Parse request args or job params; unknown values are dropped rather than trusted."""
         get = values.get
         applied = get("applied") or DegreeApplicationState.APPLIED.value
@@ -208,7 +210,7 @@ class DegreeFilter:
                 out[name] = str(value)
         return out
 
-    def with_batch(self, batch_id: int | None) -> "DegreeFilter":
+    def with_batch(self, batch_id: int | None) -> DegreeFilter:
         return DegreeFilter(**{**{n: getattr(self, n) for n in self.FIELDS}, "batch_id": batch_id})
 
     def describe(self) -> str:
@@ -310,7 +312,8 @@ def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> lis
     return rows
 
 
-def _resolve(scope: Scope, ids: Sequence[Any] | None, flt: DegreeFilter | None, *, stage: str) -> list[DegreeApplication]:
+def _resolve(scope: Scope, ids: Sequence[Any] | None, flt: DegreeFilter | None, *,
+             stage: str) -> list[DegreeApplication]:
     """Ticked ids (all must be in scope) or, when none are ticked, every row of the filter."""
     if ids:
         return _load_selected(scope, ids)
@@ -422,7 +425,7 @@ def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
     """学位外语成绩 as shown: the best score, or the accepted substitute, or ''."""
     if facts is None:
         return ""
-    subs = [sub for _s, sub, sub_score, passed in facts.language_rows if sub and substitute_passed(sub, sub_score, passed)]
+    subs = [sub for _s, sub, mark, recorded in facts.language_rows if sub and substitute_passed(sub, mark, recorded)]
     scores = [score for score, sub, *_ in facts.language_rows if score is not None and not sub]
     if scores:
         return format_number(max(scores))
@@ -544,7 +547,7 @@ def student_view(student: Student) -> dict:
     now = local_now()
     window_open = batch is not None and batch.apply_start <= now <= batch.apply_end
     audited = app is not None and app.computed_at is not None
-    view = {
+    view: dict[str, Any] = {
         "eligible": degree_level(student.level),
         "batch": batch,
         "batch_name": batch.name if batch else "",
@@ -563,7 +566,7 @@ def student_view(student: Student) -> dict:
         "degree_no": app.degree_no if app else None,
         "granted_on": app.granted_on if app else None,
     }
-    if audited:
+    if app is not None and audited:
         view["result"] = app.result
         view["result_label"] = label(app.result, DegreeConditionResult)
         view["status_text"] = view["result_label"]
@@ -748,7 +751,8 @@ def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt:
 # --------------------------------------------------------------------------- 初审
 
 
-def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *, flt: DegreeFilter | None = None) -> int:
+def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *,
+                 flt: DegreeFilter | None = None) -> int:
     """初审 by a teaching-site admin, signed with the admin's current electronic signature.
 
     Only 已达标 rows can be reviewed; any other row refuses the whole request. Submitting the
@@ -784,15 +788,14 @@ def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *
         old = label(app.review_opinion, ReviewOpinion) if app.review_opinion else "未初审"
         # Written only if the row still differs: the same review submitted at the same moment by a
         # second request (double click, two tabs) then changes and logs nothing.
-        result = db.session.execute(
+        if not changed_rows(
             update(t).where(t.id == app.id, t.final_at.is_(None), or_(
                 t.review_opinion.is_distinct_from(opinion), func.coalesce(t.review_comment, "") != comment,
                 t.review_signature_id.is_distinct_from(signature.id), t.reviewed_by_id.is_distinct_from(actor.id)))
             .values(review_opinion=opinion, review_comment=comment, reviewed_by_id=actor.id, reviewed_at=now,
                     review_signature_id=signature.id)
             .execution_options(synchronize_session="fetch")
-        )
-        if not result.rowcount:
+        ):
             continue
         oplog.record(actor=actor, action="degree_review", record=app, student=app.student, old=old,
                      new=f"{label(opinion, ReviewOpinion)}（签名第{signature.version}版）", reason=comment or None)
@@ -899,7 +902,7 @@ def run_publish(task, progress: Progress) -> dict:
         now = utcnow()
         logs = []
         for batch_id, group in by_batch.items():
-            batch = db.session.get(DegreeBatch, batch_id)
+            batch = db.session.get_one(DegreeBatch, batch_id)
             prefix = degree_prefix(school, batch.year)
             numbering.lock(prefix)  # then re-read: a publication beside this one may have numbered some
             fresh = set(db.session.scalars(select(DegreeApplication.id).where(
@@ -907,7 +910,7 @@ def run_publish(task, progress: Progress) -> dict:
             group = [a for a in group if a.id in fresh]
             published += len(group)
             numbers = allocate(prefix, len(group))
-            for app, number in zip(group, numbers):
+            for app, number in zip(group, numbers, strict=True):
                 app.degree_no = number
                 app.granted_on = batch.grant_date or today
                 app.published_at = now
@@ -925,7 +928,7 @@ def run_publish(task, progress: Progress) -> dict:
 
 def filter_options(scope: Scope) -> dict:
     """Choices of the filter bar, limited to what the scope may see."""
-    batches = list(db.session.scalars(select(DegreeBatch).order_by(DegreeBatch.apply_start.desc(), DegreeBatch.id.desc())))
+    batches = list(db.session.scalars(select(DegreeBatch).order_by(*NEWEST_BATCH_FIRST)))
     in_scope = select(Student.site_id).where(student_scope_clause(scope))
     sites_stmt = select(Organisation).where(Organisation.kind == OrgKind.SITE.value).order_by(Organisation.code)
     majors_stmt = select(Major).order_by(Major.code)
@@ -944,7 +947,7 @@ def filter_options(scope: Scope) -> dict:
     }
 
 
-def _accounts(ids: Iterable[int | None]) -> dict[int, str]:
+def _accounts(ids: Iterable[int | None]) -> dict[int | None, str]:
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
@@ -966,7 +969,7 @@ def _student_cells(s: Student) -> dict:
 def application_rows(apps: Sequence[DegreeApplication]) -> list[dict]:
     """Plain rows for the tables: student cells, figures, result, override, 初审, 终审, 发布."""
     facts = gather_facts([a.student for a in apps])
-    people = _accounts([a.reviewed_by_id for a in apps] + [a.final_by_id for a in apps] + [a.override_by_id for a in apps])
+    people = _accounts(i for a in apps for i in (a.reviewed_by_id, a.final_by_id, a.override_by_id))
     rows = []
     for a in apps:
         f = facts.get(a.student_id)
@@ -1104,5 +1107,5 @@ def degree_counts(scope: Scope) -> list[dict]:
         )
         for org_id, name, *values in db.session.execute(stmt):
             rows.append({"kind": kind, "org_id": org_id, "org_name": name,
-                         **{k: int(v or 0) for k, v in zip(keys, values)}})
+                         **{k: int(v or 0) for k, v in zip(keys, values, strict=True)}})
     return rows

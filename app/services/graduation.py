@@ -10,11 +10,12 @@ The filter of the 毕业审核管理 page is turned into SQL in exactly one plac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import Row, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from app.audit import confirmation
@@ -389,10 +390,10 @@ _AUDIT_COLS = (
 )
 
 
-def _core_rows(stmt) -> list:
+def _core_rows(stmt) -> list[Any]:
     """Rows of a column SELECT through the session's connection (Core rows: no ORM loading cost)."""
     db.session.flush()
-    return db.session.connection().execute(stmt).all()
+    return list(db.session.connection().execute(stmt))
 
 
 def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -> list[Case]:
@@ -542,7 +543,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
             if new_rows:
                 audit_ids.update(conn.execute(
                     select(_AUDIT_T.c.student_id, _AUDIT_T.c.id).where(_AUDIT_T.c.student_id.in_(new_rows))
-                ).all())
+                ).tuples().all())
             oplog.record_many([
                 _log_row(actor=actor, action="graduation_audit", student=c.student,
                          record_id=audit_ids.get(c.student.id), old=result_label(o), new=result_label(n),
@@ -651,8 +652,8 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
         old = _effective(audit)
         old_text = result_label(old)
         if audit is None:
-            audit = GraduationAudit(student_id=student.id,
-                                    batch_id=batches[batch_key(student.enrol_grade, student.study_grade, student.level)].id)
+            batch = batches[batch_key(student.enrol_grade, student.study_grade, student.level)]
+            audit = GraduationAudit(student_id=student.id, batch_id=batch.id)
             db.session.add(audit)
         elif audit.confirmed_at is not None and result == FAILED:
             old_text = f"{old_text}（{CONFIRM_LABELS[ConfirmState.CONFIRMED.value]}）"
@@ -743,7 +744,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
     it), ordered by 学号. A published row is never numbered again, so a rerun changes nothing.
     """
     ids = list(student_ids)
-    rows = []
+    rows: list[Row[Any]] = []
     for chunk in chunks(ids, CHUNK):
         rows.extend(db.session.execute(
             select(GraduationAudit.id, GraduationAudit.batch_id, Student.id, Student.level, Student.student_no,
@@ -763,7 +764,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
     school = current_app.config["SCHOOL_CODE"]
     done = 0
     for (batch_id, level), members in sorted(groups.items()):
-        batch = db.session.get(GraduationBatch, batch_id)
+        batch = db.session.get_one(GraduationBatch, batch_id)
         prefix = diploma_prefix(school, batch.diploma_year, level)
         numbering.lock(prefix)
         members = _still_unpublished(members)
@@ -776,7 +777,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
         db.session.execute(update(GraduationAudit), [
             {"id": r[0], "diploma_no": no, "graduation_date": grad_date, "published_at": now_group,
              "published_task_id": task_id}
-            for r, no in zip(members, numbers)
+            for r, no in zip(members, numbers, strict=True)
         ])
         db.session.execute(update(Student), [
             {"id": r[2], "status": EnrolmentStatus.GRADUATED.value} for r in members
@@ -785,7 +786,7 @@ def publish_students(student_ids: Sequence[int], *, task_id: int | None, actor: 
             _log_row(actor=actor, action="graduation_publish", student=_Plain(r[2], r[5], r[6]), record_id=r[0],
                      old=CONFIRM_LABELS["confirmed"], new=f"{CONFIRM_LABELS['published']} {no}",
                      task_id=task_id, at=now_group)
-            for r, no in zip(members, numbers)
+            for r, no in zip(members, numbers, strict=True)
         ])
         db.session.flush()
         done += len(members)

@@ -2,7 +2,7 @@
 action without ticked rows would act on (the number its confirmation states)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
@@ -25,9 +25,9 @@ def graduation_rows(students: Sequence[Student]) -> list[dict]:
     audits = {a.student_id: a for a in db.session.scalars(
         select(GraduationAudit).where(GraduationAudit.student_id.in_(ids)))}
     sites = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({s.site_id for s in students if s.site_id}))).all())
+        Organisation.id.in_({s.site_id for s in students if s.site_id}))).tuples().all())
     majors = dict(db.session.execute(select(Major.id, Major.name).where(
-        Major.id.in_({s.major_id for s in students if s.major_id}))).all())
+        Major.id.in_({s.major_id for s in students if s.major_id}))).tuples().all())
     rows = []
     for student in students:
         audit = audits.get(student.id)

@@ -115,10 +115,10 @@ def _account_changes(old: Account, rec: dict) -> list[str]:
         changes.append(f"手机号 {old.mobile or ''} → {rec['mobile']}")
     roles = [r.name for r in old.roles]
     if roles != [rec["role"].value]:
-        before = "、".join(LABELS.get(_role(r), r) for r in roles)
+        before = "、".join(LABELS.get(_role(r)) or r for r in roles)
         changes.append(f"角色 {before} → {LABELS[rec['role']]}")
     if old.org_id != rec["org_id"]:
-        org = db.session.get(Organisation, rec["org_id"])
+        org = db.session.get_one(Organisation, rec["org_id"])
         changes.append(f"所属机构 {old.org.name if old.org else ''} → {org.name}")
     return changes
 

@@ -130,7 +130,8 @@ def is_stale(task: Task, now: dt.datetime | None = None) -> bool:
     now = now or utcnow()
     limit = dt.timedelta(seconds=current_app.config["TASK_STALE_SECONDS"])
     silent = task.heartbeat_at is not None and now - task.heartbeat_at > limit
-    if task.state == TaskState.RUNNING.value and current_app.config["JOBS_MODE"] == "rq" and task.kind in FANNED_OUT_KINDS:
+    if (task.state == TaskState.RUNNING.value and current_app.config["JOBS_MODE"] == "rq"
+            and task.kind in FANNED_OUT_KINDS):
         open_chunks = db.session.execute(select(TaskChunk.no, TaskChunk.state).where(
             TaskChunk.task_id == task.id, TaskChunk.state != TaskState.SUCCEEDED.value)).all()
         if open_chunks:

@@ -52,7 +52,7 @@ def worker_liveness(now: dt.datetime | None = None) -> Liveness:
     from redis.exceptions import RedisError
     from rq import Queue, Worker
 
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     try:
         conn = redis_connection()
         queue = Queue(result.queue, connection=conn)
@@ -72,7 +72,7 @@ def worker_liveness(now: dt.datetime | None = None) -> Liveness:
 def _info(worker, now: dt.datetime) -> WorkerInfo:
     beat = worker.last_heartbeat  # naive UTC in RQ 2/3
     if beat is not None and beat.tzinfo is not None:
-        beat = beat.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        beat = beat.astimezone(dt.UTC).replace(tzinfo=None)
     ago = int((now - beat).total_seconds()) if beat else None
     state = worker.get_state()
     state = getattr(state, "value", state)

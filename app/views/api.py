@@ -190,7 +190,7 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -296,7 +296,8 @@ def read_summaries(title: str) -> dict:
 
 
 _STUDENT_LABELS = {
-    "id": "编号", "student_no": "学号", "name": "姓名", "gender": "性别", "id_card": "身份证号", "birth_date": "出生日期",
+    "id": "编号", "student_no": "学号", "name": "姓名", "gender": "性别", "id_card": "身份证号",
+    "birth_date": "出生日期",
     "ethnicity": "民族", "political_status": "政治面貌", "mobile": "手机号", "enrol_grade": "学籍年级",
     "study_grade": "学习年级", "level": "层次", "level_label": "层次名称", "major.name": "专业",
     "college.name": "二级学院", "site.name": "教学点", "study_mode": "学习形式", "study_mode_label": "学习形式名称",
@@ -410,7 +411,8 @@ class TaskApi(ScopedReadApi):
     order_columns = ["id", "created_at", "finished_at", "state", "kind"]
     search_columns = ["kind", "state"]
     label_columns = {
-        "id": "任务编号", "kind": "任务类型", "kind_label": "任务类型名称", "scope_text": "范围", "requested_by.username": "提交人",
+        "id": "任务编号", "kind": "任务类型", "kind_label": "任务类型名称", "scope_text": "范围",
+        "requested_by.username": "提交人",
         "created_at": "提交时间", "started_at": "开始时间", "finished_at": "完成时间", "state": "状态",
         "state_label": "状态名称", "done": "已处理", "total": "总数", "percent": "进度（%）", "summary": "结果摘要",
         "result_name": "结果文件", "error": "错误信息", "retry_of_id": "重试自任务",
@@ -857,4 +859,5 @@ def register(appbuilder) -> None:
     jwt.invalid_token_loader(lambda _reason: _json_error("访问令牌无效，请重新登录"))
     jwt.expired_token_loader(lambda _header, _data: _json_error("访问令牌已过期，请重新登录"))
     jwt.user_lookup_error_loader(lambda _header, _data: _json_error("账号不存在或已停用"))
-    jwt.revoked_token_loader(lambda _header, _data: _json_error("访问令牌已失效（密码已修改、已重置或账号已停用），请重新登录"))
+    jwt.revoked_token_loader(
+        lambda _header, _data: _json_error("访问令牌已失效（密码已修改、已重置或账号已停用），请重新登录"))

@@ -121,9 +121,9 @@ def confirm_whole_filter(view, count: int, verb: str, noun: str = "名学生", c
     if count == 0 or request.form.get("confirmed") == str(count):
         return None
     fields = [(k, v) for k, vs in request.form.lists() for v in vs if k not in ("csrf_token", "confirmed")]
-    return view.render_template("bulk_confirm.html", title=gettext(verb), message=whole_filter_sentence(count, verb, noun),
-                                count=count, fields=fields, post_url=request.full_path.rstrip("?"),
-                                cancel_url=cancel_url)
+    return view.render_template("bulk_confirm.html", title=gettext(verb),
+                                message=whole_filter_sentence(count, verb, noun), count=count, fields=fields,
+                                post_url=request.full_path.rstrip("?"), cancel_url=cancel_url)
 
 
 class BulkActionsMixin:
@@ -225,7 +225,8 @@ class BulkActionsMixin:
         if rows:
             return self._run(act, spec, rows, len(rows))
         if spec.needs_ticks:
-            flash(gettext("请先勾选要%(verb)s的学生（%(verb)s不能对整个筛选结果执行）", verb=gettext(spec.verb)), "warning")
+            flash(gettext("请先勾选要%(verb)s的学生（%(verb)s不能对整个筛选结果执行）", verb=gettext(spec.verb)),
+                  "warning")
             return redirect(self.list_url())
         count = self.filter_count()
         if count == 0:

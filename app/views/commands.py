@@ -6,7 +6,8 @@ message (a ``NotFound`` into a 404), so no view keeps its own try/commit/flash c
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import abort, flash
 

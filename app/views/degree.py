@@ -86,15 +86,17 @@ class DegreeAuditView(BaseView):
             info = degree.application_detail(current_scope(), application_id)
         except NotFound:
             abort(404)
+        same_site = (request.referrer or "").startswith(request.host_url)
         return self.render_template("degree/detail.html", info=info, row=info["row"], breadcrumb=BREADCRUMB,
-                                    back=request.referrer if (request.referrer or "").startswith(request.host_url) else None)
+                                    back=request.referrer if same_site else None)
 
     @expose("/audit", methods=["POST"])
     @has_access
     def audit(self):
         flt = _filter(request.form)
         ids = ticked_ids(request.form.getlist("ids"))
-        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "执行学位条件审核", self._back(flt))
+        asked = self._confirm(ids, list_pages.degree_filter_count(current_scope(), flt), "执行学位条件审核",
+                              self._back(flt))
         if asked:
             return asked
 
@@ -175,8 +177,8 @@ class DegreeAuditView(BaseView):
         ids = ticked_ids(request.form.getlist("ids"))
         back = url_for("DegreeGrantView.list", **flt.to_params())
         scope = current_scope()
-        asked = self._confirm(ids, list_pages.degree_publish_count(scope, flt) if scope.is_all else 0, "发布学位（分配学位证书编号）",
-                              back)
+        count = list_pages.degree_publish_count(scope, flt) if scope.is_all else 0
+        asked = self._confirm(ids, count, "发布学位（分配学位证书编号）", back)
         if asked:
             return asked
 
@@ -284,7 +286,8 @@ class DegreeBatchView(ModelView):
     base_order = ("apply_start", "desc")
     label_columns = {
         "name": "批次名称", "enrol_grade": "学籍年级", "level": "层次", "apply_start": "申请开始时间",
-        "apply_end": "申请结束时间", "language_pass_mark": "学位外语合格线", "course_average_mark": "学位课程平均分合格线",
+        "apply_end": "申请结束时间", "language_pass_mark": "学位外语合格线",
+        "course_average_mark": "学位课程平均分合格线",
         "year": "学位年度", "grant_date": "授予日期",
     }
     description_columns = {
@@ -311,7 +314,8 @@ class DegreeBatchView(ModelView):
 def register(appbuilder) -> None:
     """学位管理 menu (FAB menus have two levels; the page heading shows 学位审核及授予)."""
     cat = {"category": "学位管理", "category_label": "学位管理", "category_icon": "fa-certificate"}
-    appbuilder.add_view(DegreeAuditView(), "学位申请审核管理", label="学位申请审核管理", icon="fa-check-square-o", **cat)
+    appbuilder.add_view(DegreeAuditView(), "学位申请审核管理", label="学位申请审核管理", icon="fa-check-square-o",
+                        **cat)
     appbuilder.add_view(DegreeGrantView(), "学位授予管理", label="学位授予管理", icon="fa-graduation-cap", **cat)
     appbuilder.add_view(DegreeBatchView(), "学位批次", label="学位批次", icon="fa-calendar", **cat)
     appbuilder.add_view(SignatureView(), "电子签名", label="电子签名", icon="fa-pencil", **cat)

@@ -214,7 +214,8 @@ def refuse_unsafe_routes():
             abort(400)  # also "²" (isdigit, not int) and numbers no OFFSET can take
     pk = (request.view_args or {}).get("pk")
     if pk is not None and parse_id(pk) is None and not request.path.startswith("/api/"):
-        abort(404)  # FAB routes <pk> as a string: "x", "-1" or a number past INTEGER names no row (the API says so itself)
+        # FAB routes <pk> as a string: "x", "-1" or a number past INTEGER names no row (the API says so itself)
+        abort(404)
     if method == "delete" and request.method == "GET":
         abort(405)
     if view_name == "UserStatsChartView":

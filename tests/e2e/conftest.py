@@ -71,7 +71,8 @@ def live_server():
     if redis_url:
         procs.append(subprocess.Popen([str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "run:app"],
                                       cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True))
-        procs.append(subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker", "--url", redis_url, env["RQ_QUEUE"]],
+        procs.append(subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "-w", "app.jobs.worker.AppWorker",
+                                       "--url", redis_url, env["RQ_QUEUE"]],
                                       cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True))
     else:
         procs.append(subprocess.Popen([sys.executable, "-m", "flask", "run", "--port", str(port)],
@@ -151,7 +152,8 @@ class Person:
         self.step += 1
         safe = re.sub(r"[^\w\-]+", "_", label)
         self.page.screenshot(path=str(ARTIFACTS / f"{self.name}_{self.step:02d}_{safe}.png"), full_page=True)
-        assert not self.script_problems, f"scripts refused or failing on {label} ({self.page.url}): {self.script_problems}"
+        assert not self.script_problems, \
+            f"scripts refused or failing on {label} ({self.page.url}): {self.script_problems}"
         if check:
             left = english_leftovers(self.text())
             assert not left, f"English on the page {label} ({self.page.url}): {left}"

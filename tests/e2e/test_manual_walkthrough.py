@@ -109,7 +109,8 @@ def back_and_query(p, label: str) -> None:
 
 
 def test_1_site_admin_audits_graduation(person):
-    """jxd001 (manual §2): filter, 同步课程数据, 毕业审核, reasons, 修改毕业审核结果, 一键确认毕业; a closed batch refuses."""
+    """jxd001 (manual §2): filter, 同步课程数据, 毕业审核, reasons, 修改毕业审核结果, 一键确认毕业; a closed
+    batch refuses."""
     p = person("jxd001")
     p.login("jxd001")
     page = p.page
@@ -131,7 +132,8 @@ def test_1_site_admin_audits_graduation(person):
 
     # 3. 同步课程数据 → a task; 任务中心 shows it 处理成功; 查询 shows the synced figures
     # nothing ticked: the whole filter, after the confirmation that states its count (app/views/bulk.py)
-    flash = p.confirm_click(button(page, "同步课程数据"), f"将对当前筛选的 {n} 名学生同步课程数据", "同步课程数据_已提交")
+    flash = p.confirm_click(button(page, "同步课程数据"), f"将对当前筛选的 {n} 名学生同步课程数据",
+                            "同步课程数据_已提交")
     assert TASK_SUBMITTED in flash
     sync = p.wait_task("同步课程数据任务")
     assert sync["progress"] == f"{n}/{n}", sync
@@ -140,7 +142,8 @@ def test_1_site_admin_audits_graduation(person):
     assert int(demo[G_PASSED]) > 10 and float(demo[G_CREDITS]) > 50 and demo[G_SYNCED]
 
     # 4. 毕业审核: a confirmation dialog, then the job; 任务中心 until 处理成功 with the counts
-    flash = p.confirm_click(button(page, "毕业审核"), f"将对当前筛选的 {n} 名学生执行毕业审核，确定吗？", "毕业审核_已提交")
+    flash = p.confirm_click(button(page, "毕业审核"), f"将对当前筛选的 {n} 名学生执行毕业审核，确定吗？",
+                            "毕业审核_已提交")
     assert TASK_SUBMITTED in flash
     audit = p.wait_task("毕业审核任务")
     assert audit["progress"] == f"{n}/{n}", audit
@@ -232,8 +235,8 @@ def test_2_ce_admin_publishes_graduates(person):
 
 
 def test_3_site_admin_exports_archives(person):
-    """jxd001: 毕业生档案管理, tick three graduates, 导出 学籍卡/成绩单/毕业生登记表; the zip holds nine 学号_姓名_文档.xlsx
-    and the 学士学位申请审批表 of those who applied for a degree."""
+    """jxd001: 毕业生档案管理, tick three graduates, 导出 学籍卡/成绩单/毕业生登记表; the zip holds nine
+    学号_姓名_文档.xlsx and the 学士学位申请审批表 of those who applied for a degree."""
     p = person("jxd001")
     p.login("jxd001")
     page = p.page
@@ -409,7 +412,8 @@ def test_6_college_admin_final_review(person):
 
 
 def test_7_ce_admin_publishes_degrees(person):
-    """jjy001: 发布 the final-reviewed degrees; 学位授予管理 shows 发布状态 and 16-digit numbers; 导出 学位申请信息汇总表."""
+    """jjy001: 发布 the final-reviewed degrees; 学位授予管理 shows 发布状态 and 16-digit numbers; 导出
+    学位申请信息汇总表."""
     p = person("jjy001")
     p.login("jjy001")
     page = p.page
@@ -430,7 +434,8 @@ def test_7_ce_admin_publishes_degrees(person):
 
     # 在学位审核管理页面，点击导出按钮，选择导出学位申请信息汇总表 (manual §3.5)
     p.menu("学位管理", "学位申请审核管理")
-    export = page.locator("[formaction$='/exports/degree-summary'], form[action$='/exports/degree-summary'] [type=submit]")
+    export = page.locator("[formaction$='/exports/degree-summary'], "
+                          "form[action$='/exports/degree-summary'] [type=submit]")
     assert export.count(), "学位申请审核管理 has no 导出 学位申请信息汇总表 button (posting to /exports/degree-summary)"
     expect(export.first).to_contain_text("学位申请信息汇总表")
     # nothing ticked: the whole filter, after the confirmation that states its count (app/views/bulk.py)

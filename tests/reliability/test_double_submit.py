@@ -17,8 +17,8 @@ from app.models import Account, DegreeApplication, GraduationAudit, OperationLog
 from app.security import Scope
 from app.services.errors import DomainError
 from tests import factories
-from tests.reliability.conftest import png_bytes
 from tests.clients import press
+from tests.reliability.conftest import png_bytes
 
 N = 30
 

@@ -16,8 +16,8 @@ from app.jobs.runner import QUEUE_DOWN
 from app.models import Task
 from app.statuses import TaskState
 from tests import factories
-from tests.reliability.conftest import changed_tables, fingerprint
 from tests.clients import press
+from tests.reliability.conftest import changed_tables, fingerprint
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
 PAGES = ["/", "/graduation/audit/", "/graduation/graduates/", "/degree/audit/", "/tasks/",

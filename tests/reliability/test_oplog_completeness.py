@@ -40,8 +40,8 @@ from app.models import (
 from app.models.oplog import OperationLogImmutable
 from app.statuses import FormState, Level, RoleName
 from tests import factories
-from tests.reliability.conftest import jpeg_bytes, png_bytes
 from tests.clients import press
+from tests.reliability.conftest import jpeg_bytes, png_bytes
 
 # The Chinese labels the log stores, written out here rather than taken from the app (an independent oracle).
 GRAD = {None: "未审核", "unaudited": "未审核", "pre_graduate": "预毕业", "failed": "不合格"}
@@ -352,29 +352,32 @@ def test_graduation_scenario_logs_every_change_once(world, login):
     window = (batch.confirm_start, batch.confirm_end)
     batch.confirm_start, batch.confirm_end = dt.datetime(2024, 11, 25), dt.datetime(2024, 12, 6)
     db.session.commit()
-    r = rec.step("一键确认毕业（确认时间外）", jxd, lambda: press(jxd, "/graduation/audit/confirm", data={**GRAD_FILTER, "result": "pre_graduate"}, follow_redirects=True),
-        entries=0)
+    confirm_pre = {**GRAD_FILTER, "result": "pre_graduate"}
+    r = rec.step("一键确认毕业（确认时间外）", jxd,
+                 lambda: press(jxd, "/graduation/audit/confirm", data=confirm_pre, follow_redirects=True), entries=0)
     assert "不在确认毕业时间内" in _text(r)
     batch = db.session.get(GraduationBatch, batch.id)
     batch.confirm_start, batch.confirm_end = window
     db.session.commit()
-    r = rec.step("一键确认毕业", jxd, lambda: press(jxd, "/graduation/audit/confirm", data={**GRAD_FILTER, "result": "pre_graduate"}, follow_redirects=True),
-        entries=3)
+    r = rec.step("一键确认毕业", jxd,
+                 lambda: press(jxd, "/graduation/audit/confirm", data=confirm_pre, follow_redirects=True), entries=3)
     assert "已确认毕业 3 名学生" in _text(r)
-    rec.step("一键确认毕业（重复提交）", jxd, lambda: press(jxd, "/graduation/audit/confirm", data={**GRAD_FILTER, "result": "pre_graduate"}), entries=0)
+    rec.step("一键确认毕业（重复提交）", jxd,
+             lambda: press(jxd, "/graduation/audit/confirm", data=confirm_pre), entries=0)
 
     # the CE admin corrects a confirmed result (it leaves the confirmed list); a site may not
     rec.step("修改毕业审核结果（继教院：已确认 → 不合格）", jjy, lambda: press(jjy, "/graduation/audit/override", data={
         "ids": str(qian_id), "override_result": "failed", "reason": "学籍异动，暂缓毕业"}), entries=1)
-    r = rec.step("修改毕业审核结果（教学点改已确认结果，被拒绝）", jxd, lambda: press(jxd, "/graduation/audit/override", data={"ids": str(zhang_id), "override_result": "failed", "reason": "误操作"},
+    r = rec.step("修改毕业审核结果（教学点改已确认结果，被拒绝）", jxd, lambda: press(
+        jxd, "/graduation/audit/override", data={"ids": str(zhang_id), "override_result": "failed", "reason": "误操作"},
         follow_redirects=True), entries=0)
     assert "已确认毕业的结果已锁定" in _text(r)
 
     # 8. 发布 (CE admin): 张三 and 王五 get their 毕业证书编号; a second 发布 numbers nobody again
     rec.step("发布", jjy, lambda: press(jjy, "/graduation/audit/publish", data=GRAD_FILTER), entries=2)
     rec.step("发布（重复）", jjy, lambda: press(jjy, "/graduation/audit/publish", data=GRAD_FILTER), entries=0)
-    r = rec.step("修改已发布学生（被拒绝）", jjy, lambda: press(jjy, "/graduation/audit/override", data={"ids": str(zhang_id), "override_result": "failed", "reason": "撤销"},
-        follow_redirects=True), entries=0)
+    r = rec.step("修改已发布学生（被拒绝）", jjy, lambda: press(jjy, "/graduation/audit/override", data={
+        "ids": str(zhang_id), "override_result": "failed", "reason": "撤销"}, follow_redirects=True), entries=0)
     assert "已发布毕业的学生不能修改毕业审核结果" in _text(r)
     rec.verify()
     numbers = db.session.scalars(select(GraduationAudit.diploma_no).where(GraduationAudit.diploma_no.is_not(None)))
@@ -417,7 +420,8 @@ def test_degree_scenario_logs_every_change_once(world, login):
     rec.step("代为申请", site, lambda: site.post("/degree/audit/register", data={
         "applied": "not_applied", "ids": list(others.values())}), entries=3)
     rec.step("学位条件审核", site, lambda: press(site, "/degree/audit/audit", data={"applied": "applied"}), entries=4)
-    rec.step("学位条件审核（数据未变，再次执行）", site, lambda: press(site, "/degree/audit/audit", data={"applied": "applied"}), entries=0)
+    rec.step("学位条件审核（数据未变，再次执行）", site,
+             lambda: press(site, "/degree/audit/audit", data={"applied": "applied"}), entries=0)
     assert _app_ids(others["孙七"]) and db.session.scalar(select(DegreeApplication.result).where(
         DegreeApplication.student_id == others["孙七"])) == "not_met"
 
@@ -436,7 +440,8 @@ def test_degree_scenario_logs_every_change_once(world, login):
         **review, "ids": _app_ids(others["赵六"])}, follow_redirects=True), entries=0)
     assert "只能对学位申请条件已达标的学生初审" in _text(r)
 
-    r = rec.step("批量终审", college, lambda: press(college, "/degree/audit/final", data={"applied": "applied", "result": "met"}, follow_redirects=True), entries=3)
+    r = rec.step("批量终审", college, lambda: press(college, "/degree/audit/final", data={
+        "applied": "applied", "result": "met"}, follow_redirects=True), entries=3)
     assert "批量终审完成：3 名学生" in _text(r)
     r = rec.step("修改授予结论（教学点改已终审，被拒绝）", site, lambda: site.post("/degree/audit/override", data={
         "ids": sun, "override_result": "not_met", "override_reason": "误操作"}), entries=0)

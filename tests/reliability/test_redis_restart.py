@@ -33,9 +33,8 @@ from app.models import GraduationAudit, Task
 from app.services import tasks
 from app.statuses import TaskState
 from tests import factories
-from tests.clients import RoleClient
+from tests.clients import RoleClient, press
 from tests.reliability.conftest import changed_tables, fingerprint, free_port
-from tests.clients import press
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")

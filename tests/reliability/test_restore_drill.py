@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -187,8 +187,8 @@ def test_backup_and_restore_into_a_new_database_and_storage_keep_everything():
             assert last_no == f"{prefix}{last:06d}"
             assert numbering.allocate(prefix, 1) == [f"{prefix}{last + 1:06d}"]
             db.session.rollback()
-        from tests.test_auth import Browser, logged_in
         from tests import factories
+        from tests.test_auth import Browser, logged_in
 
         with restored.app_context():  # the app serves the restored copy: a login and a page that lists its data
             browser = Browser(restored)

@@ -260,8 +260,8 @@ def test_a_new_unscoped_route_fails_the_matrix(app, login, hostile):
     """Meta-test: an unscoped route showing any student by id is caught by the matrix."""
     from flask import Flask
 
-    from app.models import Student
     from app.extensions import db
+    from app.models import Student
 
     probe = Flask(__name__)
     probe.url_map = app.url_map.__class__()

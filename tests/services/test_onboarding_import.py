@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import openpyxl
 from sqlalchemy import func, select
@@ -179,7 +180,7 @@ def test_the_import_page_offers_both_new_kinds_to_the_ce_admin_only(ce_client, s
         ws = openpyxl.load_workbook(__import__("io").BytesIO(resp.data), read_only=True).worksheets[0]
         header = [c for c in next(ws.iter_rows(values_only=True))]
         assert header == list((ORGS if kind == "orgs" else ACCOUNTS).headers)
-        assert "filename*=UTF-8''" in resp.headers["Content-Disposition"]
+        assert "filename*=UTF-8''" + quote(name) in resp.headers["Content-Disposition"]
     assert site_client.get("/imports/template/accounts").status_code in (302, 403)
 
 

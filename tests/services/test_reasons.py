@@ -31,8 +31,8 @@ def test_graduation_override_refuses_a_reason_without_text(world, site_client):
     """A lone zero-width space is no 核实说明; a lone control character is already refused by the input guard."""
     factories.graduation_batch()
     db.session.commit()
-    r = bulk_post(site_client, "override", ids=world.student1.id, form={"override_result": "failed", "reason": "\u200b"},
-                  follow_redirects=True)
+    r = bulk_post(site_client, "override", ids=world.student1.id,
+                  form={"override_result": "failed", "reason": "\u200b"}, follow_redirects=True)
     assert "请填写核实说明" in r.get_data(as_text=True)
     r = bulk_post(site_client, "override", ids=world.student1.id, form={"override_result": "failed", "reason": "\x01"})
     assert r.status_code == 400 and "控制字符" in r.get_data(as_text=True)

@@ -35,7 +35,7 @@ def _worker(app, conn, name: str, *, silent_for: dt.timedelta | None = None):
     w = Worker([Queue(app.config["RQ_QUEUE"], connection=conn)], connection=conn, name=name)
     w.register_birth()
     if silent_for is not None:  # as if the process had been killed that long ago
-        beat = dt.datetime.now(dt.timezone.utc) - silent_for
+        beat = dt.datetime.now(dt.UTC) - silent_for
         conn.hset(w.key, "last_heartbeat", beat.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     return w
 

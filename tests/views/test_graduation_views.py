@@ -50,8 +50,9 @@ def test_site_sees_filter_bar_buttons_and_own_students(ready, site_client):
     """jxd001's page has the manual's filters and buttons and lists only site 1's students and options."""
     page = site_client.get(flt(enrol_grade=2020, study_grade=2020, level="gqb")).get_data(as_text=True)
     for text in ["学籍年级", "学习年级", "层次", "教学点", "专业", "毕业审核结果", "姓名/学号", "查询",
-                 "同步课程数据", "毕业审核", "修改毕业审核结果", "一键确认毕业", "导出", "不勾选时对当前筛选的全部学生生效",
-                 "已通过课程数", "已获总学分", "同步时间", "是否手工修改", "确认状态", 'name="csrf_token"']:
+                 "同步课程数据", "毕业审核", "修改毕业审核结果", "一键确认毕业", "导出",
+                 "不勾选时对当前筛选的全部学生生效", "已通过课程数", "已获总学分", "同步时间", "是否手工修改",
+                 "确认状态", 'name="csrf_token"']:
         assert text in page, text
     assert "2020010001" in page and "2020020001" not in page
     assert "南通教学点" in page and "如皋教学点" not in page and "数学与应用数学" not in page
@@ -170,8 +171,8 @@ def test_site_cannot_change_confirmed_row_via_page(ready, site_client, ce_client
     bulk_post(site_client, "audit")
     bulk_post(site_client, "confirm")
     assert audit_of(ready.student1.id).confirmed_at is not None
-    r = bulk_post(site_client, "override", ids=ready.student1.id, form={"override_result": FAILED, "reason": "重新核实"},
-                  follow_redirects=True)
+    r = bulk_post(site_client, "override", ids=ready.student1.id,
+                  form={"override_result": FAILED, "reason": "重新核实"}, follow_redirects=True)
     assert "已锁定" in r.get_data(as_text=True)
     assert audit_of(ready.student1.id).result == PRE
     bulk_post(ce_client, "override", ids=ready.student1.id, form={"override_result": FAILED, "reason": "照片不合规"})
