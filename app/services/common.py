@@ -5,10 +5,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult
+from sqlalchemy import CursorResult, func, select
 from sqlalchemy.sql.dml import UpdateBase
 
 from app.extensions import db
+from app.ids import parse_id
+from app.services.errors import DomainError
 
 T = TypeVar("T")
 
@@ -32,3 +34,26 @@ def security_manager() -> Any:
     """Flask-AppBuilder's security manager of the running app. FAB registers itself in ``app.extensions``
     (and as ``app.appbuilder``, which Flask's type does not know)."""
     return current_app.extensions["appbuilder"].sm
+
+
+def count_rows(stmt: Any) -> int:
+    """How many rows a SELECT gives (one COUNT over it as a subquery, its ORDER BY dropped)."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def posted_ids(values: Iterable[Any] | None, refused: DomainError) -> list[int]:
+    """Ids posted by a page or the API as distinct ints, in order; blanks are skipped, and anything that is
+    not a row id (text, a sign, a number past INTEGER) raises ``refused`` — the caller's own error."""
+    out: list[int] = []
+    seen: set[int] = set()
+    for v in values or ():
+        text = str(v).strip()
+        if not text:
+            continue
+        number = parse_id(text)
+        if number is None:
+            raise refused
+        if number not in seen:
+            seen.add(number)
+            out.append(number)
+    return out

@@ -42,7 +42,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.security import Scope, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog
-from app.services.common import changed_rows, chunks
+from app.services.common import changed_rows, chunks, count_rows
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, degree_prefix
 from app.services.reasons import clean_reason
@@ -288,10 +288,6 @@ def unapplied_students_select(scope: Scope, flt: DegreeFilter, batch: DegreeBatc
     applied = exists().where(DegreeApplication.student_id == Student.id, DegreeApplication.batch_id == batch.id)
     return select(Student).where(student_scope_clause(scope), batch_students_clause(batch), ~applied,
                                  *_student_clauses(flt))
-
-
-def _count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> list[DegreeApplication]:
@@ -592,7 +588,7 @@ def start_audit(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter | 
         flt = flt or DegreeFilter()
         params = {"filter": flt.to_params()}
         scope_text = flt.describe()
-        total = _count(applications_select(scope, flt, stage=PENDING))
+        total = count_rows(applications_select(scope, flt, stage=PENDING))
     if total == 0:
         raise DomainError("没有需要审核的学位申请（请先筛选“已申请”的学生）")
     return create_task("degree_audit", actor=actor, params=params, scope_text=scope_text,
@@ -869,7 +865,7 @@ def start_publish(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter 
         flt = (flt or DegreeFilter())
         params = {"filter": {**flt.to_params(), "published": "no"}}
         scope_text = flt.describe()
-        total = _count(applications_select(scope, DegreeFilter.from_mapping(params["filter"]), stage=FINAL))
+        total = count_rows(applications_select(scope, DegreeFilter.from_mapping(params["filter"]), stage=FINAL))
     if total == 0:
         raise DomainError("没有待发布的学位申请（需已终审且尚未发布）")
     return create_task("degree_publish", actor=actor, params=params, scope_text=scope_text,
@@ -1006,7 +1002,7 @@ def application_rows(apps: Sequence[DegreeApplication]) -> list[dict]:
 
 
 def _page(stmt, page: int, page_size: int):
-    total = _count(stmt)
+    total = count_rows(stmt)
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     return total, pages, page, stmt.limit(page_size).offset((page - 1) * page_size)

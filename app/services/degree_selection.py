@@ -9,14 +9,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
-from app.extensions import db
 from app.ids import parse_id
 from app.models import DegreeApplication
 from app.security import Scope
 from app.services import degree
-from app.services.common import chunks
+from app.services.common import chunks, count_rows, posted_ids
 from app.services.errors import DomainError, NotFound
 from app.statuses import DegreeApplicationState
 
@@ -60,25 +57,6 @@ class DegreeSelection:
         return cls(Scope.from_params(params.get("scope")), flt, stage, ids)
 
 
-def count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
-def _ids(values: Iterable[Any]) -> list[int]:
-    """Posted ids as distinct ints (order kept); anything non-numeric is refused."""
-    out: list[int] = []
-    for v in values or ():
-        text = str(v).strip()
-        if not text:
-            continue
-        number = parse_id(text)
-        if number is None:
-            raise NotFound(OUT_OF_SCOPE)
-        if number not in out:
-            out.append(number)
-    return out
-
-
 def choose(scope: Scope, filters: Mapping[str, Any] | None, application_ids: Iterable[Any] | None,
            stage: str, *, title: str) -> tuple[DegreeSelection, dict[str, Any], int]:
     """Check what an export of ``title`` was asked for: (selection, task params, how many applications).
@@ -89,7 +67,7 @@ def choose(scope: Scope, filters: Mapping[str, Any] | None, application_ids: Ite
     """
     flt = degree.DegreeFilter.from_mapping(filters or {})
     stage = stage if stage in STAGES else "any"
-    ids = _ids(application_ids or ())
+    ids = posted_ids(application_ids or (), NotFound(OUT_OF_SCOPE))
     if flt.applied == DegreeApplicationState.NOT_APPLIED.value and not ids:
         raise DomainError(f"{title}只包含已申请的学生，请将学生申请状态选为“已申请”后再导出")
     selection = DegreeSelection(scope, None if ids else flt, stage, tuple(ids))
@@ -97,12 +75,12 @@ def choose(scope: Scope, filters: Mapping[str, Any] | None, application_ids: Ite
     if ids:
         found = 0
         for chunk in chunks(ids, ID_CHUNK):
-            found += count(base.where(DegreeApplication.id.in_(chunk)).with_only_columns(DegreeApplication.id))
+            found += count_rows(base.where(DegreeApplication.id.in_(chunk)).with_only_columns(DegreeApplication.id))
         if found != len(ids):
             raise NotFound(OUT_OF_SCOPE)
         total = len(ids)
     else:
-        total = count(base.with_only_columns(DegreeApplication.id))
+        total = count_rows(base.with_only_columns(DegreeApplication.id))
     if total == 0:
         raise DomainError(NOTHING)
     return selection, selection.to_params(flt.to_params()), total

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app import storage
@@ -43,7 +43,7 @@ from app.models import (
 )
 from app.security import Scope, oplog_scope_clause, student_scope_clause
 from app.services import approval_forms, degree_selection, facts, graduation
-from app.services.common import chunks
+from app.services.common import chunks, count_rows, posted_ids
 from app.services.errors import DomainError, NotFound
 from app.services.export_files import file_part, printed_student_fields, school_name
 from app.services.export_files import remove as _remove
@@ -79,30 +79,11 @@ _EXAM_ORDER = {ExamKind.REGULAR.value: 0, ExamKind.MAKEUP.value: 1, ExamKind.RET
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _int_list(values: Iterable[Any]) -> list[int]:
-    """Posted ids as distinct ints (order kept); anything non-numeric is refused."""
-    out: list[int] = []
-    for v in values or ():
-        text = str(v).strip()
-        if not text:
-            continue
-        number = parse_id(text)
-        if number is None:
-            raise NotFound(OUT_OF_SCOPE)
-        if number not in out:
-            out.append(number)
-    return out
-
-
 def _ids_in_scope(ids: Sequence[int], scope: Scope) -> list[int]:
     found: list[int] = []
     for chunk in chunks(list(ids), ROWS_CHUNK):
         found.extend(db.session.scalars(select(Student.id).where(Student.id.in_(chunk), student_scope_clause(scope))))
     return found
-
-
-def _count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def _names(model, ids: Iterable[int | None]) -> dict[int, str]:
@@ -172,13 +153,13 @@ def start_archive_export(*, actor, scope: Scope, filters: Mapping[str, Any] | No
     """
     docs = clean_documents(documents)
     f = clean_archive_filters(filters)
-    ids = _int_list(student_ids or ())
+    ids = posted_ids(student_ids or (), NotFound(OUT_OF_SCOPE))
     if ids:
         if len(set(_ids_in_scope(ids, scope))) != len(ids):
             raise NotFound(OUT_OF_SCOPE)
         total = len(ids)
     else:
-        total = _count(archive_query(f, scope).with_only_columns(Student.id))
+        total = count_rows(archive_query(f, scope).with_only_columns(Student.id))
     if total == 0:
         raise DomainError(NO_STUDENT)
     params: dict[str, Any] = {"scope": scope.to_params(), "documents": docs}
@@ -642,7 +623,7 @@ def run_degree_summary_export(task, progress: Progress) -> dict:
     """学位申请信息汇总表导出: stream every application of the filter into one workbook."""
     sel = degree_selection.DegreeSelection.from_params(task.params or {})
     base = sel.select()
-    total = _count(base.with_only_columns(DegreeApplication.id))
+    total = count_rows(base.with_only_columns(DegreeApplication.id))
     progress(0, total)
     rel = storage.new_name("exports", ".xlsx")
     try:
@@ -738,8 +719,8 @@ def oplog_query(filters: Mapping[str, Any], scope: Scope, actor_id: int | None):
 
 def list_query_count(kind: str, filters: Mapping[str, Any], scope: Scope, actor_id: int | None) -> int:
     if kind == "oplog":
-        return _count(oplog_query(filters, scope, actor_id).with_only_columns(OperationLog.id))
-    return _count(_student_list_query(kind, filters, scope).with_only_columns(Student.id))
+        return count_rows(oplog_query(filters, scope, actor_id).with_only_columns(OperationLog.id))
+    return count_rows(_student_list_query(kind, filters, scope).with_only_columns(Student.id))
 
 
 _OPLOG_FILTER_LABELS = {"action": "操作类型", "actor_name": "操作人", "student_no": "学号", "date_from": "开始日期",

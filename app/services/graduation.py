@@ -34,7 +34,7 @@ from app.models.student import Student
 from app.models.task import Task
 from app.security import Scope, role_of, scope_of, student_scope_clause
 from app.services import facts, numbering, oplog, tasks
-from app.services.common import chunks
+from app.services.common import chunks, posted_ids
 from app.services.errors import DomainError, NotAllowed, NotFound
 from app.services.numbering import allocate, diploma_prefix
 from app.services.reasons import clean_reason
@@ -227,17 +227,7 @@ def grade_options(clause) -> tuple[list[int], list[int]]:
 
 def parse_ids(values: Iterable[Any]) -> list[int]:
     """Posted ``ids`` as distinct ints; anything malformed is a bad request."""
-    out: list[int] = []
-    for v in values:
-        v = str(v).strip()
-        if not v:
-            continue
-        number = parse_id(v)
-        if number is None:
-            raise DomainError("所选学生编号无效")
-        if number not in out:
-            out.append(number)
-    return out
+    return posted_ids(values, DomainError("所选学生编号无效"))
 
 
 def ids_in_scope(student_ids: Sequence[int], scope: Scope) -> list[int]:

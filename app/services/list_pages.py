@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models.graduation import GraduationAudit
@@ -12,6 +12,7 @@ from app.models.org import Major, Organisation
 from app.models.student import Student
 from app.security import Scope
 from app.services import degree, graduation
+from app.services.common import count_rows
 
 
 def graduation_rows(students: Sequence[Student]) -> list[dict]:
@@ -48,16 +49,12 @@ def graduation_rows(students: Sequence[Student]) -> list[dict]:
     return rows
 
 
-def _count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
 def degree_filter_count(scope: Scope, flt: degree.DegreeFilter, *, stage: str = degree.PENDING) -> int:
     """Applications of the filter in the scope at ``stage`` (学位条件审核, 初审, 批量终审, the 汇总表)."""
-    return _count(degree.applications_select(scope, flt, stage=stage))
+    return count_rows(degree.applications_select(scope, flt, stage=stage))
 
 
 def degree_publish_count(scope: Scope, flt: degree.DegreeFilter) -> int:
     """Final, unpublished applications of the filter: what 发布 without ticked rows would number."""
     unpublished = degree.DegreeFilter.from_mapping({**flt.to_params(), "published": "no"})
-    return _count(degree.applications_select(scope, unpublished, stage=degree.FINAL))
+    return count_rows(degree.applications_select(scope, unpublished, stage=degree.FINAL))

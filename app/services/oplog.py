@@ -11,23 +11,9 @@ from app.statuses import OplogAction, label
 ACTION_LABELS: dict[str, str] = {a.value: label(a) for a in OplogAction}
 
 
-def record(
-    *,
-    actor: Any,
-    action: str,
-    record: Any = None,
-    record_type: str | None = None,
-    record_id: int | None = None,
-    student: Any = None,
-    old: Any = None,
-    new: Any = None,
-    reason: str | None = None,
-    task_id: int | None = None,
-) -> OperationLog:
-    """Append one entry. ``actor`` is an Account or None (the system); scope columns come from the student."""
-    entry = OperationLog(**entry_row(actor=actor, action=action, record=record, record_type=record_type,
-                                     record_id=record_id, student=student, old=old, new=new, reason=reason,
-                                     task_id=task_id))
+def record(**fields: Any) -> OperationLog:
+    """Append one entry; ``fields`` as for ``entry_row`` (actor, action, record, old, new, reason, task_id …)."""
+    entry = OperationLog(**entry_row(**fields))
     db.session.add(entry)
     return entry
 
