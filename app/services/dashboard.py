@@ -79,6 +79,7 @@ def top_reasons(scope: Scope, limit: int = TOP_REASONS) -> list[dict[str, Any]]:
         .join(Student, Student.id == GraduationAudit.student_id)
         .where(student_scope_clause(scope), GraduationAudit.result == GraduationResult.FAILED.value,
                GraduationAudit.computed_reasons.is_not(None))
+        .order_by(GraduationAudit.student_id)  # the example is the first student's message, on every database
         .execution_options(yield_per=1000)
     )
     counter: Counter[str] = Counter()

@@ -91,14 +91,14 @@ def _build(app) -> None:
         runner.submit(task)
         signatures.upload_signature(acct("jxd001"), _png(), acct("jxd001"))
         db.session.commit()
-        site = graduation.scope_params(Scope("site", org_id=w.site1.id))
+        site = Scope("site", org_id=w.site1.id).to_params()
         run("graduation_audit", acct("jxd001"), {"scope": site, "filters": {"enrol_grade": 2020}})
         weak = db.session.scalar(select(Student.id).where(Student.student_no == students[-1].student_no))
         graduation.override([weak], PRE, "补考成绩已核实（演练）", acct("jxd001"))
         db.session.commit()
         graduation.confirm({}, Scope("site", org_id=w.site1.id), acct("jxd001"))
         db.session.commit()
-        run("graduation_publish", acct("jjy001"), {"scope": graduation.scope_params(Scope("all")), "filters": {}})
+        run("graduation_publish", acct("jjy001"), {"scope": Scope("all").to_params(), "filters": {}})
 
 
 def _rows(table: str, order: str = "id") -> list[tuple]:
