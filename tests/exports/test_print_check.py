@@ -15,9 +15,9 @@ from PIL import Image
 
 from app.demo import college
 from app.exports import approval_form, archive
-from tests.exports.printing import assert_printed_cleanly, pdf_text, require_print_tools, to_pdf
+from tests.exports.printing import NEEDS_PRINT_TOOLS, assert_printed_cleanly, pdf_text, require_print_tools, to_pdf
 
-pytestmark = pytest.mark.usefixtures("print_tools")
+pytestmark = [NEEDS_PRINT_TOOLS, pytest.mark.usefixtures("print_tools")]
 
 
 @pytest.fixture(scope="module")

@@ -34,12 +34,15 @@ NEEDS = "needs a PostgreSQL server (TEST_POSTGRES_URL or TEST_DATABASE_URL), TES
 REQUIRED = bool(os.environ.get("CI_REQUIRE_SERVICES"))
 
 
+# the recipe and drill modules use this mark like the worker-fault tests: skipped on a laptop without the
+# services, never in CI (CI_REQUIRE_SERVICES=1), where require_services() fails instead
+NEEDS_SERVICES = pytest.mark.skipif(not HAVE_SERVICES and not REQUIRED, reason=NEEDS)
+
+
 def require_services() -> None:
-    """Skip on a laptop without the services; fail (never skip) in CI."""
+    """In CI (CI_REQUIRE_SERVICES=1) missing services fail the run (the module's skipif mark never applies there)."""
     if not HAVE_SERVICES:
-        if REQUIRED:
-            pytest.fail(f"CI_REQUIRE_SERVICES is set but this module {NEEDS}")
-        pytest.skip(NEEDS)
+        pytest.fail(f"CI_REQUIRE_SERVICES is set but this module {NEEDS}")
 
 
 def database_url(name: str) -> str:

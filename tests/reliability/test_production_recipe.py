@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from app.imports.schema import ACCOUNTS, ORGS
 from tests.imports.builders import students_xlsx, xlsx
 from tests.reliability.production_support import (
+    NEEDS_SERVICES,
     Browser,
     create_database,
     drop_database,
@@ -33,6 +34,8 @@ from tests.reliability.production_support import (
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+
+pytestmark = NEEDS_SERVICES
 
 def _import(b: Browser, engine, kind: str, data: bytes, name: str) -> dict:
     before = last_task_id(engine) or 0

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from tests.reliability.production_support import (
+    NEEDS_SERVICES,
     ROOT,
     create_database,
     database_url,
@@ -33,6 +34,8 @@ from tests.reliability.production_support import (
 COHORT = 40
 PRE = "pre_graduate"
 
+
+pytestmark = NEEDS_SERVICES
 
 def _app(url: str, storage: Path):
     from app import create_app
