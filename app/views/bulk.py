@@ -25,7 +25,8 @@ from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_babel import gettext
 
-from app.ids import parse_id
+from app.services.common import posted_ids
+from app.services.errors import NotFound
 
 MAX_TICKED = 1000  # a list page shows at most PAGE_SIZE_MAX rows; more ticked ids is not a page's post
 LIST_ARG = re.compile(r"^(_flt_\d_|_oc_|_od_|psize_|page_)")
@@ -98,13 +99,10 @@ def ticked_ids(values) -> list[int]:
     raw = [v for v in values if str(v).strip()]
     if len(raw) > MAX_TICKED:
         abort(400)
-    ids = []
-    for value in raw:
-        number = parse_id(value)
-        if number is None:
-            abort(404)
-        ids.append(number)
-    return list(dict.fromkeys(ids))
+    try:
+        return posted_ids(raw, NotFound("所选记录不存在或不在您的管理范围内"))
+    except NotFound:
+        abort(404)
 
 
 def whole_filter_sentence(count: int, verb: str, noun: str = "名学生") -> str:
@@ -165,16 +163,7 @@ class BulkActionsMixin:
 
     def _ticked(self) -> list:
         """The ticked rows, in ONE query through the base filters (the scope); 404 if any is missing."""
-        raw = [v for v in request.form.getlist("rowid") if str(v).strip()]
-        if len(raw) > MAX_TICKED:
-            abort(400)
-        ids = []
-        for value in raw:
-            number = parse_id(value)
-            if number is None:
-                abort(404)
-            ids.append(number)
-        ids = list(dict.fromkeys(ids))
+        ids = ticked_ids(request.form.getlist("rowid"))
         if not ids:
             return []
         model = self.datamodel.obj
