@@ -22,6 +22,7 @@ from sqlalchemy import and_, case, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app import storage
+from app.audit.confirmation import CONFIRM_LABELS
 from app.audit.scores import best_scores, course_progress
 from app.audit.types import Plan
 from app.clock import format_local, local_day_start_utc, local_today
@@ -52,6 +53,7 @@ from app.services.export_files import stored_file as _photo_file
 from app.services.oplog import ACTION_LABELS
 from app.services.tasks import Progress, create_task
 from app.statuses import (
+    ConfirmState,
     DegreeConditionResult,
     EnrolmentStatus,
     ExamKind,
@@ -685,7 +687,7 @@ def clean_list_filters(kind: str, raw: Mapping[str, Any] | None) -> dict[str, An
         f.pop("confirm_state", None)
     elif kind == "graduates":
         f.pop("result", None)
-        f["confirm_state"] = graduation.ConfirmState.PUBLISHED.value
+        f["confirm_state"] = ConfirmState.PUBLISHED.value
     return f
 
 
@@ -777,11 +779,11 @@ def _student_row(kind: str, s: Student, a: GraduationAudit | None, orgs: Mapping
                 orgs.get(s.site_id, ""), s.passed_courses, s.earned_credits, format_local(s.synced_at),
                 label(result, GraduationResult), "是" if a is not None and a.override_result else "否",
                 (a.override_reason or "") if a is not None and a.override_result else "", "；".join(reasons),
-                graduation.CONFIRM_LABELS[graduation.confirm_state(a)]]
+                CONFIRM_LABELS[graduation.confirm_state(a)]]
     return [s.student_no, s.name, s.gender, s.id_card, str(s.enrol_grade), str(s.study_grade), level,
             majors.get(s.major_id, ""), orgs.get(s.college_id, ""), orgs.get(s.site_id, ""),
             a.diploma_no if a is not None else "", a.graduation_date if a is not None else None,
-            graduation.CONFIRM_LABELS[graduation.confirm_state(a)]]
+            CONFIRM_LABELS[graduation.confirm_state(a)]]
 
 
 def student_list_rows(kind: str, filters: Mapping[str, Any], scope: Scope,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from app.audit.confirmation import CONFIRM_LABELS
 from app.extensions import db
 from app.models.graduation import GraduationAudit
 from app.models.org import Major, Organisation
@@ -44,7 +45,7 @@ def graduation_rows(students: Sequence[Student]) -> list[dict]:
             "reasons": graduation.reasons_of(audit),
             "override": audit is not None and audit.is_override,
             "confirm_state": state,
-            "confirm_label": graduation.CONFIRM_LABELS[state],
+            "confirm_label": CONFIRM_LABELS[state],
         })
     return rows
 

@@ -23,7 +23,7 @@ from app.models.student import Student
 from app.security import current_scope
 from app.services import graduation, list_pages
 from app.services.errors import NotFound
-from app.statuses import GraduationResult, Level, choices, label
+from app.statuses import ConfirmState, GraduationResult, Level, choices, label
 from app.views.bulk import Selection, bulk_action
 from app.views.commands import FAILED, run_command, submit_task
 from app.views.scoped import ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
@@ -258,7 +258,7 @@ class PublishedFilter(BaseFilter):
     arg_name = "published"
 
     def apply(self, query, value):
-        return query.filter(*graduation.filter_clauses({"confirm_state": graduation.ConfirmState.PUBLISHED.value}))
+        return query.filter(*graduation.filter_clauses({"confirm_state": ConfirmState.PUBLISHED.value}))
 
 
 class GraduateListView(StudentBarListView):

@@ -149,12 +149,13 @@ def test_two_publications_over_the_same_rows_number_each_student_once(app, site_
     committing, which the task lock does not prevent): both pick the rows, then race for the numbers.
     Every student is numbered once, numbers are unique and gap-free, one log entry each."""
     from app.services import graduation
+    from app.services.graduation import publish as graduation_publish
 
     press(site_client, "/graduation/audit/confirm", data={})
     ce_id = db.session.scalar(select(Account.id).where(Account.username == "jjy001"))
     ids = list(db.session.scalars(select(GraduationAudit.student_id)))
     db.session.commit()
-    real_allocate = graduation.allocate
+    real_allocate = graduation_publish.allocate
     barrier = threading.Barrier(2)
 
     def allocate_together(prefix, count):
@@ -164,7 +165,7 @@ def test_two_publications_over_the_same_rows_number_each_student_once(app, site_
             pass
         return real_allocate(prefix, count)
 
-    monkeypatch.setattr(graduation, "allocate", allocate_together)
+    monkeypatch.setattr(graduation_publish, "allocate", allocate_together)
     outcomes: list[str] = []
 
     def publish():

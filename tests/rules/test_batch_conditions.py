@@ -15,6 +15,7 @@ from app.jobs import runner
 from app.models import Account, GraduationBatch, GraduationSnapshot, Task
 from app.security import Scope
 from app.services import graduation
+from app.services.graduation import inputs as graduation_inputs
 from app.statuses import EnrolmentStatus, FormState, TaskState
 from tests import factories
 from tests.audit.test_graduation_rules import PLAN
@@ -66,13 +67,13 @@ def test_the_service_passes_the_real_facts_and_the_batch_conditions(world, lenie
     conditions — nothing pretends the form was submitted or the photo uploaded."""
     batch, weak = lenient
     seen = []
-    real = graduation.audit_graduation_with_progress
+    real = graduation_inputs.audit_graduation_with_progress
 
     def spy(facts, plan, best, *rest):
         seen.append((facts, plan, rest))
         return real(facts, plan, best, *rest)
 
-    monkeypatch.setattr(graduation, "audit_graduation_with_progress", spy)
+    monkeypatch.setattr(graduation_inputs, "audit_graduation_with_progress", spy)
     verdict = graduation.preview(weak)
     assert [r.code for r in verdict.reasons] == ["missing_required_course", "missing_required_course",
                                                  "total_credits_short"]

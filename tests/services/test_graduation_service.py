@@ -11,6 +11,7 @@ from app.extensions import db
 from app.jobs import runner
 from app.models import GraduateForm, GraduationAudit, GraduationSnapshot, OperationLog, Student, Task
 from app.models.account import Account
+from app.models.graduation import GraduationBatch
 from app.security import Scope
 from app.services import graduation, tasks
 from app.services.dashboard import dashboard_for
@@ -223,7 +224,7 @@ def test_ce_corrects_confirmed_result_with_reason(world, three):
 
 def test_confirm_outside_window_is_refused(world, three):
     """一键确认毕业 outside the batch window names the window and changes nothing."""
-    b = db.session.scalars(select(graduation.GraduationBatch)).one()
+    b = db.session.scalars(select(GraduationBatch)).one()
     b.confirm_start, b.confirm_end = dt.datetime(2024, 11, 25), dt.datetime(2024, 12, 6)
     db.session.commit()
     audit_site1(world)
@@ -237,7 +238,7 @@ def test_confirm_outside_window_is_refused(world, three):
 
 def test_confirm_window_uses_shanghai_wall_time(world, three):
     """The window is Asia/Shanghai time: 2024-11-24 16:30 UTC is already 11-25 00:30 in Shanghai."""
-    b = db.session.scalars(select(graduation.GraduationBatch)).one()
+    b = db.session.scalars(select(GraduationBatch)).one()
     b.confirm_start, b.confirm_end = dt.datetime(2024, 11, 25), dt.datetime(2024, 12, 6)
     db.session.commit()
     audit_site1(world)
@@ -331,7 +332,7 @@ def test_students_outside_any_batch_are_skipped(world, batch):
 def test_batch_conditions_decide_which_rules_apply(world, three):
     """A batch that does not require photo and form does not fail students for them."""
     _good, weak, _away = three
-    b = db.session.scalars(select(graduation.GraduationBatch)).one()
+    b = db.session.scalars(select(GraduationBatch)).one()
     b.require_photo = False
     b.require_form = False
     db.session.commit()
