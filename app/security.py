@@ -79,7 +79,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("DegreeAuditView"),
          _anchored("can_list|can_detail|can_audit|can_override|can_final|can_register|can_export")],
         [_anchored("SignatureView"), "^can_image$"],  # 初审 signatures of the college's students
-        [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
+        [_anchored(_API_READ), "^can_get$"],  # REST API (app/api/), JWT only
         [_anchored("SwaggerView"), "^can_show$"],
         [_anchored("GraduationWorkflowApi"), _anchored("can_audit|can_confirm|can_override")],
         [_anchored("DegreeWorkflowApi"), _anchored("can_audit|can_final")],
@@ -97,7 +97,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
         [_anchored("DegreeAuditView"),
          _anchored("can_list|can_detail|can_audit|can_override|can_review|can_register|can_export")],
-        [_anchored(_API_READ), "^can_get$"],  # REST API (app/views/api.py), JWT only
+        [_anchored(_API_READ), "^can_get$"],  # REST API (app/api/), JWT only
         [_anchored("SwaggerView"), "^can_show$"],
         [_anchored("GraduationWorkflowApi"), _anchored("can_audit|can_confirm|can_override")],
         [_anchored("DegreeWorkflowApi"), _anchored("can_audit|can_review")],

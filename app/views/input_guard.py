@@ -160,5 +160,5 @@ def refuse_hostile_input():
             _refuse(CONTROL_MESSAGE)
     view = _view(request.endpoint or "")
     if view is not None and hasattr(view, "datamodel") and not request.path.startswith("/api/"):
-        _check_list_arguments(view)  # the REST API checks its rison ``q`` itself (app/views/api.py)
+        _check_list_arguments(view)  # the REST API checks its rison ``q`` itself (app/api/)
     return None

@@ -97,7 +97,7 @@ def snapshot() -> dict:
 def confirmed(client, url: str, body: dict):
     """A filter-wide workflow request as a careful client makes it: ask, read the 409's count, confirm.
 
-    The one bulk-action rule (app/views/bulk.py, app/views/api.py ``unconfirmed``): without
+    The one bulk-action rule (app/views/bulk.py, app/api/bulk.py ``unconfirmed``): without
     ``confirm_count`` equal to the server's count of the filter nothing runs.
     """
     resp = client.post(url, json=body)

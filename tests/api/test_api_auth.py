@@ -71,7 +71,7 @@ def test_browser_cookie_cannot_call_write_endpoints(data, site_client):
 
 
 def test_browser_cookie_cannot_read_either(data, ce_client):
-    """Reads follow the same rule (documented in app/views/api.py): the API is JWT only."""
+    """Reads follow the same rule (documented in app/api/): the API is JWT only."""
     for url in READS:
         assert ce_client.get(url).status_code == 401
 

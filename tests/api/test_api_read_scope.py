@@ -110,7 +110,7 @@ def test_filters_cannot_widen_the_scope(data, api):
 def test_page_size_is_capped_at_100(data, api):
     """page_size above 100 is clamped by max_page_size (so is 0 or a negative size)."""
     client = api("jjy001")
-    from app.views.api import StudentApi
+    from app.api.read import StudentApi
 
     assert StudentApi.max_page_size == 100
     for size in (5000, -1, 0):

@@ -15,8 +15,6 @@ MAX_LINES = 500
 # (issue "One of each") removes them from this list; nothing may be added to it.
 OVERSIZED = {
     "app/services/degree.py": 1130,
-    "app/services/exports.py": 985,
-    "app/views/api.py": 886,
 }
 
 
@@ -109,10 +107,10 @@ def test_the_circle_finder_finds_a_circle():
 
 
 def test_services_and_rules_never_import_jobs_or_views():
-    """Layers: views and jobs call services, services call rules; never the other way round."""
+    """Layers: views, the REST API and jobs call services, services call rules; never the other way round."""
     graph = import_graph()
     upward = {(m, t) for m, targets in graph.items() for t in targets
-              if m.startswith(("app.services", "app.audit")) and t.startswith(("app.jobs", "app.views"))}
+              if m.startswith(("app.services", "app.audit")) and t.startswith(("app.jobs", "app.views", "app.api"))}
     assert upward == set()
 
 

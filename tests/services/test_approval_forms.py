@@ -15,6 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from app import storage
+from app.clock import local_today
 from app.extensions import db
 from app.jobs import runner
 from app.models import DegreeApplication, DegreeBatch, Task
@@ -106,7 +107,7 @@ def test_approval_form_prints_the_application(world, applications):
     _batch, _a1, _a2, v1, _v2 = applications
     task = export("jjy001")
     assert task.kind == "degree_approval_export"
-    assert task.result_name == f"{TITLE}_{exports.local_today():%Y%m%d}.zip"
+    assert task.result_name == f"{TITLE}_{local_today():%Y%m%d}.zip"
     zf = open_zip(task)
     names = sorted(zf.namelist())
     assert names == [f"2020010001_张三_2020级学位批次_{TITLE}.xlsx", f"2020020001_李四_2020级学位批次_{TITLE}.xlsx"]

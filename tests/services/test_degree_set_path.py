@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.security import scope_of
 from app.services import degree, exports, facts
+from app.services.exports import degree_summary
 from app.statuses import CourseNature, EnrolmentStatus, Level, TaskState
 from tests import factories
 
@@ -222,7 +223,7 @@ def test_summary_reads_ahead_and_reports_a_failure_of_the_reader(world, cohort, 
     import threading
 
     actor = _acct("jjy001")
-    monkeypatch.setattr(exports, "SUMMARY_CHUNK", 7)
+    monkeypatch.setattr(degree_summary, "SUMMARY_CHUNK", 7)
     rows = list(exports.degree_summary_rows(scope_of(actor), degree.DegreeFilter(), stage="any"))
     assert [r[1] for r in rows] == sorted(s.student_no for s in cohort[1])
 

@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import event, select
 
 from app import storage
+from app.clock import local_today
 from app.extensions import db
 from app.jobs import runner
 from app.models import (
@@ -26,6 +27,7 @@ from app.models.account import Account
 from app.security import Scope, scope_of
 from app.services import exports, tasks
 from app.services.errors import DomainError, NotFound
+from app.services.exports import degree_summary
 from app.statuses import EnrolmentStatus, FormState, TaskState
 from tests import factories
 
@@ -107,7 +109,7 @@ def graduate(world):
 def test_archive_documents_match_the_database(world, graduate):
     """学籍卡, 成绩单 and 毕业生登记表 of a known graduate hold exactly its rows, photo embedded."""
     task = archive_task("jxd001", ids=[graduate.id])
-    assert task.result_name == f"毕业生档案_{exports.local_today():%Y%m%d}.zip"
+    assert task.result_name == f"毕业生档案_{local_today():%Y%m%d}.zip"
     zf = open_zip(task)
     card = workbook(zf, "2020010001_张三_学籍卡.xlsx")
     got = right_of(card)
@@ -317,7 +319,7 @@ def read_table(task: Task) -> list[dict]:
 def test_degree_summary_rows_match_the_applications(world, degree_rows):
     """One row per application with student data, scores, result, reasons, review, 终审 and 发布."""
     task = summary_task("jjy001")
-    assert task.result_name == f"学位申请信息汇总表_{exports.local_today():%Y%m%d}.xlsx"
+    assert task.result_name == f"学位申请信息汇总表_{local_today():%Y%m%d}.xlsx"
     rows = read_table(task)
     assert [r["学号"] for r in rows] == ["2020010001", "2020020001"]
     r1, r2 = rows
@@ -357,7 +359,7 @@ def test_degree_summary_refuses_out_of_scope_ids_and_empty_filters(world, degree
 
 def test_degree_summary_streams_in_chunks(world, degree_rows, monkeypatch):
     """Rows are read in keyset chunks: a chunk size of 1 still yields every row once, in 学号 order."""
-    monkeypatch.setattr(exports, "SUMMARY_CHUNK", 1)
+    monkeypatch.setattr(degree_summary, "SUMMARY_CHUNK", 1)
     for i in range(3):
         s = factories.student(world.site1, world.major1, no=f"20200100{50 + i}", name=f"学生{i}")
         db.session.add(DegreeApplication(batch_id=degree_rows[0].id, student_id=s.id))
@@ -379,7 +381,7 @@ def list_task(username: str, kind: str, filters=None) -> Task:
 def test_student_list_export_has_the_page_columns_in_scope(world):
     """学生学籍 export: the requester's students with the page's columns, named 学生学籍_<date>.xlsx."""
     task = list_task("jxd001", "students")
-    assert task.result_name == f"学生学籍_{exports.local_today():%Y%m%d}.xlsx"
+    assert task.result_name == f"学生学籍_{local_today():%Y%m%d}.xlsx"
     rows = read_table(task)
     assert len(rows) == 1
     assert rows[0]["学号"] == "2020010001" and rows[0]["姓名"] == "张三" and rows[0]["教学点"] == "南通教学点"

@@ -1,0 +1,105 @@
+"""Exports (SPEC §3.9, §4.8) as background tasks, one module per document family: archive (毕业生档案),
+degree_summary (学位申请信息汇总表), lists (the main lists); common holds what they share.
+
+The view validates and creates the task; the job rebuilds the requester's scope from plain values
+(``params["scope"]``) and re-applies ``student_scope_clause`` to every query, so tampered ids or
+filters can never reach students outside it. Rows are gathered a chunk at a time with a fixed
+number of set queries per chunk (never one per student), handed to the pure writers in
+``app.exports``, and the result file is stored with ``app.storage`` for 任务中心 to serve.
+"""
+from __future__ import annotations
+
+from app.services.exports.archive import (
+    ALL_STATES,
+    ARCHIVE_FILTER_KEYS,
+    DOCUMENTS,
+    GRADUATED_CHOICES,
+    GRADUATED_ONLY,
+    ArchiveRecord,
+    archive_files,
+    archive_filter_options,
+    archive_query,
+    archive_student_ids,
+    clean_archive_filters,
+    clean_documents,
+    load_archive_records,
+    run_archive_export,
+    start_archive_export,
+)
+from app.services.exports.common import CHUNK, DEFAULT_SCHOOL, NO_DOCUMENT, NO_STUDENT, OUT_OF_SCOPE, ROWS_CHUNK
+from app.services.exports.degree_summary import (
+    DEGREE_SUMMARY_HEADERS,
+    DEGREE_SUMMARY_TITLE,
+    STAGES,
+    SUMMARY_CHUNK,
+    degree_course_text,
+    degree_summary_row,
+    degree_summary_rows,
+    run_degree_summary_export,
+    start_degree_summary_export,
+)
+from app.services.exports.lists import (
+    GRADUATE_HEADERS,
+    GRADUATION_HEADERS,
+    LIST_TITLES,
+    OPLOG_FILTER_KEYS,
+    OPLOG_HEADERS,
+    RECORD_TYPES,
+    STUDENT_HEADERS,
+    clean_list_filters,
+    describe_list_filters,
+    list_query_count,
+    oplog_query,
+    oplog_rows,
+    run_list_export,
+    start_list_export,
+    student_list_rows,
+)
+
+__all__ = [
+    "ALL_STATES",
+    "ARCHIVE_FILTER_KEYS",
+    "ArchiveRecord",
+    "CHUNK",
+    "DEFAULT_SCHOOL",
+    "DEGREE_SUMMARY_HEADERS",
+    "DEGREE_SUMMARY_TITLE",
+    "DOCUMENTS",
+    "GRADUATED_CHOICES",
+    "GRADUATED_ONLY",
+    "GRADUATE_HEADERS",
+    "GRADUATION_HEADERS",
+    "LIST_TITLES",
+    "NO_DOCUMENT",
+    "NO_STUDENT",
+    "OPLOG_FILTER_KEYS",
+    "OPLOG_HEADERS",
+    "OUT_OF_SCOPE",
+    "RECORD_TYPES",
+    "ROWS_CHUNK",
+    "STAGES",
+    "STUDENT_HEADERS",
+    "SUMMARY_CHUNK",
+    "archive_files",
+    "archive_filter_options",
+    "archive_query",
+    "archive_student_ids",
+    "clean_archive_filters",
+    "clean_documents",
+    "clean_list_filters",
+    "degree_course_text",
+    "degree_summary_row",
+    "degree_summary_rows",
+    "describe_list_filters",
+    "list_query_count",
+    "load_archive_records",
+    "oplog_query",
+    "oplog_rows",
+    "run_archive_export",
+    "run_degree_summary_export",
+    "run_list_export",
+    "start_archive_export",
+    "start_degree_summary_export",
+    "start_list_export",
+    "student_list_rows",
+]
