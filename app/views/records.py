@@ -41,6 +41,7 @@ from app.statuses import (
     label,
 )
 from app.views.files import send_private
+from app.views.options import options
 from app.views.scoped import (
     ClampedModelView,
     ScopedMajorFilter,
@@ -54,11 +55,11 @@ CATEGORY = "学籍管理"
 CRUD_ROUTES = {"list", "show", "add", "edit", "delete"}
 
 
-def _select(text: str, options: list[tuple[str, str]], blank: bool = False, required: bool = True) -> SelectField:
+def _select(text: str, pairs: list[tuple[str, str]], blank: bool = False, required: bool = True) -> SelectField:
     """A select box of (code, Chinese label) pairs; ``blank`` adds an empty choice for search forms."""
     return SelectField(
         text,
-        choices=([("", "")] if blank else []) + options,
+        choices=options(pairs, blank="" if blank else None),
         validators=[DataRequired()] if required and not blank else [],
         widget=Select2Widget(),
     )
