@@ -14,7 +14,6 @@ MAX_LINES = 500
 # Modules over MAX_LINES today, with the size they may not grow past. The services split by command
 # (issue "One of each") removes them from this list; nothing may be added to it.
 OVERSIZED = {
-    "app/services/degree.py": 1130,
     "app/services/exports.py": 985,
     "app/services/graduation.py": 980,
     "app/views/api.py": 886,
