@@ -133,6 +133,10 @@ class BulkActionsMixin:
 
     # ------------------------------------------------------------------ reading the request
 
+    def list_request_args(self):
+        """The arguments the list's filters are read from (a list may add defaults or former names)."""
+        return request.args
+
     def bulk_filters(self) -> dict[str, Any]:
         """The active filter as the service's filter dict (``service_key`` of each filter class)."""
         out: dict[str, Any] = {}
@@ -147,12 +151,12 @@ class BulkActionsMixin:
 
     def list_url(self, **extra) -> str:
         """The same list page (filter, sort, page) the action was started from."""
-        args = {**list_args(request.args), **extra}
+        args = {**list_args(self.list_request_args()), **extra}
         return url_for(f"{self.endpoint}.list") + ("?" + urlencode(args) if args else "")
 
     def action_url(self) -> str:
         """Where the list's action form posts: ``action_post`` with the page's filter."""
-        args = filter_args(request.args)
+        args = filter_args(self.list_request_args())
         return url_for(f"{self.endpoint}.action_post") + ("?" + urlencode(args) if args else "")
 
     def permitted_actions(self) -> dict:
@@ -207,7 +211,7 @@ class BulkActionsMixin:
             abort(404)
         if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
             abort(403)
-        read_filter_args(self._filters, request.args)
+        read_filter_args(self._filters, self.list_request_args())
         act = self.actions[name]
         spec: BulkSpec = getattr(act.func, "_bulk", None) or BulkSpec(verb=str(act.text))
         rows = self._ticked()

@@ -100,12 +100,16 @@ class PostDeleteMixin:
 class SafeListMixin:
     """FAB's list with safe arguments and a clamped page size (FAB 500s on unknown filters/sorts)."""
 
+    def list_request_args(self):
+        """The arguments the list's filters are read from (a list may add defaults or former names)."""
+        return request.args
+
     def _list(self, **kwargs):
         """FAB's list logic with safe arguments: unknown filters and sort columns are ignored."""
         order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
         if order_column not in self.order_columns or order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
-        read_filter_args(self._filters, request.args)
+        read_filter_args(self._filters, self.list_request_args())
         widgets = self._get_list_widget(
             filters=self._filters,
             order_column=order_column,

@@ -61,7 +61,11 @@ from app.services.degree.filters import (
     FINAL,
     PENDING,
     DegreeFilter,
+    application_clauses,
     applications_select,
+    stage_clauses,
+    student_clauses,
+    unapplied_clauses,
     unapplied_students_select,
 )
 from app.services.degree.override import (
@@ -74,6 +78,7 @@ from app.services.degree.pages import (
     degree_counts,
     filter_options,
     grant_page,
+    student_rows,
 )
 from app.services.degree.publish import (
     run_publish,
@@ -102,6 +107,7 @@ __all__ = [
     "OUT_OF_SCOPE",
     "PENDING",
     "active_batch",
+    "application_clauses",
     "application_detail",
     "application_rows",
     "applications_select",
@@ -132,8 +138,12 @@ __all__ = [
     "run_audit",
     "run_publish",
     "scope_of",
+    "stage_clauses",
     "start_audit",
     "start_publish",
+    "student_clauses",
+    "student_rows",
     "student_view",
+    "unapplied_clauses",
     "unapplied_students_select",
 ]

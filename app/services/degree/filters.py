@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, false, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.ids import parse_id
 from app.models import DegreeApplication, DegreeBatch, Major, Organisation, Student
 from app.security import Scope, student_scope_clause
-from app.services.degree.common import OUT_OF_SCOPE, batch_students_clause
+from app.services.degree.common import BACHELOR_LEVELS, OUT_OF_SCOPE, batch_students_clause
 from app.services.errors import DomainError, NotFound
 from app.statuses import DegreeApplicationState, DegreeConditionResult, Level, label
 
@@ -124,38 +124,92 @@ def _student_clauses(flt: DegreeFilter) -> list:
 PENDING, FINAL, ANY = "pending", "final", "any"
 
 
-def applications_select(scope: Scope, flt: DegreeFilter | None = None, *, stage: str = PENDING):
-    """SELECT of applications (joined to their student) in the scope and the filter.
+def stage_clauses(scope: Scope, stage: str) -> list:
+    """Which applications a page's stage covers.
 
-    ``stage`` PENDING is the 学位申请审核管理 page (not yet 终审), FINAL is 学位授予管理.
+    PENDING is 学位申请审核管理 (not yet 终审); FINAL is 学位授予管理: after 终审, and for teaching sites
+    and colleges only once the CE college has published (the manual: they see the grant, not the queue).
     """
+    if stage == PENDING:
+        return [DegreeApplication.final_at.is_(None)]
+    if stage == FINAL:
+        clauses = [DegreeApplication.final_at.is_not(None)]
+        if not scope.is_all:
+            clauses.append(DegreeApplication.published_at.is_not(None))
+        return clauses
+    return []
+
+
+def _application_clauses(flt: DegreeFilter) -> list:
+    """The filter's conditions on the application itself (批次, 达标, 发布状态)."""
+    clauses = []
+    if flt.batch_id:
+        clauses.append(DegreeApplication.batch_id == flt.batch_id)
+    if flt.result:
+        clauses.append(DegreeApplication.result == flt.result)
+    if flt.published == "yes":
+        clauses.append(DegreeApplication.published_at.is_not(None))
+    elif flt.published == "no":
+        clauses.append(DegreeApplication.published_at.is_(None))
+    return clauses
+
+
+def application_clauses(flt: DegreeFilter) -> list:
+    """The filter as conditions on ``DegreeApplication`` alone (its student through a sub-select).
+
+    What the FAB lists' filters apply (their query is over the application, not joined to the student);
+    ``applications_select`` applies the same conditions to its join.
+    """
+    clauses = _application_clauses(flt)
+    students = _student_clauses(flt)
+    if students:
+        clauses.append(DegreeApplication.student_id.in_(select(Student.id).where(*students)))
+    return clauses
+
+
+def applications_select(scope: Scope, flt: DegreeFilter | None = None, *, stage: str = PENDING):
+    """SELECT of applications (joined to their student) in the scope, the stage and the filter."""
     stmt = (
         select(DegreeApplication)
         .join(Student, Student.id == DegreeApplication.student_id)
-        .where(student_scope_clause(scope))
+        .where(student_scope_clause(scope), *stage_clauses(scope, stage))
     )
-    if stage == PENDING:
-        stmt = stmt.where(DegreeApplication.final_at.is_(None))
-    elif stage == FINAL:
-        stmt = stmt.where(DegreeApplication.final_at.is_not(None))
     if flt is not None:
-        stmt = stmt.where(*_student_clauses(flt))
-        if flt.batch_id:
-            stmt = stmt.where(DegreeApplication.batch_id == flt.batch_id)
-        if flt.result:
-            stmt = stmt.where(DegreeApplication.result == flt.result)
-        if flt.published == "yes":
-            stmt = stmt.where(DegreeApplication.published_at.is_not(None))
-        elif flt.published == "no":
-            stmt = stmt.where(DegreeApplication.published_at.is_(None))
+        stmt = stmt.where(*_student_clauses(flt), *_application_clauses(flt))
     return stmt
+
+
+def student_clauses(flt: DegreeFilter) -> list:
+    """The filter's conditions on ``Student`` (教学点, 专业, 年级, 层次, 姓名/学号)."""
+    return _student_clauses(flt)
+
+
+def unapplied_clauses(flt: DegreeFilter) -> list:
+    """学生申请状态 未申请 as conditions on ``Student``.
+
+    With ``flt.batch_id``: the students of that batch's scope without an application in it (an unknown
+    batch: none). Without: 本科 students of some batch's scope who have not applied in it, which is what
+    未申请 means before a batch is chosen. The other fields of the bar narrow either.
+    """
+    if flt.batch_id:
+        batch = db.session.get(DegreeBatch, flt.batch_id)
+        if batch is None:
+            return [false()]
+        applied = exists().where(DegreeApplication.student_id == Student.id, DegreeApplication.batch_id == batch.id)
+        return [batch_students_clause(batch), ~applied, *_student_clauses(flt)]
+    applied = (select(DegreeApplication.id)
+               .where(DegreeApplication.student_id == Student.id, DegreeApplication.batch_id == DegreeBatch.id)
+               .correlate_except(DegreeApplication).exists())
+    open_batch = (select(DegreeBatch.id)
+                  .where(DegreeBatch.enrol_grade == Student.enrol_grade,
+                         or_(DegreeBatch.level == Student.level, DegreeBatch.level.is_(None)), ~applied)
+                  .correlate_except(DegreeBatch).exists())
+    return [Student.level.in_(BACHELOR_LEVELS), open_batch, *_student_clauses(flt)]
 
 
 def unapplied_students_select(scope: Scope, flt: DegreeFilter, batch: DegreeBatch):
     """SELECT of in-scope students of the batch's scope without an application in it (未申请)."""
-    applied = exists().where(DegreeApplication.student_id == Student.id, DegreeApplication.batch_id == batch.id)
-    return select(Student).where(student_scope_clause(scope), batch_students_clause(batch), ~applied,
-                                 *_student_clauses(flt))
+    return select(Student).where(student_scope_clause(scope), *unapplied_clauses(flt.with_batch(batch.id)))
 
 
 def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> list[DegreeApplication]:

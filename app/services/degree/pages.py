@@ -73,6 +73,17 @@ def _student_cells(s: Student) -> dict:
             "level": s.level_label, "major": s.major.name if s.major else "", "site": s.site.name if s.site else ""}
 
 
+def student_rows(students: Sequence[Student]) -> list[dict]:
+    """Plain rows of 未申请 students (学号 … 教学点): the names of 专业 and 教学点 in one query each."""
+    sites = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({s.site_id for s in students if s.site_id}))).tuples().all())
+    majors = dict(db.session.execute(select(Major.id, Major.name).where(
+        Major.id.in_({s.major_id for s in students if s.major_id}))).tuples().all())
+    return [{"id": s.id, "student_id": s.id, "student_no": s.student_no, "name": s.name, "grade": s.enrol_grade,
+             "level": s.level_label, "major": majors.get(s.major_id, ""), "site": sites.get(s.site_id, "")}
+            for s in students]
+
+
 def application_rows(apps: Sequence[DegreeApplication]) -> list[dict]:
     """Plain rows for the tables: student cells, figures, result, override, 初审, 终审, 发布."""
     facts = gather_facts([a.student for a in apps])
@@ -83,6 +94,7 @@ def application_rows(apps: Sequence[DegreeApplication]) -> list[dict]:
         rows.append({
             "id": a.id,
             **_student_cells(a.student),
+            "applied_at": fmt_time(a.applied_at),
             "language": language_text(f),
             "average": average_text(f),
             "result": a.result,
