@@ -36,6 +36,8 @@ BAR_KEYS = ("batch_id", "result", "published", "site_id", "major_id", "grade", "
 BAR_LABELS = {"batch_id": "学位批次", "result": "学位申请条件是否达标", "published": "发布状态", "site_id": "教学点",
               "major_id": "专业", "grade": "年级", "level": "层次", "q": "姓名/学号"}
 PREFIX = "_flt_0_"
+# the buttons in the manual's order (FAB keeps actions by name)
+ACTION_ORDER = ("audit", "override", "review", "final", "register", "publish", "export", "approval_forms")
 
 
 class ApplicationBarFilter(BaseFilter):
@@ -108,6 +110,7 @@ class DegreeListView(ScopedModelView):
     template = "degree/list.html"
     search_columns = ["result"]  # a plain column FAB may derive a filter for; replaced by the bar's below
     page_size = 20
+    page_sizes = (20, 50, 100, 200)  # the page-size choice offered (issue 16); larger asks are clamped to 200
     columns: tuple[tuple[str, str], ...] = ()  # (column, header): the widget's header row
 
     def __init__(self, **kwargs):
@@ -162,7 +165,7 @@ class DegreeListView(ScopedModelView):
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
         widgets = widgets or {}
-        page_size = clamp_page_size(page_size) or self.page_size
+        page_size = clamp_page_size(page_size, max(self.page_sizes)) or self.page_size
         if not order_column:
             order_column, order_direction = self.base_order
         page = page or 0
@@ -172,9 +175,11 @@ class DegreeListView(ScopedModelView):
             route_base=self.route_base, label_columns=dict(self.columns), include_columns=[c for c, _ in self.columns],
             value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page,
             page_size=page_size, count=count, pages=max(1, -(-count // page_size)), pks=[i.id for i in items],
-            actions=self.permitted_actions(), filters=filters, modelview_name=self.__class__.__name__,
+            actions=dict(sorted(self.permitted_actions().items(), key=lambda kv: ACTION_ORDER.index(kv[0]))),
+            filters=filters, modelview_name=self.__class__.__name__,
             rows=self.page_rows(items), action_url=self.action_url(), list_url=self.list_url(),
             confirm_messages=self.confirm_messages(count), mode=self.mode, opinions=choices(ReviewOpinion),
+            page_sizes=self.page_sizes,
             override_choices=[(v, t) for v, t in choices(DegreeConditionResult) if v != "unaudited"],
         )
         return widgets

@@ -80,11 +80,13 @@ class ScopedMajorFilter(BaseFilter):
         return query.filter(Major.id.in_(select(Student.major_id).where(student_scope_clause(scope))))
 
 
-def clamp_page_size(page_size: int | None) -> int | None:
-    """Keep ``?psize_<View>=`` between 1 and PAGE_SIZE_MAX; 0 or negative (SQL 'no limit') means default."""
+def clamp_page_size(page_size: int | None, limit: int | None = None) -> int | None:
+    """Keep ``?psize_<View>=`` between 1 and PAGE_SIZE_MAX (or a list's own ``limit``); 0 or negative (SQL 'no
+    limit') means default."""
     if page_size is None or page_size < 1:
         return None
-    limit = current_app.config.get("PAGE_SIZE_MAX", PAGE_SIZE_MAX) if has_app_context() else PAGE_SIZE_MAX
+    if limit is None:
+        limit = current_app.config.get("PAGE_SIZE_MAX", PAGE_SIZE_MAX) if has_app_context() else PAGE_SIZE_MAX
     return min(page_size, limit)
 
 

@@ -74,10 +74,8 @@ from app.services.degree.override import (
 from app.services.degree.pages import (
     application_detail,
     application_rows,
-    audit_page,
     degree_counts,
     filter_options,
-    grant_page,
     student_rows,
 )
 from app.services.degree.publish import (
@@ -115,7 +113,6 @@ __all__ = [
     "audit_application_ids",
     "audit_applications",
     "audit_finished",
-    "audit_page",
     "average_text",
     "batch_level_label",
     "batch_students_clause",
@@ -127,7 +124,6 @@ __all__ = [
     "fmt_time",
     "gather_facts",
     "gather_figures",
-    "grant_page",
     "language_text",
     "latest_batch",
     "marks_of",

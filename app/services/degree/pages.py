@@ -4,13 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager
 
 from app.audit.scores import format_number
 from app.extensions import db
 from app.models import Account, DegreeApplication, DegreeBatch, DegreeSnapshot, Major, Organisation, Student
 from app.security import Scope, student_scope_clause
-from app.services.common import count_rows
 from app.services.degree.common import (
     BACHELOR_LEVELS,
     MET,
@@ -23,11 +22,7 @@ from app.services.degree.common import (
 from app.services.degree.figures import average_text, gather_facts, language_text
 from app.services.degree.filters import (
     ANY,
-    FINAL,
-    PENDING,
-    DegreeFilter,
     applications_select,
-    unapplied_students_select,
 )
 from app.services.errors import NotFound
 from app.statuses import DegreeApplicationState, DegreeConditionResult, Level, OrgKind, ReviewOpinion, label
@@ -122,42 +117,6 @@ def application_rows(apps: Sequence[DegreeApplication]) -> list[dict]:
             "granted_on": a.granted_on.isoformat() if a.granted_on else "",
         })
     return rows
-
-
-def _page(stmt, page: int, page_size: int):
-    total = count_rows(stmt)
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
-    return total, pages, page, stmt.limit(page_size).offset((page - 1) * page_size)
-
-
-def audit_page(scope: Scope, flt: DegreeFilter, page: int = 1, page_size: int = 50) -> dict:
-    """The 学位申请审核管理 table: pending applications, or 未申请 students of the batch scope."""
-    if flt.applied == DegreeApplicationState.NOT_APPLIED.value:
-        batch = db.session.get(DegreeBatch, flt.batch_id) if flt.batch_id else None
-        if batch is None:
-            return {"mode": "not_applied", "rows": [], "total": 0, "pages": 1, "page": 1}
-        stmt = (unapplied_students_select(scope, flt, batch).order_by(Student.site_id, Student.student_no)
-                .options(joinedload(Student.major), joinedload(Student.site)))
-        total, pages, page, stmt = _page(stmt, page, page_size)
-        rows = [{"id": s.id, **_student_cells(s)} for s in db.session.scalars(stmt)]
-        return {"mode": "not_applied", "rows": rows, "total": total, "pages": pages, "page": page}
-    stmt = (applications_select(scope, flt, stage=PENDING)
-            .options(*_with_student_cells())
-            .order_by(Student.site_id, Student.student_no, DegreeApplication.id))
-    total, pages, page, stmt = _page(stmt, page, page_size)
-    apps = list(db.session.scalars(stmt).unique())
-    return {"mode": "applied", "rows": application_rows(apps), "total": total, "pages": pages, "page": page}
-
-
-def grant_page(scope: Scope, flt: DegreeFilter, page: int = 1, page_size: int = 50) -> dict:
-    """The 学位授予管理 table: applications after 终审, with 发布状态 and 学位证书编号."""
-    stmt = (applications_select(scope, flt, stage=FINAL)
-            .options(*_with_student_cells())
-            .order_by(DegreeApplication.degree_no.is_(None), DegreeApplication.degree_no, Student.student_no))
-    total, pages, page, stmt = _page(stmt, page, page_size)
-    apps = list(db.session.scalars(stmt).unique())
-    return {"rows": application_rows(apps), "total": total, "pages": pages, "page": page}
 
 
 def application_detail(scope: Scope, application_id: int) -> dict:
