@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -263,3 +264,46 @@ def test_archive_export_with_nothing_ticked_asks_first(world, site_client):
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0
     r = bulk_post(site_client, "export", base="/graduation/archive/", filters=flt, form={"documents": ["card"]})
     assert r.status_code == 302 and db.session.scalar(select(func.count()).select_from(Task)) == 1
+
+
+# --------------------------------------------------------------------------- the FAB lists (issues 13 and 16)
+
+
+def test_menu_shows_the_group_header(apps, site_client):
+    """学位管理 → 学位审核及授予 (a header, not a link) → 学位申请审核管理 / 学位授予管理, as the manual's path."""
+    page = site_client.get("/").get_data(as_text=True)
+    header = page.index('<li class="dropdown-header menu-group">学位审核及授予</li>')
+    assert header < page.index("学位申请审核管理") < page.index("学位授予管理")
+
+
+def test_lists_sort_and_page_in_the_url(world, apps, site_client, ce_client):
+    """学号 sorts both ways through FAB's own arguments; the page size is a choice up to 200; an unknown sort
+    column is refused without a 500; the former plain bar fields (?result=met) still filter."""
+    base = "/degree/audit/?_oc_DegreeAuditView=student.student_no&_od_DegreeAuditView="
+    asc = re.findall(r"<td>(20\d{8})</td>", ce_client.get(base + "asc").get_data(as_text=True))
+    desc = re.findall(r"<td>(20\d{8})</td>", ce_client.get(base + "desc").get_data(as_text=True))
+    assert asc == ["2020010001", "2020020001"] and desc == asc[::-1]
+    page = ce_client.get(base + "desc&psize_DegreeAuditView=1").get_data(as_text=True)
+    assert re.findall(r"<td>(20\d{8})</td>", page) == ["2020020001"] and "共 2 条，第 1 / 2 页" in page
+    assert "每页 200 条" in page and "psize_DegreeAuditView=200" in page
+    assert ce_client.get("/degree/audit/?_oc_DegreeAuditView=password&_od_DegreeAuditView=asc").status_code < 500
+    assert "张三" not in site_client.get("/degree/audit/?result=not_met").get_data(as_text=True)
+    assert "张三" in site_client.get("/degree/audit/?result=met").get_data(as_text=True)
+
+
+def test_approval_forms_action_ticked_and_whole_filter(apps, site_client):
+    """导出审批表 on 学位申请审核管理: ticked → a task over exactly those; nothing ticked → the count first, then the
+    filter's applications; either way the task is in 任务中心 (the export's own kind)."""
+    r = bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT, ids=[apps["mine"]])
+    assert r.status_code == 302
+    task = db.session.scalars(select(Task).order_by(Task.id.desc())).first()
+    assert task.kind == "degree_approval_export" and task.total == 1 and task.params["ids"] == [apps["mine"]]
+    r = bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT, confirm=False)
+    assert r.status_code == 200
+    assert "将对当前筛选的 1 条学位申请导出学士学位申请审批表，确定吗？" in r.get_data(as_text=True)
+    r = bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT)
+    assert r.status_code == 302
+    task = db.session.scalars(select(Task).order_by(Task.id.desc())).first()
+    assert task.kind == "degree_approval_export" and task.total == 1 and "ids" not in task.params
+    assert task.params["stage"] == "pending"
+    assert "学士学位申请审批表导出" in site_client.get("/tasks/").get_data(as_text=True)
