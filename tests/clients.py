@@ -98,6 +98,8 @@ _DEGREE_BAR_KEYS = ("batch_id", "result", "published", "site_id", "major_id", "g
 DEGREE_ACTIONS = {
     "audit": (DEGREE_AUDIT, "audit"), "override": (DEGREE_AUDIT, "override"), "review": (DEGREE_AUDIT, "review"),
     "final": (DEGREE_AUDIT, "final"), "register": (DEGREE_UNAPPLIED, "register"), "publish": (DEGREE_GRANTS, "publish"),
+    # the former /exports/degree-summary is 学位申请审核管理's 导出 action
+    "export": (DEGREE_AUDIT, "export"),
 }
 
 
@@ -121,6 +123,7 @@ def press(client, url: str, data: dict | None = None, **kw):
     学位申请审核管理's actions, 代为申请 on its 未申请 list, 发布 on 学位授予管理 (``applied`` only chose the list).
     """
     tail = url[len(DEGREE_AUDIT):] if url.startswith(DEGREE_AUDIT) else ""
+    tail = "export" if url == "/exports/degree-summary" else tail
     if tail in DEGREE_ACTIONS:
         base, action = DEGREE_ACTIONS[tail]
         data = {k: v for k, v in (data or {}).items() if k != "applied"}

@@ -95,7 +95,7 @@ def filter_args(args) -> dict[str, str]:
 
 
 def ticked_ids(values) -> list[int]:
-    """Ticked ids of a hand-written list's form, each through ``parse_id``; malformed → 404."""
+    """Ticked ids of a list's form, each through ``parse_id``; malformed → 404."""
     raw = [v for v in values if str(v).strip()]
     if len(raw) > MAX_TICKED:
         abort(400)
@@ -108,20 +108,6 @@ def ticked_ids(values) -> list[int]:
 def whole_filter_sentence(count: int, verb: str, noun: str = "名学生") -> str:
     return gettext("将对当前筛选的 %(count)s %(noun)s%(verb)s，确定吗？", count=count, noun=gettext(noun),
                    verb=gettext(verb))
-
-
-def confirm_whole_filter(view, count: int, verb: str, noun: str = "名学生", cancel_url: str = ""):
-    """The nothing-ticked confirmation for a list that is not (yet) a ModelView: the same page and rule.
-
-    Returns the confirmation page while the posted ``confirmed`` is not the server's count, else None
-    (go on). An empty filter needs no confirmation: the service says there is nothing to do.
-    """
-    if count == 0 or request.form.get("confirmed") == str(count):
-        return None
-    fields = [(k, v) for k, vs in request.form.lists() for v in vs if k not in ("csrf_token", "confirmed")]
-    return view.render_template("bulk_confirm.html", title=gettext(verb),
-                                message=whole_filter_sentence(count, verb, noun), count=count, fields=fields,
-                                post_url=request.full_path.rstrip("?"), cancel_url=cancel_url)
 
 
 class BulkActionsMixin:
