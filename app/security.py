@@ -66,7 +66,9 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     # everything except the student-only 学生空间 (a CE account has no student record)
     # everything except the student-only 学生空间 and FAB's own user/role/reset pages (accounts are 账号管理's)
     RoleName.CE_ADMIN.value: [
-        [f"^(?!(?:学生空间|StudentSpaceView|{_FAB_SECURITY})$).*", ".*"],
+        [f"^(?!(?:学生空间|StudentSpaceView|DegreeAuditView|{_FAB_SECURITY})$).*", ".*"],
+        # 初审 is a teaching site's (signed), 批量终审 a college's: the CE college publishes
+        [_anchored("DegreeAuditView"), "^(?!(?:can_review|can_final)$).*"],
         [_anchored("UserInfoEditView|UserDBModelView"),
          _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
     ],
@@ -75,9 +77,11 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo")],
         [_anchored("GraduationAuditView"),
          _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
-        [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
+        [_anchored("GraduateListView|GraduateArchiveView|ExportView"), ".*"],
         [_anchored("DegreeAuditView"),
-         _anchored("can_list|can_detail|can_audit|can_override|can_final|can_register|can_export")],
+         _anchored("can_list|can_detail|can_audit|can_override|can_final|can_export|can_approval_forms")],
+        [_anchored("DegreeUnappliedView"), _anchored("can_list|can_register")],
+        [_anchored("DegreeGrantView"), _anchored("can_list|can_export|can_approval_forms")],
         [_anchored("SignatureView"), "^can_image$"],  # 初审 signatures of the college's students
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/api/), JWT only
         [_anchored("SwaggerView"), "^can_show$"],
@@ -94,9 +98,11 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored(_ADMIN_VIEWS_READ), _anchored(_READ + "|can_photo|can_upload_photo")],
         [_anchored("GraduationAuditView"),
          _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
-        [_anchored("GraduateListView|GraduateArchiveView|ExportView|ApprovalFormExportView|DegreeGrantView"), ".*"],
+        [_anchored("GraduateListView|GraduateArchiveView|ExportView"), ".*"],
         [_anchored("DegreeAuditView"),
-         _anchored("can_list|can_detail|can_audit|can_override|can_review|can_register|can_export")],
+         _anchored("can_list|can_detail|can_audit|can_override|can_review|can_export|can_approval_forms")],
+        [_anchored("DegreeUnappliedView"), _anchored("can_list|can_register")],
+        [_anchored("DegreeGrantView"), _anchored("can_list|can_export|can_approval_forms")],
         [_anchored(_API_READ), "^can_get$"],  # REST API (app/api/), JWT only
         [_anchored("SwaggerView"), "^can_show$"],
         [_anchored("GraduationWorkflowApi"), _anchored("can_audit|can_confirm|can_override")],

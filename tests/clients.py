@@ -92,6 +92,15 @@ def flt(**filters) -> str:
 
 
 _BAR_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
+DEGREE_AUDIT, DEGREE_UNAPPLIED, DEGREE_GRANTS = "/degree/audit/", "/degree/audit/unapplied/", "/degree/grants/"
+_DEGREE_BAR_KEYS = ("batch_id", "result", "published", "site_id", "major_id", "grade", "level", "q")
+# the former POST addresses of the degree buttons → (list, FAB action)
+DEGREE_ACTIONS = {
+    "audit": (DEGREE_AUDIT, "audit"), "override": (DEGREE_AUDIT, "override"), "review": (DEGREE_AUDIT, "review"),
+    "final": (DEGREE_AUDIT, "final"), "register": (DEGREE_UNAPPLIED, "register"), "publish": (DEGREE_GRANTS, "publish"),
+    # the former /exports/degree-summary is 学位申请审核管理's 导出 action
+    "export": (DEGREE_AUDIT, "export"),
+}
 
 
 def answer_confirmation(client, url: str, data: dict | None, resp, **kw):
@@ -110,8 +119,17 @@ def press(client, url: str, data: dict | None = None, **kw):
     毕业审核管理's and 毕业生档案管理's buttons, named by their former address (``/graduation/audit/<action>``,
     ``/graduation/archive/export``), are FAB actions now (``bulk_post``): filter-bar values go to the URL
     as FAB filters, ``ids`` become ticked ``rowid``s, anything else is the action's own form. Other
-    URLs are posted as they are.
+    URLs are posted as they are. The degree lists' former addresses (``/degree/audit/<action>``) likewise:
+    学位申请审核管理's actions, 代为申请 on its 未申请 list, 发布 on 学位授予管理 (``applied`` only chose the list).
     """
+    tail = url[len(DEGREE_AUDIT):] if url.startswith(DEGREE_AUDIT) else ""
+    tail = "export" if url == "/exports/degree-summary" else tail
+    if tail in DEGREE_ACTIONS:
+        base, action = DEGREE_ACTIONS[tail]
+        data = {k: v for k, v in (data or {}).items() if k != "applied"}
+        ids = data.pop("ids", None)
+        filters = {k: data.pop(k) for k in _DEGREE_BAR_KEYS if k in data}
+        return bulk_post(client, action, filters=filters, ids=ids, form=data, base=base, **kw)
     if url == ARCHIVE + "export":
         base, action, keys = ARCHIVE, "export", _BAR_KEYS + ("graduated",)
     elif url.startswith(GRADUATION_AUDIT) and "/" not in url[len(GRADUATION_AUDIT):]:

@@ -63,7 +63,7 @@ def test_manual_section_3(world, login):
     page = site.get("/degree/audit/?applied=not_applied").get_data(as_text=True)
     ids = [s.id for s in db.session.scalars(select(Student).where(Student.name.in_(list(others))))]
     assert all(n in page for n in others) and "李四" not in page
-    assert site.post("/degree/audit/register", data={"applied": "not_applied", "ids": ids}).status_code == 302
+    assert press(site, "/degree/audit/register", data={"applied": "not_applied", "ids": ids}).status_code == 302
 
     # Step 1–2: 学位管理 → 学位审核及授予 → 学位申请审核管理; 学生申请状态 = 已申请, 查询; 学位条件审核.
     page = site.get("/degree/audit/?applied=applied").get_data(as_text=True)
@@ -89,7 +89,7 @@ def test_manual_section_3(world, login):
     assert "达标状态" in page and "已达标" in page and "学位条件审核尚未进行" not in page
 
     # Step 4 (2): 修改授予结论 after offline checks, with a reason.
-    r = site.post("/degree/audit/override", data={"applied": "applied", "ids": [_app_id("孙七")],
+    r = press(site, "/degree/audit/override", data={"applied": "applied", "ids": [_app_id("孙七")],
                                                   "override_result": "met", "override_reason": "补考成绩已线下核实"})
     assert r.status_code == 302
     assert "补考成绩已线下核实" in _row(site.get("/degree/audit/").get_data(as_text=True), "孙七")
@@ -113,7 +113,10 @@ def test_manual_section_3(world, login):
     assert "批量终审完成：3 名学生" in r.get_data(as_text=True)
     page = college.get("/degree/audit/").get_data(as_text=True)
     assert "赵六" in page and not any(n in page for n in ("张三", "王五", "孙七"))
-    sig_url = re.search(r'src="(/signature/image/\d+)"', site.get("/degree/grants/").get_data(as_text=True)).group(1)
+    # 学位授予管理 shows the site its students only once the CE college published; the 初审 signature is on the detail
+    assert "王五" not in site.get("/degree/grants/").get_data(as_text=True)
+    detail = site.get(f"/degree/audit/application/{_app_id('王五')}").get_data(as_text=True)
+    sig_url = re.search(r'src="(/signature/image/\d+)"', detail).group(1)
     assert college.get(sig_url).status_code == 200
 
     # Step 4 of the CE college: 发布; 学位授予管理 shows 已发布 and the 学位证书编号.

@@ -53,9 +53,3 @@ def graduation_rows(students: Sequence[Student]) -> list[dict]:
 def degree_filter_count(scope: Scope, flt: degree.DegreeFilter, *, stage: str = degree.PENDING) -> int:
     """Applications of the filter in the scope at ``stage`` (学位条件审核, 初审, 批量终审, the 汇总表)."""
     return count_rows(degree.applications_select(scope, flt, stage=stage))
-
-
-def degree_publish_count(scope: Scope, flt: degree.DegreeFilter) -> int:
-    """Final, unpublished applications of the filter: what 发布 without ticked rows would number."""
-    unpublished = degree.DegreeFilter.from_mapping({**flt.to_params(), "published": "no"})
-    return count_rows(degree.applications_select(scope, unpublished, stage=degree.FINAL))

@@ -10,7 +10,6 @@ VIEW_MODULES = [
     "app.views.account",
     "app.views.graduation",
     "app.views.exports",
-    "app.views.approval_forms",
     "app.views.degree",
     "app.views.tasks",
     "app.views.records",

@@ -95,7 +95,7 @@ def filter_args(args) -> dict[str, str]:
 
 
 def ticked_ids(values) -> list[int]:
-    """Ticked ids of a hand-written list's form, each through ``parse_id``; malformed → 404."""
+    """Ticked ids of a list's form, each through ``parse_id``; malformed → 404."""
     raw = [v for v in values if str(v).strip()]
     if len(raw) > MAX_TICKED:
         abort(400)
@@ -110,20 +110,6 @@ def whole_filter_sentence(count: int, verb: str, noun: str = "名学生") -> str
                    verb=gettext(verb))
 
 
-def confirm_whole_filter(view, count: int, verb: str, noun: str = "名学生", cancel_url: str = ""):
-    """The nothing-ticked confirmation for a list that is not (yet) a ModelView: the same page and rule.
-
-    Returns the confirmation page while the posted ``confirmed`` is not the server's count, else None
-    (go on). An empty filter needs no confirmation: the service says there is nothing to do.
-    """
-    if count == 0 or request.form.get("confirmed") == str(count):
-        return None
-    fields = [(k, v) for k, vs in request.form.lists() for v in vs if k not in ("csrf_token", "confirmed")]
-    return view.render_template("bulk_confirm.html", title=gettext(verb),
-                                message=whole_filter_sentence(count, verb, noun), count=count, fields=fields,
-                                post_url=request.full_path.rstrip("?"), cancel_url=cancel_url)
-
-
 class BulkActionsMixin:
     """``action_post`` with the one rule; mix into a ModelView before ``ModelView``."""
 
@@ -132,6 +118,10 @@ class BulkActionsMixin:
     bulk_confirm_template = "bulk_confirm.html"
 
     # ------------------------------------------------------------------ reading the request
+
+    def list_request_args(self):
+        """The arguments the list's filters are read from (a list may add defaults or former names)."""
+        return request.args
 
     def bulk_filters(self) -> dict[str, Any]:
         """The active filter as the service's filter dict (``service_key`` of each filter class)."""
@@ -147,12 +137,12 @@ class BulkActionsMixin:
 
     def list_url(self, **extra) -> str:
         """The same list page (filter, sort, page) the action was started from."""
-        args = {**list_args(request.args), **extra}
+        args = {**list_args(self.list_request_args()), **extra}
         return url_for(f"{self.endpoint}.list") + ("?" + urlencode(args) if args else "")
 
     def action_url(self) -> str:
         """Where the list's action form posts: ``action_post`` with the page's filter."""
-        args = filter_args(request.args)
+        args = filter_args(self.list_request_args())
         return url_for(f"{self.endpoint}.action_post") + ("?" + urlencode(args) if args else "")
 
     def permitted_actions(self) -> dict:
@@ -207,7 +197,7 @@ class BulkActionsMixin:
             abort(404)
         if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
             abort(403)
-        read_filter_args(self._filters, request.args)
+        read_filter_args(self._filters, self.list_request_args())
         act = self.actions[name]
         spec: BulkSpec = getattr(act.func, "_bulk", None) or BulkSpec(verb=str(act.text))
         rows = self._ticked()

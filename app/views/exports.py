@@ -1,4 +1,4 @@
-"""Exports: 毕业生档案管理 (menu 毕业相关) and the POST routes that start list / summary exports.
+"""Exports: 毕业生档案管理 (menu 毕业相关) and the POST route that starts the non-FAB lists' exports.
 
 Thin views: they read the filter and the ticked ids, let ``app.services.exports`` validate them
 against the scope (404 for any id outside it, nothing created), commit the task and submit it.
@@ -12,9 +12,9 @@ from flask_appbuilder.models.filters import BaseFilter
 
 from app.models.student import Student
 from app.security import current_scope
-from app.services import degree, exports, list_pages
-from app.statuses import DegreeApplicationState, EnrolmentStatus
-from app.views.bulk import Selection, bulk_action, confirm_whole_filter, ticked_ids
+from app.services import exports
+from app.statuses import EnrolmentStatus
+from app.views.bulk import Selection, bulk_action
 from app.views.commands import submit_task
 from app.views.errors import back_url
 from app.views.graduation import StudentBarListView, StudentListWidget
@@ -133,30 +133,10 @@ def fab_search_to_filters(form) -> dict:
 
 
 class ExportView(BaseView):
-    """POST-only routes behind the 导出 buttons of the degree and list pages (no menu)."""
+    """POST-only route behind the 导出 buttons of the list pages that are not FAB lists (no menu)."""
 
     route_base = "/exports"
     default_view = "list_export"
-
-    @expose("/degree-summary", methods=["POST"])
-    @has_access
-    def degree_summary(self):
-        """学位申请信息汇总表 of the posted degree filter (or the ticked applications)."""
-        scope = _admin_scope()
-        if not self.appbuilder.sm.has_access("can_export", "DegreeAuditView"):
-            abort(403)
-        ids = ticked_ids(request.form.getlist("ids"))
-        stage = request.form.get("stage", "any")
-        if not ids:
-            flt = degree.DegreeFilter.from_mapping(request.form)
-            count = 0 if flt.applied == DegreeApplicationState.NOT_APPLIED.value else list_pages.degree_filter_count(
-                scope, flt, stage=stage if stage in exports.STAGES else "any")
-            asked = confirm_whole_filter(self, count, "导出学位申请信息汇总表", "条学位申请", back_url())
-            if asked:
-                return asked
-        _submit(lambda: exports.start_degree_summary_export(
-            actor=g.user, scope=scope, filters=request.form, application_ids=ids, stage=stage))
-        return redirect(back_url())
 
     @expose("/list", methods=["POST"])
     @has_access

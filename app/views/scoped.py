@@ -80,11 +80,13 @@ class ScopedMajorFilter(BaseFilter):
         return query.filter(Major.id.in_(select(Student.major_id).where(student_scope_clause(scope))))
 
 
-def clamp_page_size(page_size: int | None) -> int | None:
-    """Keep ``?psize_<View>=`` between 1 and PAGE_SIZE_MAX; 0 or negative (SQL 'no limit') means default."""
+def clamp_page_size(page_size: int | None, limit: int | None = None) -> int | None:
+    """Keep ``?psize_<View>=`` between 1 and PAGE_SIZE_MAX (or a list's own ``limit``); 0 or negative (SQL 'no
+    limit') means default."""
     if page_size is None or page_size < 1:
         return None
-    limit = current_app.config.get("PAGE_SIZE_MAX", PAGE_SIZE_MAX) if has_app_context() else PAGE_SIZE_MAX
+    if limit is None:
+        limit = current_app.config.get("PAGE_SIZE_MAX", PAGE_SIZE_MAX) if has_app_context() else PAGE_SIZE_MAX
     return min(page_size, limit)
 
 
@@ -100,12 +102,16 @@ class PostDeleteMixin:
 class SafeListMixin:
     """FAB's list with safe arguments and a clamped page size (FAB 500s on unknown filters/sorts)."""
 
+    def list_request_args(self):
+        """The arguments the list's filters are read from (a list may add defaults or former names)."""
+        return request.args
+
     def _list(self, **kwargs):
         """FAB's list logic with safe arguments: unknown filters and sort columns are ignored."""
         order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
         if order_column not in self.order_columns or order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
-        read_filter_args(self._filters, request.args)
+        read_filter_args(self._filters, self.list_request_args())
         widgets = self._get_list_widget(
             filters=self._filters,
             order_column=order_column,

@@ -11,11 +11,9 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 MAX_LINES = 500
-# Modules over MAX_LINES today, with the size they may not grow past. The services split by command
-# (issue "One of each") removes them from this list; nothing may be added to it.
-OVERSIZED = {
-    "app/services/degree.py": 1130,
-}
+# Modules allowed over MAX_LINES (declarative configuration only), with the size they may not grow past.
+# Since the services were split by command (issue "One of each") there is none; add one only for configuration.
+OVERSIZED: dict[str, int] = {}
 
 
 def _module_name(path: Path) -> str:

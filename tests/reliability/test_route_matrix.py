@@ -36,6 +36,8 @@ PK_TARGETS = {
     "GraduateFormView": "form",
     "GraduationAuditView": "student",
     "DegreeAuditView": "application",
+    "DegreeGrantView": "application",
+    "DegreeUnappliedView": "student",
     "SignatureView": "signature",
     "TaskView": "task",
     "OperationLogView": "oplog",
@@ -64,6 +66,7 @@ IDS_TARGETS = {
     "GraduationAuditView": "student",
     "GraduateArchiveView": "student",
     "DegreeAuditView": "application",
+    "DegreeGrantView": "application",
     "ExportView": "application",
 }
 

@@ -16,6 +16,7 @@ from app.services.errors import DomainError
 from app.statuses import ConfirmState, EnrolmentStatus, GraduationResult
 from tests import factories
 from tests.audit.test_degree_rules import GOOD_BEST, PLAN
+from tests.clients import press
 
 RESULTS = [None, *(m.value for m in GraduationResult)]
 STATES = [None, *(m.value for m in ConfirmState)]
@@ -55,7 +56,7 @@ def test_an_imported_graduate_may_apply_in_student_space(world, student_client):
 def test_an_imported_graduate_may_be_registered_and_passes_the_graduation_condition(world, site_client):
     """代为申请 accepts the same student, and the audit's facts let the graduation condition pass."""
     s = _imported_graduate(world)
-    r = site_client.post("/degree/audit/register", data={"ids": [s.id]}, follow_redirects=True)
+    r = press(site_client, "/degree/audit/register", data={"ids": [s.id]}, follow_redirects=True)
     assert "已为 1 名学生代为提交学位申请" in r.get_data(as_text=True)
     f = degree.gather_facts([s])[s.id]
     verdict = audit_degree(f.graduation_result, f.graduated, f.exams, f.plan, f.best, DegreeMarks())

@@ -462,8 +462,9 @@ def test_final_review_by_filter_skips_and_rows_leave(world, audited):
     db.session.commit()
     assert out == {"终审": 1, "跳过": 1}
     assert fresh(audited["2020010001"]).final_by_id == acct("xy001").id
-    page = degree.audit_page(degree.scope_of(acct("xy001")), degree.DegreeFilter(batch_id=batch.id))
-    assert [r["name"] for r in page["rows"]] == ["钱七"]
+    pending = db.session.scalars(degree.applications_select(degree.scope_of(acct("xy001")),
+                                                            degree.DegreeFilter(batch_id=batch.id)))
+    assert [a.student.name for a in pending] == ["钱七"]
 
 
 def test_final_review_other_college_not_found(world, audited):

@@ -9,7 +9,7 @@ from app.models import DegreeApplication, GraduationAudit
 from app.services.errors import DomainError
 from app.services.reasons import MAX_CHARS, clean_reason
 from tests import factories
-from tests.clients import bulk_post
+from tests.clients import bulk_post, press
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\x01", "\u200b", "\x00\t\x7f"])
@@ -45,7 +45,7 @@ def test_degree_override_is_limited_to_500_characters(world, site_client):
     app = DegreeApplication(batch_id=batch.id, student_id=world.student1.id)
     db.session.add(app)
     db.session.commit()
-    r = site_client.post("/degree/audit/override", data={"ids": [app.id], "override_result": "met",
+    r = press(site_client, "/degree/audit/override", data={"ids": [app.id], "override_result": "met",
                                                          "override_reason": "核" * 501}, follow_redirects=True)
     assert "修改授予结论的核实说明不能超过 500 字" in r.get_data(as_text=True)
     db.session.expire_all()

@@ -1,4 +1,4 @@
-"""POST /exports/approval-forms/: the route behind 导出审批表 on 学位申请审核管理 and 学位授予管理."""
+"""导出审批表: the FAB action of 学位申请审核管理 and 学位授予管理 (the former POST /exports/approval-forms/)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +10,7 @@ from app import storage
 from app.extensions import db
 from app.models import DegreeApplication, DegreeBatch, Task
 from app.statuses import TaskState
-
-ROUTE = "/exports/approval-forms/"
+from tests.clients import DEGREE_AUDIT, bulk_post
 
 
 def tasks_count() -> int:
@@ -30,12 +29,11 @@ def two_applications(world) -> tuple[DegreeApplication, DegreeApplication]:
     return a1, a2
 
 
-def test_route_exports_the_filter_in_the_requesters_scope(world, college_client):
-    """A college admin's post with the page filter gives a zip of its own students' 审批表 in 任务中心."""
+def test_action_exports_the_filter_in_the_requesters_scope(world, college_client):
+    """A college admin's 导出审批表 of the page's filter (after the count) gives a zip of its own students' 审批表."""
     two_applications(world)
-    r = college_client.post(ROUTE, data={"applied": "applied", "stage": "pending"},
-                            headers={"Referer": "http://localhost/degree/audit/"})
-    assert r.status_code == 302
+    r = bulk_post(college_client, "approval_forms", base=DEGREE_AUDIT)
+    assert r.status_code == 302 and r.headers["Location"].startswith(DEGREE_AUDIT)
     task = db.session.scalar(select(Task).order_by(Task.id.desc()).limit(1))
     assert task.kind == "degree_approval_export" and task.state == TaskState.SUCCEEDED.value, task.error
     assert task.result_name.startswith("学士学位申请审批表_") and task.result_name.endswith(".zip")
@@ -43,11 +41,13 @@ def test_route_exports_the_filter_in_the_requesters_scope(world, college_client)
         assert [n.split("_")[0] for n in zf.namelist()] == ["2020010001"]
 
 
-def test_route_refuses_foreign_ids_and_students(world, site_client, student_client):
+def test_action_refuses_foreign_ids_and_students(world, site_client, student_client):
     """Ticked applications outside the scope are 404, a student is 403; no task either way."""
     a1, a2 = two_applications(world)
-    assert site_client.post(ROUTE, data={"ids": [str(a1.id)]}).status_code == 302  # jxd001's own student
+    assert bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT, ids=[a1.id]).status_code == 302  # its own
     before = tasks_count()
-    assert site_client.post(ROUTE, data={"ids": [str(a2.id)]}).status_code == 404
-    assert student_client.post(ROUTE, data={}).status_code == 403
+    assert bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT, ids=[a2.id]).status_code == 404
+    assert bulk_post(student_client, "approval_forms", base=DEGREE_AUDIT, ids=[a1.id]).status_code == 403
+    assert bulk_post(student_client, "approval_forms", base=DEGREE_AUDIT, confirm=False,
+                     form={"confirmed": "1"}).status_code == 403
     assert tasks_count() == before

@@ -9,15 +9,16 @@ The effects of real actions (ticked 导出 / 毕业审核) are checked at the en
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
-from flask import redirect
+from flask import g, redirect
 from flask_appbuilder.actions import ActionItem
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import GraduationAudit, Student, Task
+from app.models import DegreeApplication, GraduationAudit, Student, Task
 from app.models.account import Account
 from app.security import scope_of, student_scope_clause
 from app.statuses import EnrolmentStatus
@@ -90,15 +91,20 @@ def rows_in_scope(view, username: str, **filters) -> list[int]:
     """Primary keys of the view's rows the account may see: the scope computed here from its definition,
     plus the list's own fixed restriction (e.g. 毕业生列表: published graduates only)."""
     model = view.datamodel.obj
-    clause = student_scope_clause(scope_of(account(username)))
+    scope = scope_of(account(username))
+    clause = student_scope_clause(scope)
     query = db.session.query(model.id)
     if model is not Student:
         query = query.join(Student, Student.id == model.student_id)
     query = query.filter(clause, *[getattr(Student, k) == v for k, v in filters.items()])
-    for flt, value in view._base_filters.get_filters_values():
-        if not isinstance(flt, StudentScopeFilter):
-            query = flt.apply(query, value)
-    return sorted(i for (i,) in query)
+    g._scope = scope  # a list's restriction may depend on the role (学位授予管理: sites see published ones only)
+    try:
+        for flt, value in view._base_filters.get_filters_values():
+            if not isinstance(flt, StudentScopeFilter):
+                query = flt.apply(query, value)
+        return sorted(i for (i,) in query)
+    finally:
+        g.pop("_scope", None)
 
 
 def received_ids(view, arg) -> list[int]:
@@ -118,6 +124,10 @@ def test_the_lists_are_enumerated(app):
     assert {("GraduationAuditView", a) for a in ("sync", "audit", "override", "confirm", "export", "publish")} <= names
     assert ("GraduateFormView", "review_form") in names and ("GraduateListView", "export") in names
     assert ("GraduateArchiveView", "export") in names
+    assert {("DegreeAuditView", a) for a in ("audit", "override", "review", "final", "export", "approval_forms")} \
+        <= names
+    assert {("DegreeGrantView", a) for a in ("publish", "export", "approval_forms")} <= names
+    assert ("DegreeUnappliedView", "register") in names
 
 
 @pytest.fixture()
@@ -127,6 +137,16 @@ def graduates(cohort):
         student = db.session.scalar(select(Student).where(Student.student_no == no))
         factories.graduation_result(student, published=True)
         student.status = EnrolmentStatus.GRADUATED.value  # as 发布 does (毕业生档案管理 lists them by default)
+    # the degree lists: on site 1 a published degree (学位授予管理), a pending application (学位申请审核管理) and a
+    # student who has not applied (未申请); on site 2 a pending application
+    batch = factories.degree_batch()
+    factories.student(cohort.site1, cohort.major1, no="2020010006", name="钱七")
+    for no, final in (("2020010001", True), ("2020010005", False), ("2020020001", False)):
+        student = db.session.scalar(select(Student).where(Student.student_no == no))
+        now = dt.datetime(2025, 6, 1)
+        db.session.add(DegreeApplication(batch_id=batch.id, student_id=student.id, result="met",
+                                         final_at=now if final else None, published_at=now if final else None,
+                                         degree_no=f"103044202500{no[-4:]}" if final else None))
     db.session.commit()
     return cohort
 

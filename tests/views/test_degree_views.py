@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -12,7 +13,7 @@ from app.extensions import db
 from app.models import DegreeApplication, DegreeBatch, Signature, Task
 from app.services import degree
 from tests import factories
-from tests.clients import bulk_post, press
+from tests.clients import DEGREE_AUDIT, DEGREE_GRANTS, bulk_post, press
 
 MET = "met"
 
@@ -50,9 +51,12 @@ def test_audit_page_per_role(apps, site_client, college_client, ce_client):
         assert text in page, text
     assert "张三" in page and "李四" not in page and "批量终审" not in page
     page = college_client.get("/degree/audit/").get_data(as_text=True)
-    assert "批量终审" in page and 'id="panel-review"' in page and 'data-target="#panel-review"' not in page
+    assert "批量终审" in page and 'id="panel-review"' not in page and 'id="btn-review"' not in page
     page = ce_client.get("/degree/audit/").get_data(as_text=True)
-    assert "张三" in page and "李四" in page and 'id="btn-publish"' in page
+    assert "张三" in page and "李四" in page and 'id="btn-final"' not in page and 'id="btn-review"' not in page
+    # 发布 is on 学位授予管理 (its 待发布 tab), where the CE college sees the 终审 applications
+    page = ce_client.get("/degree/grants/").get_data(as_text=True)
+    assert 'id="btn-publish"' in page and "待发布" in page
 
 
 def test_student_cannot_open_admin_pages(apps, student_client):
@@ -69,7 +73,7 @@ def test_not_applied_filter_lists_students_for_registration(world, site_client):
     db.session.commit()
     page = site_client.get("/degree/audit/?applied=not_applied").get_data(as_text=True)
     assert "张三" in page and "李四" not in page and "代为申请" in page
-    r = site_client.post("/degree/audit/register", data={"applied": "not_applied", "ids": [world.student1.id]})
+    r = press(site_client, "/degree/audit/register", data={"applied": "not_applied", "ids": [world.student1.id]})
     assert r.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(DegreeApplication)) == 1
 
@@ -93,7 +97,7 @@ def test_foreign_ids_404_and_nothing_changes(apps, request, client, url, extra):
         db.session.commit()
     before_mine, before_foreign = state(apps["mine"]), state(apps["foreign"])
     tasks_before = db.session.scalar(select(func.count()).select_from(Task))
-    r = c.post(url, data={"ids": [apps["mine"], apps["foreign"]], **extra})
+    r = press(c, url, data={"ids": [apps["mine"], apps["foreign"]], **extra})
     assert r.status_code == 404
     assert (state(apps["mine"]), state(apps["foreign"])) == (before_mine, before_foreign)
     assert db.session.scalar(select(func.count()).select_from(Task)) == tasks_before
@@ -104,7 +108,7 @@ def test_register_foreign_student_404(world, site_client):
     factories.degree_batch()
     factories.graduation_result(world.student2)
     db.session.commit()
-    assert site_client.post("/degree/audit/register", data={"ids": [world.student2.id]}).status_code == 404
+    assert press(site_client, "/degree/audit/register", data={"ids": [world.student2.id]}).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(DegreeApplication)) == 0
 
 
@@ -179,16 +183,24 @@ def test_batch_admin_ce_only(world, ce_client, site_client, college_client):
     assert db.session.scalar(select(DegreeBatch).where(DegreeBatch.name == "坏批次")) is None
 
 
-def test_grant_page_scoped(apps, site_client, ce_client):
-    """学位授予管理 lists only applications after 终审, within the scope."""
+def test_grant_page_scoped(apps, site_client, college_client, ce_client):
+    """学位授予管理 lists only applications after 终审, within the scope; a teaching site or a college sees
+    one only once the CE college published it, the CE college sees the 终审 ones in its 待发布 tab."""
     assert "张三" not in site_client.get("/degree/grants/").get_data(as_text=True)
     for a in (apps["mine"], apps["foreign"]):
         row = db.session.get(DegreeApplication, a)
         row.review_opinion, row.final_at = "agree", dt.datetime(2025, 1, 1)
     db.session.commit()
+    assert "张三" not in site_client.get("/degree/grants/").get_data(as_text=True)
+    assert "张三" not in college_client.get("/degree/grants/").get_data(as_text=True)
+    pending = ce_client.get("/degree/grants/?_flt_0_published=no").get_data(as_text=True)
+    assert "张三" in pending and "李四" in pending and "未发布" in pending and 'id="btn-publish"' in pending
+    row = db.session.get(DegreeApplication, apps["mine"])
+    row.published_at, row.degree_no = dt.datetime(2025, 1, 2), "1030442025000001"
+    db.session.commit()
     page = site_client.get("/degree/grants/").get_data(as_text=True)
-    assert "张三" in page and "李四" not in page and "未发布" in page
-    assert "李四" in ce_client.get("/degree/grants/").get_data(as_text=True)
+    assert "张三" in page and "李四" not in page and "1030442025000001" in page
+    assert "张三" not in ce_client.get("/degree/grants/?_flt_0_published=no").get_data(as_text=True)
 
 
 def test_student_space_degree_section(world, student_client):
@@ -218,7 +230,7 @@ def test_dashboard_partial_renders_degree_counts(apps, app):
 def test_override_with_nothing_ticked_is_refused(apps, site_client):
     """修改授予结论 changes results by hand: nothing ticked is refused (it used to change the whole filter)."""
     before = state(apps["mine"])
-    r = site_client.post("/degree/audit/override", data={"applied": "applied", "override_result": "not_met",
+    r = press(site_client, "/degree/audit/override", data={"applied": "applied", "override_result": "not_met",
                                                          "override_reason": "线下核实"}, follow_redirects=True)
     assert "请先勾选要修改授予结论的学生" in r.get_data(as_text=True)
     assert state(apps["mine"]) == before
@@ -227,20 +239,20 @@ def test_override_with_nothing_ticked_is_refused(apps, site_client):
 def test_nothing_ticked_asks_with_the_filters_count_first(apps, site_client, college_client, ce_client):
     """学位条件审核 / 批量终审 / 发布 with nothing ticked: first the server's count, nothing done; then the filter."""
     tasks_before = db.session.scalar(select(func.count()).select_from(Task))
-    r = site_client.post("/degree/audit/audit", data={"applied": "applied"})
+    r = bulk_post(site_client, "audit", base=DEGREE_AUDIT, confirm=False)
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and "将对当前筛选的 1 条学位申请执行学位条件审核，确定吗？" in page
     assert db.session.scalar(select(func.count()).select_from(Task)) == tasks_before
     listing = site_client.get("/degree/audit/?applied=applied").get_data(as_text=True)
     assert 'data-bulk-count="1" data-bulk-confirm="将对当前筛选的 1 条学位申请执行学位条件审核，确定吗？"' in listing
-    r = site_client.post("/degree/audit/audit", data={"applied": "applied", "confirmed": "1"})
+    r = bulk_post(site_client, "audit", base=DEGREE_AUDIT, confirm=False, form={"confirmed": "1"})
     assert r.status_code == 302 and db.session.scalar(select(func.count()).select_from(Task)) == tasks_before + 1
     before = state(apps["mine"])
-    r = college_client.post("/degree/audit/final", data={"applied": "applied"})
+    r = bulk_post(college_client, "final", base=DEGREE_AUDIT, confirm=False)
     assert r.status_code == 200 and "将对当前筛选的 1 条学位申请批量终审" in r.get_data(as_text=True)
     assert state(apps["mine"]) == before
-    r = ce_client.post("/degree/audit/publish", data={})
-    assert r.status_code == 302  # nothing 终审 yet: nothing to confirm, the service says so
+    r = bulk_post(ce_client, "publish", base=DEGREE_GRANTS, confirm=False)
+    assert r.status_code == 302  # nothing 终审 yet: nothing to confirm, the list says so
 
 
 def test_archive_export_with_nothing_ticked_asks_first(world, site_client):
@@ -252,3 +264,46 @@ def test_archive_export_with_nothing_ticked_asks_first(world, site_client):
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0
     r = bulk_post(site_client, "export", base="/graduation/archive/", filters=flt, form={"documents": ["card"]})
     assert r.status_code == 302 and db.session.scalar(select(func.count()).select_from(Task)) == 1
+
+
+# --------------------------------------------------------------------------- the FAB lists (issues 13 and 16)
+
+
+def test_menu_shows_the_group_header(apps, site_client):
+    """学位管理 → 学位审核及授予 (a header, not a link) → 学位申请审核管理 / 学位授予管理, as the manual's path."""
+    page = site_client.get("/").get_data(as_text=True)
+    header = page.index('<li class="dropdown-header menu-group">学位审核及授予</li>')
+    assert header < page.index("学位申请审核管理") < page.index("学位授予管理")
+
+
+def test_lists_sort_and_page_in_the_url(world, apps, site_client, ce_client):
+    """学号 sorts both ways through FAB's own arguments; the page size is a choice up to 200; an unknown sort
+    column is refused without a 500; the former plain bar fields (?result=met) still filter."""
+    base = "/degree/audit/?_oc_DegreeAuditView=student.student_no&_od_DegreeAuditView="
+    asc = re.findall(r"<td>(20\d{8})</td>", ce_client.get(base + "asc").get_data(as_text=True))
+    desc = re.findall(r"<td>(20\d{8})</td>", ce_client.get(base + "desc").get_data(as_text=True))
+    assert asc == ["2020010001", "2020020001"] and desc == asc[::-1]
+    page = ce_client.get(base + "desc&psize_DegreeAuditView=1").get_data(as_text=True)
+    assert re.findall(r"<td>(20\d{8})</td>", page) == ["2020020001"] and "共 2 条，第 1 / 2 页" in page
+    assert "每页 200 条" in page and "psize_DegreeAuditView=200" in page
+    assert ce_client.get("/degree/audit/?_oc_DegreeAuditView=password&_od_DegreeAuditView=asc").status_code < 500
+    assert "张三" not in site_client.get("/degree/audit/?result=not_met").get_data(as_text=True)
+    assert "张三" in site_client.get("/degree/audit/?result=met").get_data(as_text=True)
+
+
+def test_approval_forms_action_ticked_and_whole_filter(apps, site_client):
+    """导出审批表 on 学位申请审核管理: ticked → a task over exactly those; nothing ticked → the count first, then the
+    filter's applications; either way the task is in 任务中心 (the export's own kind)."""
+    r = bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT, ids=[apps["mine"]])
+    assert r.status_code == 302
+    task = db.session.scalars(select(Task).order_by(Task.id.desc())).first()
+    assert task.kind == "degree_approval_export" and task.total == 1 and task.params["ids"] == [apps["mine"]]
+    r = bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT, confirm=False)
+    assert r.status_code == 200
+    assert "将对当前筛选的 1 条学位申请导出学士学位申请审批表，确定吗？" in r.get_data(as_text=True)
+    r = bulk_post(site_client, "approval_forms", base=DEGREE_AUDIT)
+    assert r.status_code == 302
+    task = db.session.scalars(select(Task).order_by(Task.id.desc())).first()
+    assert task.kind == "degree_approval_export" and task.total == 1 and "ids" not in task.params
+    assert task.params["stage"] == "pending"
+    assert "学士学位申请审批表导出" in site_client.get("/tasks/").get_data(as_text=True)

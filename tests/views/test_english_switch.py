@@ -74,7 +74,7 @@ def test_other_roles_actions_in_english(world, college_client, ce_client):
     _with_degree_batch()
     for client, url, english, chinese in [
         (college_client, "/degree/audit/?applied=applied", "Batch final review", "批量终审"),
-        (ce_client, "/degree/audit/?applied=applied", "Publish", "发布"),
+        (ce_client, "/degree/grants/?_flt_0_published=no", "Publish", "发布"),
         (ce_client, "/graduation/audit/", "Publish", "发布"),
     ]:
         assert f"</i> {chinese}</button>" in client.get(url).get_data(as_text=True)

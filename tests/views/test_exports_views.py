@@ -116,8 +116,9 @@ def test_menu_shows_archive_item_to_admins(world, college_client):
     assert "毕业相关" in page and "毕业生档案管理" in page
 
 
-def test_degree_summary_route_creates_the_export(world, college_client):
-    """POST /exports/degree-summary with the degree filter exports the college's applications."""
+def test_degree_summary_action_creates_the_export(world, college_client):
+    """学位申请审核管理's 导出 (the former /exports/degree-summary) with the batch filter exports the college's
+    applications."""
     batch = DegreeBatch(name="2020级学位批次", enrol_grade=2020, apply_start=dt.datetime(2025, 3, 1),
                         apply_end=dt.datetime(2025, 3, 15), year=2025)
     db.session.add(batch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import DegreeApplication, Task
 from tests import factories
-from tests.clients import bulk_post, flt, press
+from tests.clients import DEGREE_AUDIT, bulk_post, flt
 
 
 def _last_task():
@@ -19,8 +19,8 @@ def test_degree_page_offers_the_summary_export(world, site_client):
     db.session.add(DegreeApplication(batch_id=batch.id, student_id=world.student1.id))
     db.session.commit()
     page = site_client.get(f"/degree/audit/?batch_id={batch.id}&applied=applied").get_data(as_text=True)
-    assert "导出学位申请信息汇总表" in page
-    resp = press(site_client, "/exports/degree-summary", data={"batch_id": batch.id, "applied": "applied"})
+    assert "导出学位申请信息汇总表" in page and 'name="action" value="export"' in page
+    resp = bulk_post(site_client, "export", base=DEGREE_AUDIT, filters={"batch_id": batch.id})
     assert resp.status_code == 302
     task = _last_task()
     assert task.kind == "degree_summary_export" and task.state == "succeeded"
