@@ -26,7 +26,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from app.audit.numbers import format_number, is_pass
-from app.audit.types import NO_EXCEPTIONS, ApprovedException, CourseStanding, Exceptions, Plan, PlanCourse, Reason
+from app.audit.types import (
+    NO_EXCEPTIONS,
+    NOTE_CODE,
+    ApprovedException,
+    CourseStanding,
+    Exceptions,
+    Plan,
+    PlanCourse,
+    Reason,
+)
 from app.statuses import CourseState, ExceptionKind
 
 _SUBSTITUTE = ExceptionKind.SUBSTITUTE.value
@@ -126,7 +135,7 @@ def exception_notes(courses: Iterable[PlanCourse], best: Mapping[str, float],
         exc = standing.exception
         if exc is None:
             continue
-        notes.append(Reason("course_exception", standing.label, {
+        notes.append(Reason(NOTE_CODE, standing.label, {
             "course_code": course.code, "course_name": course.name, "kind": exc.kind, "state": standing.state,
             "score": standing.score, "credits": standing.credits, "approved_on": exc.approved_on.isoformat(),
             "substitute_code": exc.substitute_code,

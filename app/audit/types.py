@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from app.statuses import CourseState
@@ -118,10 +119,15 @@ class ApprovedException:
     score: float | None = None
 
 
+# Code of the informational lines (``Verdict.notes``) naming an approved course exception; stored after the
+# reasons in ``computed_reasons`` (``Verdict.lines``), told apart from reasons by this code.
+NOTE_CODE = "course_exception"
+
+
 # Approved exceptions of one student keyed by plan course code (at most one active per course: the
 # database's partial unique index ``uq_course_exception_active``). What the facts loader returns per student.
 Exceptions = Mapping[str, ApprovedException]
-NO_EXCEPTIONS: Exceptions = {}
+NO_EXCEPTIONS: Exceptions = MappingProxyType({})  # read-only: a shared default
 
 
 _NOT_PASSED = frozenset({CourseState.FAILED.value, CourseState.NOT_TAKEN.value})
@@ -175,3 +181,7 @@ class Verdict:
     def ok(self) -> bool:
         """True when there is no reason against the student."""
         return not self.reasons
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Reasons then notes as stored (``computed_reasons``, snapshots): every line a page or export shows."""
+        return [r.to_dict() for r in (*self.reasons, *self.notes)]

@@ -24,7 +24,7 @@ from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, degree_course_average
 from app.audit.language import DEFAULT_PASS_MARK, substitute_passed
 from app.audit.scores import format_number
-from app.audit.types import Plan
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
 from app.clock import format_local, local_now
 from app.extensions import db
 from app.ids import parse_id
@@ -338,6 +338,7 @@ class DegreeFacts:
     plan: Plan | None
     best: dict[str, float] = field(default_factory=dict)
     language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...] = ()
+    exceptions: Exceptions = field(default_factory=dict)  # approved 课程替代 / 免修 / 学分认定
 
 
 class DegreeFigures(NamedTuple):
@@ -347,6 +348,7 @@ class DegreeFigures(NamedTuple):
     plan: Plan | None
     best: dict[str, float]
     language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...]  # score, sub, sub score, passed
+    exceptions: Exceptions = NO_EXCEPTIONS  # approved course exceptions; ``best`` has their substitutes' scores
 
 
 PlanCache = dict  # plan key → (plan id, plan) or None, kept by a job across its chunks
@@ -376,10 +378,13 @@ def gather_figures(students: Sequence[Any], plans: PlanCache | None = None) -> d
         found = facts.load_plans(missing)
         plans.update({key: found.get(key) for key in missing})
     best = facts.best_degree_scores_for(ids)
+    approved = facts.approved_exceptions_for(ids)
+    facts.add_substitute_scores(best, approved)
     out = {}
     for s in students:
         plan = plans[facts.plan_key(s)]
-        out[s.id] = DegreeFigures(plan[1] if plan else None, best[s.id], tuple(language[s.id]))
+        out[s.id] = DegreeFigures(plan[1] if plan else None, best[s.id], tuple(language[s.id]),
+                                  approved.get(s.id, NO_EXCEPTIONS))
     return out
 
 
@@ -403,7 +408,7 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
     out = {}
     for s in students:
         result, state = graduation.get(s.id, (None, None))
-        plan, best, rows = figures[s.id]
+        plan, best, rows, exceptions = figures[s.id]
         exams = tuple(LanguageExam(score, substitute, substitute_score, passed if substitute else None)
                       for score, substitute, substitute_score, passed in rows)  # passed: a PETS-3's 合格 only
         out[s.id] = DegreeFacts(
@@ -413,6 +418,7 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
             plan=plan,
             best=best,
             language_rows=rows,
+            exceptions=exceptions,
         )
     return out
 
@@ -435,12 +441,12 @@ def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
 
 def average_text(facts: DegreeFacts | DegreeFigures | None) -> str:
     """学位课程平均分 as shown, or ''."""
-    return "" if facts is None else plan_average_text(facts.plan, facts.best)
+    return "" if facts is None else plan_average_text(facts.plan, facts.best, facts.exceptions)
 
 
-def plan_average_text(plan: Plan | None, best: Mapping[str, float]) -> str:
-    """``average_text`` from the plan and the best scores themselves."""
-    avg = degree_course_average(plan, best)
+def plan_average_text(plan: Plan | None, best: Mapping[str, float], exceptions: Exceptions = NO_EXCEPTIONS) -> str:
+    """``average_text`` from the plan, the best scores and the approved exceptions themselves."""
+    avg = degree_course_average(plan, best, exceptions)
     return "" if avg is None else format_number(avg)
 
 
@@ -656,8 +662,8 @@ def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[s
     for app_id, batch_id, old, override, site_id, college_id, sid, *_ in rows:
         f = by_student[sid]
         verdict, average = audit_degree_with_average(f.graduation_result, f.graduated, f.exams, f.plan, f.best,
-                                                     marks[batch_id])
-        reasons = [x.to_dict() for x in verdict.reasons]
+                                                     marks[batch_id], f.exceptions)
+        reasons = verdict.lines()  # notes naming the course exceptions after the reasons
         new = override or verdict.result
         updates.append({"id": app_id, "computed_result": verdict.result, "computed_reasons": reasons,
                         "computed_at": now, "computed_task_id": task_id, "result": new})

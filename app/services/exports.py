@@ -22,8 +22,9 @@ from sqlalchemy import and_, case, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app import storage
+from app.audit.exceptions import course_standing, course_standings
 from app.audit.scores import best_scores, course_progress
-from app.audit.types import Plan
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
 from app.clock import format_local, local_day_start_utc, local_today
 from app.exports import archive
 from app.exports.xlsx import number_text, table_workbook
@@ -52,9 +53,11 @@ from app.services.export_files import stored_file as _photo_file
 from app.services.oplog import ACTION_LABELS
 from app.services.tasks import Progress, create_task
 from app.statuses import (
+    CourseState,
     DegreeConditionResult,
     EnrolmentStatus,
     ExamKind,
+    ExceptionKind,
     GraduationResult,
     Level,
     ReviewOpinion,
@@ -199,6 +202,7 @@ class ArchiveRecord:
     passed_courses: int = 0
     earned_credits: float = 0.0
     form: dict[str, Any] = dataclasses.field(default_factory=dict)
+    exceptions: list[dict] = dataclasses.field(default_factory=list)  # 课程替代 / 免修 / 学分认定 lines
 
 
 def _plans_for(keys: set[tuple[int, str, int]]) -> dict[tuple[int, str, int], Plan]:
@@ -237,6 +241,7 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
         ):
             attempts.setdefault(g.student_id, []).append(g)
         plans = _plans_for({(r[0].major_id, r[0].level, r[0].study_grade) for r in rows})
+        approved = facts.approved_exceptions_for(ids)
     forms: dict[int, Any] = {}
     if "form" in docs:
         forms = {f.student_id: f for f in db.session.execute(
@@ -264,7 +269,15 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
                     "exam_kind": label(g.exam_kind, ExamKind),
                 })
             record.terms = list(terms.items())
-            progress = course_progress(plan, best_scores((g.course_code, g.score) for g in mine))
+            best = best_scores((g.course_code, g.score) for g in mine)
+            exceptions = approved.get(s.id, NO_EXCEPTIONS)
+            progress = course_progress(plan, best, exceptions)
+            if plan is not None and exceptions:
+                record.exceptions = [
+                    {"code": st.course.code, "name": st.label, "credits": st.credits,
+                     "score": label(st.state, CourseState) if st.score is None else number_text(st.score),
+                     "exam_kind": label(st.exception.kind, ExceptionKind)}
+                    for st in course_standings(plan, best, exceptions) if st.exception is not None]
             record.passed_courses = progress.passed_courses
             record.earned_credits = progress.total_credits
         form = forms.get(s.id)
@@ -286,7 +299,8 @@ def archive_files(record: ArchiveRecord, docs: Sequence[str], school: str) -> It
         if doc == "card":
             archive.write_student_card(buf, data, record.photo)
         elif doc == "transcript":
-            archive.write_transcript(buf, {**data, "terms": record.terms, "passed_courses": record.passed_courses,
+            archive.write_transcript(buf, {**data, "terms": record.terms, "exceptions": record.exceptions,
+                                           "passed_courses": record.passed_courses,
                                            "earned_credits": record.earned_credits})
         else:
             archive.write_graduate_form(buf, {**data, **record.form}, record.photo)
@@ -519,13 +533,19 @@ def degree_course_text(facts) -> str:
     """Each 学位课程 as "课程名 分数" (best attempt), joined with "；"."""
     if facts is None or facts.plan is None:
         return ""
-    return _course_text([c for c in facts.plan.courses if c.degree_course], facts.best)
+    return _course_text([c for c in facts.plan.courses if c.degree_course], facts.best,
+                        exceptions=facts.exceptions)
 
 
 def _course_text(degree_courses: Iterable, best: Mapping[str, float],
-                 number: Callable[[float], str] = number_text) -> str:
+                 number: Callable[[float], str] = number_text, exceptions: Exceptions = NO_EXCEPTIONS) -> str:
     parts = []
     for c in degree_courses:
+        if exceptions and c.code in exceptions:  # the course named with its exception, when one decided
+            st = course_standing(c, best, exceptions)
+            if st.exception is not None:
+                parts.append(f"{st.label} {number(st.score) if st.score is not None else label(st.state, CourseState)}")
+                continue
         score = best.get(c.code)
         parts.append(f"{c.name} {number(score) if score is not None else '无成绩'}")
     return "；".join(parts)
@@ -564,8 +584,8 @@ class _DegreeTexts:
         if facts.plan is None:
             return language, "", ""
         plan = self._degree_plan(facts.plan)
-        return (language, _course_text(plan.courses, facts.best, self._number),
-                self._degree.plan_average_text(plan, facts.best))
+        return (language, _course_text(plan.courses, facts.best, self._number, facts.exceptions),
+                self._degree.plan_average_text(plan, facts.best, facts.exceptions))
 
 
 _LEVEL_LABELS = {m.value: label(m) for m in Level}

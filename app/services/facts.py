@@ -213,6 +213,25 @@ def approved_exceptions_for(student_ids: Sequence[int]) -> dict[int, dict[str, A
     return out
 
 
+def add_substitute_scores(best: dict[int, dict[str, float]],
+                          approved: dict[int, dict[str, ApprovedException]]) -> None:
+    """Put the best score of every approved 课程替代's substitute course into ``best`` (in place), for
+    callers that loaded only some codes (``best_degree_scores_for``): the rule uses the substitute's
+    score. One query, only for the students with a substitution."""
+    pairs = {(sid, exc.substitute_code) for sid, mine in approved.items() for exc in mine.values()
+             if exc.substitute_code and exc.substitute_code not in best.get(sid, {})}
+    if not pairs:
+        return
+    sids = sorted({sid for sid, _ in pairs})
+    for sid, code, score in raw_rows(
+        select(Grade.student_id, Grade.course_code, func.max(Grade.score))
+        .where(ids_in(Grade.student_id, sids), Grade.course_code.in_(sorted({c for _, c in pairs})))
+        .group_by(Grade.student_id, Grade.course_code)
+    ):
+        if (sid, code) in pairs and score is not None:
+            best.setdefault(sid, {})[code] = float(score)
+
+
 def plan_for(student) -> TeachingPlan | None:
     """The TeachingPlan row (with courses) a single student follows, for detail pages."""
     from sqlalchemy.orm import selectinload

@@ -20,9 +20,10 @@ from sqlalchemy.orm import aliased, joinedload
 
 from app.audit import confirmation
 from app.audit.confirmation import CONFIRM_LABELS, active_batches, batch_key, batch_matches_sql
+from app.audit.exceptions import course_standings
 from app.audit.graduation import GraduationConditions, GraduationFacts, audit_graduation_with_progress
-from app.audit.scores import Progress, is_pass
-from app.audit.types import Plan, Reason, Verdict
+from app.audit.scores import Progress
+from app.audit.types import NO_EXCEPTIONS, NOTE_CODE, Exceptions, Plan, Reason, Verdict
 from app.clock import to_local
 from app.extensions import db
 from app.ids import parse_id
@@ -42,6 +43,7 @@ from app.services.sync import sync_course_data
 from app.statuses import (
     LABELS,
     ConfirmState,
+    CourseState,
     EnrolmentStatus,
     FormState,
     GraduationResult,
@@ -367,6 +369,7 @@ class Case:
     form_state: str | None
     audit: Any | None  # a Row of graduation_audit columns
     verdict: Verdict | None = None
+    exceptions: Exceptions = field(default_factory=dict)  # approved course exceptions (课程替代 / 免修 / 学分认定)
 
 
 _STUDENT_COLS = (
@@ -398,12 +401,14 @@ def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -
     )}
     plans.load(facts.plan_key(s) for s in students)
     best = facts.best_scores_for(ids)
+    approved = facts.approved_exceptions_for(ids)
     cases = []
     for s in students:
         batch = batches.get(batch_key(s.enrol_grade, s.study_grade, s.level))
         plan = plans.get(facts.plan_key(s))
         cases.append(Case(student=s, batch=batch, plan=plan[1] if plan else None, best=best.get(s.id, {}),
-                          form_state=forms.get(s.id), audit=audits.get(s.id)))
+                          form_state=forms.get(s.id), audit=audits.get(s.id),
+                          exceptions=approved.get(s.id, NO_EXCEPTIONS)))
     return cases
 
 
@@ -415,7 +420,7 @@ def evaluate(case: Case) -> tuple[Verdict, Progress]:
         form_state=case.form_state,
         has_photo=bool(case.student.photo_path),
     )
-    return audit_graduation_with_progress(facts, case.plan, case.best, conditions_of(case.batch))
+    return audit_graduation_with_progress(facts, case.plan, case.best, conditions_of(case.batch), case.exceptions)
 
 
 def _is_locked(audit_row) -> bool:
@@ -495,7 +500,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
                 skipped += 1
                 continue
             verdict, prog = evaluate(case)
-            reasons = [r.to_dict() for r in verdict.reasons]
+            reasons = verdict.lines()  # notes naming the course exceptions after the reasons
             old = _effective(case.audit)
             if case.audit is None:
                 new = verdict.result
@@ -843,12 +848,14 @@ def student_detail(student_id: int, scope: Scope) -> dict:
     batch = audit.batch if audit is not None else active_batch(student)
     plan = facts.plan_for(student)
     best = facts.best_scores_for([student.id])[student.id]
+    exceptions = facts.approved_exceptions_for([student.id]).get(student.id, NO_EXCEPTIONS)
     courses = []
     if plan is not None:
-        for c in plan.courses:
-            score = best.get(c.course_code)
-            courses.append({"code": c.course_code, "name": c.course_name, "credits": c.credits,
-                            "nature": c.nature_label, "best": score, "passed": is_pass(score)})
+        natures = {c.course_code: c.nature_label for c in plan.courses}
+        for st in course_standings(facts.rule_plan(plan), best, exceptions):
+            courses.append({"code": st.course.code, "name": st.course.name, "label": st.label,
+                            "credits": st.course.credits, "nature": natures[st.course.code], "best": st.score,
+                            "passed": st.passed, "state_label": label(st.state, CourseState)})
     form = db.session.scalar(select(GraduateForm).where(GraduateForm.student_id == student.id))
     snapshots = db.session.execute(
         select(GraduationSnapshot).where(GraduationSnapshot.student_id == student.id)
@@ -863,7 +870,8 @@ def student_detail(student_id: int, scope: Scope) -> dict:
         "plan": plan,
         "courses": courses,
         "form": form,
-        "reasons": reasons_of(audit),
+        "reasons": [r for r in reasons_of(audit) if r.code != NOTE_CODE],
+        "notes": [r for r in reasons_of(audit) if r.code == NOTE_CODE],
         "result_label": result_label(audit.result if audit else None),
         "computed_label": result_label(audit.computed_result) if audit is not None and audit.computed_result else "",
         "confirm_label": CONFIRM_LABELS[confirm_state(audit)],
@@ -895,7 +903,8 @@ def student_view(student: Student) -> dict:
     return {
         "result": result,
         "result_label": result_label(result),
-        "reasons": [r.message for r in reasons_of(audit)] if result == FAILED else [],
+        "reasons": [r.message for r in reasons_of(audit) if r.code != NOTE_CODE] if result == FAILED else [],
+        "notes": [r.message for r in reasons_of(audit) if r.code == NOTE_CODE],
         "confirmed": state in (ConfirmState.CONFIRMED.value, ConfirmState.PUBLISHED.value),
         "graduated": state == ConfirmState.PUBLISHED.value,
         "confirm_label": CONFIRM_LABELS[state],
