@@ -69,20 +69,21 @@ def in_force(exc: ApprovedException, best: Mapping[str, float]) -> bool:
     return False
 
 
-def exception_label(course_name: str, exc: ApprovedException) -> str:
+def exception_label(course_name: str, exc: ApprovedException, *, approved: bool = True) -> str:
     """The course named with its exception: ``大学英语（以 学术英语 替代，2026-12-01 批准）``,
-    ``体育（免修，2026-12-01 批准）``, ``高等数学（学分认定：南京大学 高等数学A 4学分 合格，2026-12-01 批准）``."""
-    approved = f"{exc.approved_on.isoformat()} 批准"
+    ``体育（免修，2026-12-01 批准）``, ``高等数学（学分认定：南京大学 高等数学A 4学分 合格，2026-12-01 批准）``.
+    With ``approved=False`` (an exception still 待审核) the approval date is left out."""
+    when = f"，{exc.approved_on.isoformat()} 批准" if approved else ""
     if exc.kind == _SUBSTITUTE:
-        return f"{course_name}（以 {exc.substitute_name or exc.substitute_code} 替代，{approved}）"
+        return f"{course_name}（以 {exc.substitute_name or exc.substitute_code} 替代{when}）"
     if exc.kind == _WAIVER:
-        return f"{course_name}（免修，{approved}）"
+        return f"{course_name}（免修{when}）"
     source = " ".join(p for p in (exc.source_institution, exc.source_course) if p)
     parts = [source] if source else []
     if exc.credits is not None:
         parts.append(f"{format_number(exc.credits)}学分")
     parts.append("合格" if exc.score is None else format_number(exc.score))
-    return f"{course_name}（学分认定：{' '.join(parts)}，{approved}）"
+    return f"{course_name}（学分认定：{' '.join(parts)}{when}）"
 
 
 def course_standing(course: PlanCourse, best: Mapping[str, float],
