@@ -8,6 +8,9 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.audit.exceptions import exception_label
+from app.audit.types import ApprovedException
+from app.clock import to_local
 from app.models.base import utcnow
 from app.statuses import LABELS, ExceptionKind, ExceptionStatus
 
@@ -48,6 +51,18 @@ class CourseException(Model):
         Index("uq_course_exception_active", "student_id", "course_code", unique=True,
               sqlite_where=_ACTIVE_WHERE, postgresql_where=_ACTIVE_WHERE),
     )
+
+    def as_rule(self) -> ApprovedException:
+        """The exception as the rules see it (the approval date: the day approved, Asia/Shanghai)."""
+        day = to_local(self.decided_at).date() if self.decided_at is not None else dt.date.min
+        return ApprovedException(self.kind, self.course_code, day, self.substitute_code, self.substitute_name,
+                                 self.source_institution, self.source_course, self.credits, self.score)
+
+    @property
+    def detail(self) -> str:
+        """The course named with its exception as the audit names it; the date only once approved."""
+        approved = self.status == ExceptionStatus.APPROVED.value and self.decided_at is not None
+        return exception_label(self.course_name, self.as_rule(), approved=approved)
 
     @property
     def kind_label(self) -> str:

@@ -7,7 +7,6 @@ job commits.
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,11 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.audit.exceptions import exception_label
 from app.audit.numbers import format_number, is_pass
 from app.audit.scores import parse_score
-from app.audit.types import ApprovedException
-from app.clock import to_local
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.exception import ACTIVE_STATUSES, CourseException
@@ -136,7 +132,7 @@ def _passed_substitute(student: Student, code: str, plan_code: str) -> str:
     return str(name)
 
 
-def _student(student_id: int, scope: Scope) -> Student:
+def scoped_student(student_id: int, scope: Scope) -> Student:
     student = db.session.scalar(select(Student).where(Student.id == student_id, student_scope_clause(scope)))
     if student is None:
         raise NotFound("学生不存在或不在您的管理范围内")
@@ -147,7 +143,7 @@ def build(data: ExceptionInput, scope: Scope) -> CourseException:
     """A validated, unsaved exception (待审核), or ``DomainError`` with the first problem found."""
     if scope.kind not in _ENTERING_SCOPES:
         raise NotAllowed("只有教学点、学院和继教院管理员可以录入课程替代与免修")
-    student = _student(data.student_id, scope)
+    student = scoped_student(data.student_id, scope)
     kind = kind_code(data.kind)
     course = _plan_course(student, (data.course_code or "").strip())
     row = CourseException(student_id=student.id, course_code=course.course_code, course_name=course.course_name,
@@ -177,11 +173,7 @@ def build(data: ExceptionInput, scope: Scope) -> CourseException:
 
 def describe(row: CourseException) -> str:
     """The line naming the exception as the audit does; the approval date only once approved."""
-    approved = row.status == ExceptionStatus.APPROVED.value and row.decided_at is not None
-    day = to_local(row.decided_at).date() if approved and row.decided_at is not None else dt.date.min
-    exc = ApprovedException(row.kind, row.course_code, day, row.substitute_code, row.substitute_name,
-                            row.source_institution, row.source_course, row.credits, row.score)
-    return exception_label(row.course_name, exc, approved=approved)
+    return row.detail
 
 
 def create(data: ExceptionInput, *, actor: Any, scope: Scope) -> CourseException:
@@ -280,3 +272,26 @@ def revoke(ids: Sequence[int], *, actor: Any, scope: Scope, note: str | None) ->
     allowed = ACTIVE_STATUSES if scope.is_all else (ExceptionStatus.PENDING.value,)
     return _decide(ids, actor=actor, scope=scope, new_status=ExceptionStatus.REVOKED.value,
                    action=OplogAction.EXCEPTION_REVOKE, allowed_from=tuple(allowed), note=note, note_required=True)
+
+
+def find_student(student_no: str, scope: Scope) -> Student:
+    """A student by 学号 within the scope (the entry form names students by 学号)."""
+    student = db.session.scalar(select(Student).where(Student.student_no == (student_no or "").strip(),
+                                                      student_scope_clause(scope)))
+    if student is None:
+        raise DomainError(f"学号 {student_no or '（空）'} 不存在或不在您的管理范围内")
+    return student
+
+
+def entry_choices(student: Student) -> dict[str, list[tuple[str, str]]]:
+    """What the entry form offers for a student: the plan's courses, and the passed courses (substitutes)."""
+    plan = [(c.course_code, f"{c.course_code} {c.course_name}（{format_number(c.credits)}学分）")
+            for c in db.session.scalars(
+                select(PlanCourse).join(TeachingPlan, TeachingPlan.id == PlanCourse.plan_id)
+                .where(TeachingPlan.major_id == student.major_id, TeachingPlan.level == student.level,
+                       TeachingPlan.grade == student.study_grade).order_by(PlanCourse.id))]
+    passed = [(code, f"{code} {name}（{format_number(best)}）") for code, name, best in db.session.execute(
+        select(Grade.course_code, func.max(Grade.course_name), func.max(Grade.score))
+        .where(Grade.student_id == student.id).group_by(Grade.course_code).order_by(Grade.course_code)
+    ) if is_pass(best)]
+    return {"plan": plan, "passed": passed}

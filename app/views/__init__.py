@@ -8,6 +8,7 @@ VIEW_MODULES = [
     "app.views.home",
     "app.views.account",
     "app.views.graduation",
+    "app.views.exceptions",
     "app.views.exports",
     "app.views.approval_forms",
     "app.views.degree",

@@ -51,6 +51,7 @@ PK_TARGETS = {
     "GraduationResultApi": "audit",
     "DegreeApplicationApi": "application",
     "TaskApi": "task",
+    "CourseExceptionView": "exception",
     # FAB's own security admin views (CE admin only); any id will do
     "RoleModelView": None,
     "PermissionModelView": None,

@@ -175,3 +175,19 @@ def test_audit_result_row_is_kept_per_student(world, failing):
         audit_site1(world)
         assert audit_row(failing).result == GraduationResult.PRE_GRADUATE.value
         assert audit_row(failing).computed_reasons[0]["code"] == "course_exception"
+
+
+def test_notes_of_a_failed_student_are_no_failure_reason(world, failing):
+    """A 不合格 student with an approved 免修 keeps the note after the reasons; the dashboard's failure reasons
+    do not count it."""
+    from app.services.dashboard import top_reasons
+
+    row = exceptions.create(entry(failing, course_code="E01", kind="免修"), actor=account(SITE1), scope=site1(world))
+    exceptions.approve([row.id], actor=account("jjy001"), scope=CE)
+    db.session.commit()
+    audit_site1(world)
+    assert [r["code"] for r in audit_row(failing).computed_reasons] == ["missing_required_course", "course_exception"]
+    assert [r["code"] for r in top_reasons(CE)] == ["missing_required_course"]
+    view = graduation.student_view(failing)
+    assert view["reasons"] == ["必修课程未通过：大学英语（4学分，最高成绩 58）"]
+    assert view["notes"][0].startswith("选修一（免修，")
