@@ -19,6 +19,7 @@ VIEW_MODULES = [
     "app.views.workers",
     "app.views.student_space",
     "app.views.api",
+    "app.views.api_exceptions",
 ]
 
 

@@ -52,6 +52,7 @@ PK_TARGETS = {
     "DegreeApplicationApi": "application",
     "TaskApi": "task",
     "CourseExceptionView": "exception",
+    "CourseExceptionApi": "exception",
     # FAB's own security admin views (CE admin only); any id will do
     "RoleModelView": None,
     "PermissionModelView": None,
