@@ -38,10 +38,11 @@ def test_a_class_with_recognised_credits_imports(world):
 def test_one_bad_row_imports_nothing_and_reports_every_problem(world):
     factories.grades(world.student1, {"X02": 70})
     db.session.commit()
-    data = rows_for([world.student1]) + rows_for([world.student2], 课程代码="ZZ") + \
-        rows_for([world.student1], 认定学分=9) + rows_for([world.student1], 课程代码="C02", 类型="课程替代",
-                                                        替代课程代码="X03") + \
-        [[("9999999999" if h == "学号" else v) for h, v in zip(EXCEPTIONS.headers, rows_for([world.student1])[0], strict=True)]]
+    unknown = [("9999999999" if h == "学号" else v)
+               for h, v in zip(EXCEPTIONS.headers, rows_for([world.student1])[0], strict=True)]
+    data = [*rows_for([world.student1]), *rows_for([world.student2], 课程代码="ZZ"),
+            *rows_for([world.student1], 认定学分=9),
+            *rows_for([world.student1], 课程代码="C02", 类型="课程替代", 替代课程代码="X03"), unknown]
     task = run_import("exceptions", xlsx(EXCEPTIONS.headers, data), "学分认定.xlsx")
     assert task.state == TaskState.FAILED.value
     report = report_rows(task)[1:]
