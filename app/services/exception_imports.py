@@ -6,6 +6,7 @@ import job writes the error report and nothing else when a row fails, or enters 
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,15 +36,16 @@ def _column(message: str) -> str:
     return next((column for word, column in _BLAME if word in message), "课程代码")
 
 
-def validate_rows(rows: Sequence[Row], actor: Any) -> tuple[list[exceptions.ExceptionInput], list[RowError]]:
-    """Every row checked as the entry form checks it; (inputs, errors) — the inputs count only without errors."""
+def validate_rows(rows: Sequence[Row], actor: Any) -> tuple[list[dict], list[RowError]]:
+    """Every row checked as the entry form checks it; (records, errors) — records (``ExceptionInput`` fields)
+    count only without errors."""
     scope = scope_of(actor)
     numbers = sorted({text(values.get("学号")) for _n, values in rows} - {""})
     students: dict[str, int] = {}
     for chunk in chunks(numbers, 500):
         students.update(db.session.execute(select(Student.student_no, Student.id).where(
             Student.student_no.in_(chunk), student_scope_clause(scope))).tuples().all())
-    records: list[exceptions.ExceptionInput] = []
+    records: list[dict] = []
     errors: list[RowError] = []
     seen: dict[tuple[int, str], int] = {}
     for n, values in rows:
@@ -64,13 +66,13 @@ def validate_rows(rows: Sequence[Row], actor: Any) -> tuple[list[exceptions.Exce
             errors.append(RowError(n, "课程代码", f"与第 {seen[key]} 行重复（同一学生同一课程）", data.course_code))
             continue
         seen[key] = n
-        records.append(data)
+        records.append(dataclasses.asdict(data))
     return records, errors
 
 
-def apply_rows(records: list[exceptions.ExceptionInput], actor: Any) -> dict[str, int]:
+def apply_rows(records: list[dict], actor: Any) -> dict[str, int]:
     """Enter every validated row (待审核, each in the operation log); the job commits."""
     scope = scope_of(actor)
-    for data in records:
-        exceptions.create(data, actor=actor, scope=scope)
+    for record in records:
+        exceptions.create(exceptions.ExceptionInput(**record), actor=actor, scope=scope)
     return {NEW: len(records), UPDATED: 0, SAME: 0}
