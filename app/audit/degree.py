@@ -9,14 +9,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.audit.confirmation import has_graduated
-from app.audit.exceptions import course_standing, exception_notes
+from app.audit.exceptions import exception_notes, passed_and_score
 from app.audit.graduation import NO_PLAN_MESSAGE
 from app.audit.language import language_passed
 from app.audit.numbers import format_number
-from app.audit.types import NO_EXCEPTIONS, CourseStanding, Exceptions, Plan, PlanCourse, Reason, Verdict
-from app.statuses import CourseState, DegreeConditionResult, GraduationResult, label
-
-_NOT_TAKEN = CourseState.NOT_TAKEN.value
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, PlanCourse, Reason, Verdict
+from app.statuses import DegreeConditionResult, GraduationResult, label
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +66,19 @@ def degree_course_average(plan: Plan | None, best: Mapping[str, float],
     """
     if plan is None:
         return None
-    return _average(_standings([c for c in plan.courses if c.degree_course], best, exceptions))
+    return _average(_figures([c for c in plan.courses if c.degree_course], best, exceptions))
 
 
-def _standings(courses: Sequence[PlanCourse], best: Mapping[str, float],
-               exceptions: Exceptions) -> list[CourseStanding]:
-    return [course_standing(c, best, exceptions) for c in courses]
+Figure = tuple[PlanCourse, bool, "float | None"]  # (degree course, counts as passed, score used)
 
 
-def _average(standings: Sequence[CourseStanding]) -> float | None:
-    scores = [s.score for s in standings if s.score is not None]
+def _figures(courses: Sequence[PlanCourse], best: Mapping[str, float], exceptions: Exceptions) -> list[Figure]:
+    """Each degree course's standing as (course, passed, score used): ``exceptions.passed_and_score``."""
+    return [(c, *passed_and_score(c, best, exceptions)) for c in courses]
+
+
+def _average(figures: Sequence[Figure]) -> float | None:
+    scores = [score for _course, _passed, score in figures if score is not None]
     if not scores:
         return None
     return round(sum(scores) / len(scores), 2)
@@ -132,23 +133,22 @@ def _language_reasons(exams: Sequence[LanguageExam], pass_mark: float) -> list[R
     )]
 
 
-def _course_reasons(standings: Sequence[CourseStanding], marks: DegreeMarks, average: float | None) -> list[Reason]:
+def _course_reasons(figures: Sequence[Figure], marks: DegreeMarks, average: float | None) -> list[Reason]:
     """Reasons about the degree courses of an existing plan (``average``: their average)."""
-    if not standings:
+    if not figures:
         return [Reason("no_degree_courses", "教学计划未设置学位课程", {})]
     reasons: list[Reason] = []
-    for standing in standings:
-        if standing.passed:
+    for course, passed, score in figures:
+        if passed:
             continue
-        course = standing.course
         detail = {"course_code": course.code, "course_name": course.name, "credits": course.credits}
-        if standing.state == _NOT_TAKEN or standing.score is None:
+        if score is None:  # 未修
             reasons.append(Reason("degree_course_missing", f"学位课程无成绩：{course.name}", detail))
         else:
             reasons.append(Reason(
                 "degree_course_failed",
-                f"学位课程不合格：{course.name} {format_number(standing.score)}",
-                {**detail, "score": standing.score},
+                f"学位课程不合格：{course.name} {format_number(score)}",
+                {**detail, "score": score},
             ))
     if average is not None and average < marks.course_average_mark:
         reasons.append(Reason(
@@ -202,8 +202,8 @@ def audit_degree_with_average(
     The audit job stores both (result and snapshot): computed once instead of twice per applicant.
     """
     courses = [c for c in plan.courses if c.degree_course] if plan is not None else []
-    standings = _standings(courses, best, exceptions)
-    average = _average(standings) if plan is not None else None
+    figures = _figures(courses, best, exceptions)
+    average = _average(figures) if plan is not None else None
     reasons: list[Reason] = []
     if not graduation_allows_degree(graduation_result, graduated):
         result_label = _graduation_label(graduation_result)
@@ -216,7 +216,7 @@ def audit_degree_with_average(
     if plan is None:
         reasons.append(Reason("no_plan", NO_PLAN_MESSAGE, {}))
     else:
-        reasons.extend(_course_reasons(standings, marks, average))
+        reasons.extend(_course_reasons(figures, marks, average))
     result = DegreeConditionResult.NOT_MET if reasons else DegreeConditionResult.MET
     notes = exception_notes(courses, best, exceptions) if exceptions else ()
     return Verdict(result.value, tuple(reasons), notes), average

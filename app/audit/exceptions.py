@@ -115,6 +115,17 @@ def course_standing(course: PlanCourse, best: Mapping[str, float],
     return CourseStanding(course, _NOT_TAKEN if score is None else _FAILED, score, 0.0, None, course.name)
 
 
+def passed_and_score(course: PlanCourse, best: Mapping[str, float],
+                     exceptions: Exceptions = NO_EXCEPTIONS) -> tuple[bool, float | None]:
+    """``course_standing``'s (passed, score used) without building the standing: for the loops that run
+    over every course of every student of a year's audit (most students have no exception)."""
+    if exceptions and course.code in exceptions:
+        standing = course_standing(course, best, exceptions)
+        return standing.passed, standing.score
+    score = best.get(course.code)
+    return is_pass(score), score
+
+
 def course_standings(plan: Plan, best: Mapping[str, float],
                      exceptions: Exceptions = NO_EXCEPTIONS) -> tuple[CourseStanding, ...]:
     """``course_standing`` of every distinct course of the plan, in plan order (what a worksheet, the

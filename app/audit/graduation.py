@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.audit.exceptions import course_standing, exception_notes
+from app.audit.exceptions import exception_notes, passed_and_score
 from app.audit.scores import Progress, course_progress, format_number
 from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, Reason, Verdict
 from app.statuses import EnrolmentStatus, FormState, GraduationResult, label
@@ -68,10 +68,9 @@ def _plan_reasons(plan: Plan, best: Mapping[str, float], progress: Progress,
     reasons: list[Reason] = []
     all_required_passed = progress.required_passed == plan.distinct_required
     for course in () if all_required_passed else plan.required_courses:
-        standing = course_standing(course, best, exceptions)
-        if standing.passed:
+        passed, score = passed_and_score(course, best, exceptions)
+        if passed:
             continue
-        score = standing.score
         credits = format_number(course.credits)
         if score is None:
             message = f"必修课程未通过：{course.name}（{credits}学分）"
