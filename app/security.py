@@ -42,9 +42,9 @@ _ADMIN_VIEWS_READ = "|".join(
         "GraduateFormView",
     ]
 )
-_API_READ = "StudentApi|GraduationResultApi|DegreeApplicationApi|TaskApi|OpenApi"
+_API_READ = "StudentApi|GraduationResultApi|DegreeApplicationApi|TaskApi|CourseExceptionApi|OpenApi"
 _MENUS_ADMIN = (
-    "毕业相关|毕业审核管理|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|"
+    "毕业相关|毕业审核管理|课程替代与免修|毕业生列表|毕业生档案管理|学位管理|学位审核及授予|学位申请审核管理|学位授予管理|"
     "任务中心|操作日志|学籍管理|学生学籍|教学计划|成绩|学位外语成绩|毕业生登记表|电子签名"
 )
 
@@ -78,6 +78,8 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("GraduationAuditView"),
          _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
         [_anchored("GraduateListView|GraduateArchiveView|ExportView"), ".*"],
+        [_anchored("CourseExceptionView"), _anchored("can_list|can_show|can_new|revoke")],  # approve/reject: CE
+        [_anchored("CourseExceptionWorkflowApi"), "^can_create$"],
         [_anchored("DegreeAuditView"),
          _anchored("can_list|can_detail|can_audit|can_override|can_final|can_export|can_approval_forms")],
         [_anchored("DegreeUnappliedView"), _anchored("can_list|can_register")],
@@ -99,6 +101,8 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
         [_anchored("GraduationAuditView"),
          _anchored("can_list|can_detail|can_sync|can_audit|can_override|can_confirm|can_export|can_preview")],
         [_anchored("GraduateListView|GraduateArchiveView|ExportView"), ".*"],
+        [_anchored("CourseExceptionView"), _anchored("can_list|can_show|can_new|revoke")],  # approve/reject: CE
+        [_anchored("CourseExceptionWorkflowApi"), "^can_create$"],
         [_anchored("DegreeAuditView"),
          _anchored("can_list|can_detail|can_audit|can_override|can_review|can_export|can_approval_forms")],
         [_anchored("DegreeUnappliedView"), _anchored("can_list|can_register")],

@@ -61,6 +61,34 @@ class CourseNature(str, Enum):
     ELECTIVE = "elective"   # 选修
 
 
+class ExceptionKind(str, Enum):
+    """Kind of a course exception (课程替代 / 免修 / 学分认定) against one plan course."""
+
+    SUBSTITUTE = "substitute"    # 课程替代: another passed course counts, its best score is used
+    WAIVER = "waiver"            # 免修: counts as passed with the plan credits, no score
+    RECOGNITION = "recognition"  # 学分认定: credits earned elsewhere, with a score or 合格
+
+
+class ExceptionStatus(str, Enum):
+    """Workflow of a course exception; only APPROVED ones count in the audit."""
+
+    PENDING = "pending"      # 待审核
+    APPROVED = "approved"    # 已通过
+    REJECTED = "rejected"    # 已驳回
+    REVOKED = "revoked"      # 已撤销
+
+
+class CourseState(str, Enum):
+    """Standing of one plan course for one student (``app.audit.exceptions.course_standing``)."""
+
+    PASSED = "passed"            # 已通过
+    FAILED = "failed"            # 未通过
+    NOT_TAKEN = "not_taken"      # 未修
+    WAIVED = "waived"            # 免修
+    SUBSTITUTED = "substituted"  # 替代
+    RECOGNISED = "recognised"    # 认定
+
+
 class ExamKind(str, Enum):
     REGULAR = "regular"   # 正考
     MAKEUP = "makeup"     # 补考
@@ -158,6 +186,10 @@ class OplogAction(str, Enum):
     CONTACT_UPDATE = "contact_update"
     IMPORT = "import"
     RECORD_UPDATE = "record_update"
+    EXCEPTION_CREATE = "exception_create"
+    EXCEPTION_APPROVE = "exception_approve"
+    EXCEPTION_REJECT = "exception_reject"
+    EXCEPTION_REVOKE = "exception_revoke"
 
 
 class SubstituteExam(str, Enum):
@@ -187,6 +219,19 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (EnrolmentStatus.GRADUATED, "毕业"),
     (CourseNature.REQUIRED, "必修"),
     (CourseNature.ELECTIVE, "选修"),
+    (ExceptionKind.SUBSTITUTE, "课程替代"),
+    (ExceptionKind.WAIVER, "免修"),
+    (ExceptionKind.RECOGNITION, "学分认定"),
+    (ExceptionStatus.PENDING, "待审核"),
+    (ExceptionStatus.APPROVED, "已通过"),
+    (ExceptionStatus.REJECTED, "已驳回"),
+    (ExceptionStatus.REVOKED, "已撤销"),
+    (CourseState.PASSED, "已通过"),
+    (CourseState.FAILED, "未通过"),
+    (CourseState.NOT_TAKEN, "未修"),
+    (CourseState.WAIVED, "免修"),
+    (CourseState.SUBSTITUTED, "替代"),
+    (CourseState.RECOGNISED, "认定"),
     (ExamKind.REGULAR, "正考"),
     (ExamKind.MAKEUP, "补考"),
     (ExamKind.RETAKE, "重修"),
@@ -242,6 +287,10 @@ _LABEL_LIST: list[tuple[Enum, str]] = [
     (OplogAction.CONTACT_UPDATE, "修改联系方式"),
     (OplogAction.IMPORT, "导入"),
     (OplogAction.RECORD_UPDATE, "修改记录"),
+    (OplogAction.EXCEPTION_CREATE, "录入课程替代与免修"),
+    (OplogAction.EXCEPTION_APPROVE, "审核通过课程替代与免修"),
+    (OplogAction.EXCEPTION_REJECT, "驳回课程替代与免修"),
+    (OplogAction.EXCEPTION_REVOKE, "撤销课程替代与免修"),
     (SubstituteExam.CET4, "大学英语四级"),
     (SubstituteExam.PETS3, "PETS-3"),
 ]

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from app.api.access import json_error
+from app.api.exceptions import CourseExceptionApi, CourseExceptionWorkflowApi
 from app.api.read import DegreeApplicationApi, GraduationResultApi, StudentApi, TaskApi
 from app.api.workflow import DegreeWorkflowApi, GraduationWorkflowApi
 
 
 def register(appbuilder) -> None:
     """Add the APIs and give the JWT layer Chinese answers (missing, invalid, expired token)."""
-    for api in (StudentApi, GraduationResultApi, DegreeApplicationApi, TaskApi, GraduationWorkflowApi,
-                DegreeWorkflowApi):
+    for api in (StudentApi, GraduationResultApi, DegreeApplicationApi, TaskApi, CourseExceptionApi,
+                GraduationWorkflowApi, DegreeWorkflowApi, CourseExceptionWorkflowApi):
         appbuilder.add_api(api)
     jwt = appbuilder.sm.jwt_manager
     jwt.unauthorized_loader(lambda _reason: json_error("请先登录（需要有效的访问令牌）"))

@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.audit.confirmation import has_graduated
+from app.audit.exceptions import exception_notes, passed_and_score
 from app.audit.graduation import NO_PLAN_MESSAGE
 from app.audit.language import language_passed
-from app.audit.scores import format_number, is_pass
-from app.audit.types import Plan, PlanCourse, Reason, Verdict
+from app.audit.numbers import format_number
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, PlanCourse, Reason, Verdict
 from app.statuses import DegreeConditionResult, GraduationResult, label
 
 
@@ -48,24 +49,36 @@ class DegreeMarks:
     course_average_mark: float = 70
 
 
-def degree_course_average(plan: Plan | None, best: Mapping[str, float]) -> float | None:
-    """Average of the best scores of the plan's degree courses.
+def degree_course_average(plan: Plan | None, best: Mapping[str, float],
+                          exceptions: Exceptions = NO_EXCEPTIONS) -> float | None:
+    """Average of the scores used for the plan's degree courses.
 
     Args:
         plan: The teaching plan, or ``None``.
         best: Best score per course code.
+        exceptions: The student's approved course exceptions keyed by plan course code.
 
     Returns:
-        The average over degree courses that have a score, rounded to 2 decimals;
-        ``None`` when there is no plan or no degree course has a score.
+        The average over the degree courses whose standing (``exceptions.course_standing``) has a
+        score — the best attempt, a substitution's substitute score, a recognition's score — rounded
+        to 2 decimals; ``None`` when there is no plan or no degree course has a score. A 免修 course,
+        or a 学分认定 合格, has no score and does not enter the average.
     """
     if plan is None:
         return None
-    return _average([c for c in plan.courses if c.degree_course], best)
+    return _average(_figures([c for c in plan.courses if c.degree_course], best, exceptions))
 
 
-def _average(degree_courses: Sequence[PlanCourse], best: Mapping[str, float]) -> float | None:
-    scores = [best[c.code] for c in degree_courses if best.get(c.code) is not None]
+Figure = tuple[PlanCourse, bool, "float | None"]  # (degree course, counts as passed, score used)
+
+
+def _figures(courses: Sequence[PlanCourse], best: Mapping[str, float], exceptions: Exceptions) -> list[Figure]:
+    """Each degree course's standing as (course, passed, score used): ``exceptions.passed_and_score``."""
+    return [(c, *passed_and_score(c, best, exceptions)) for c in courses]
+
+
+def _average(figures: Sequence[Figure]) -> float | None:
+    scores = [score for _course, _passed, score in figures if score is not None]
     if not scores:
         return None
     return round(sum(scores) / len(scores), 2)
@@ -120,18 +133,18 @@ def _language_reasons(exams: Sequence[LanguageExam], pass_mark: float) -> list[R
     )]
 
 
-def _course_reasons(courses: Sequence[PlanCourse], best: Mapping[str, float], marks: DegreeMarks,
-                    average: float | None) -> list[Reason]:
+def _course_reasons(figures: Sequence[Figure], marks: DegreeMarks, average: float | None) -> list[Reason]:
     """Reasons about the degree courses of an existing plan (``average``: their average)."""
-    if not courses:
+    if not figures:
         return [Reason("no_degree_courses", "教学计划未设置学位课程", {})]
     reasons: list[Reason] = []
-    for course in courses:
-        score = best.get(course.code)
+    for course, passed, score in figures:
+        if passed:
+            continue
         detail = {"course_code": course.code, "course_name": course.name, "credits": course.credits}
-        if score is None:
+        if score is None:  # 未修
             reasons.append(Reason("degree_course_missing", f"学位课程无成绩：{course.name}", detail))
-        elif not is_pass(score):
+        else:
             reasons.append(Reason(
                 "degree_course_failed",
                 f"学位课程不合格：{course.name} {format_number(score)}",
@@ -153,6 +166,7 @@ def audit_degree(
     plan: Plan | None,
     best: Mapping[str, float],
     marks: DegreeMarks,
+    exceptions: Exceptions = NO_EXCEPTIONS,
 ) -> Verdict:
     """Check one degree applicant against the degree conditions.
 
@@ -163,13 +177,15 @@ def audit_degree(
         plan: The student's teaching plan, or ``None`` when none exists.
         best: Best score per course code.
         marks: Pass marks of the degree batch.
+        exceptions: The student's approved course exceptions keyed by plan course code: a degree
+            course stands as ``exceptions.course_standing`` decides (see ``degree_course_average``).
 
     Returns:
         ``DegreeConditionResult.MET`` when no reason is found, otherwise ``NOT_MET``
         with every reason. The average is compared after rounding to 2 decimals, so the
         decision matches the figure shown.
     """
-    return audit_degree_with_average(graduation_result, graduated, exams, plan, best, marks)[0]
+    return audit_degree_with_average(graduation_result, graduated, exams, plan, best, marks, exceptions)[0]
 
 
 def audit_degree_with_average(
@@ -179,13 +195,15 @@ def audit_degree_with_average(
     plan: Plan | None,
     best: Mapping[str, float],
     marks: DegreeMarks,
+    exceptions: Exceptions = NO_EXCEPTIONS,
 ) -> tuple[Verdict, float | None]:
     """``audit_degree`` plus the 学位课程平均分 it was decided on (``degree_course_average``).
 
     The audit job stores both (result and snapshot): computed once instead of twice per applicant.
     """
     courses = [c for c in plan.courses if c.degree_course] if plan is not None else []
-    average = _average(courses, best) if plan is not None else None
+    figures = _figures(courses, best, exceptions)
+    average = _average(figures) if plan is not None else None
     reasons: list[Reason] = []
     if not graduation_allows_degree(graduation_result, graduated):
         result_label = _graduation_label(graduation_result)
@@ -198,6 +216,7 @@ def audit_degree_with_average(
     if plan is None:
         reasons.append(Reason("no_plan", NO_PLAN_MESSAGE, {}))
     else:
-        reasons.extend(_course_reasons(courses, best, marks, average))
+        reasons.extend(_course_reasons(figures, marks, average))
     result = DegreeConditionResult.NOT_MET if reasons else DegreeConditionResult.MET
-    return Verdict(result.value, tuple(reasons)), average
+    notes = exception_notes(courses, best, exceptions) if exceptions else ()
+    return Verdict(result.value, tuple(reasons), notes), average

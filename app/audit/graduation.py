@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.audit.scores import Progress, course_progress, format_number, is_pass
-from app.audit.types import Plan, Reason, Verdict
+from app.audit.exceptions import exception_notes, passed_and_score
+from app.audit.scores import Progress, course_progress, format_number
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, Reason, Verdict
 from app.statuses import EnrolmentStatus, FormState, GraduationResult, label
 
 NO_PLAN_MESSAGE = "未找到该生对应的教学计划（专业/层次/年级）"
@@ -61,13 +62,14 @@ def _status_label(code: str) -> str:
         return str(code)
 
 
-def _plan_reasons(plan: Plan, best: Mapping[str, float], progress: Progress) -> list[Reason]:
+def _plan_reasons(plan: Plan, best: Mapping[str, float], progress: Progress,
+                  exceptions: Exceptions) -> list[Reason]:
     """Reasons about required courses and credits of an existing plan (``progress`` against that plan)."""
     reasons: list[Reason] = []
     all_required_passed = progress.required_passed == plan.distinct_required
     for course in () if all_required_passed else plan.required_courses:
-        score = best.get(course.code)
-        if is_pass(score):
+        passed, score = passed_and_score(course, best, exceptions)
+        if passed:
             continue
         credits = format_number(course.credits)
         if score is None:
@@ -98,7 +100,8 @@ def _plan_reasons(plan: Plan, best: Mapping[str, float], progress: Progress) -> 
 
 
 def audit_graduation(facts: GraduationFacts, plan: Plan | None, best: Mapping[str, float],
-                     conditions: GraduationConditions = ALL_CONDITIONS) -> Verdict:
+                     conditions: GraduationConditions = ALL_CONDITIONS,
+                     exceptions: Exceptions = NO_EXCEPTIONS) -> Verdict:
     """Check one student against the graduation conditions.
 
     Args:
@@ -106,23 +109,26 @@ def audit_graduation(facts: GraduationFacts, plan: Plan | None, best: Mapping[st
         plan: The student's teaching plan, or ``None`` when none exists.
         best: Best score per course code (see ``scores.best_scores``).
         conditions: The batch's conditions in force; one switched off gives no reason of its kind.
+        exceptions: The student's approved course exceptions keyed by plan course code: each plan
+            course stands as ``exceptions.course_standing`` decides.
 
     Returns:
         ``GraduationResult.PRE_GRADUATE`` when no reason is found, otherwise
-        ``GraduationResult.FAILED`` with every reason.
+        ``GraduationResult.FAILED`` with every reason. ``notes`` name the exceptions in force.
     """
-    return audit_graduation_with_progress(facts, plan, best, conditions)[0]
+    return audit_graduation_with_progress(facts, plan, best, conditions, exceptions)[0]
 
 
 def audit_graduation_with_progress(facts: GraduationFacts, plan: Plan | None, best: Mapping[str, float],
-                                   conditions: GraduationConditions = ALL_CONDITIONS) -> tuple[Verdict, Progress]:
+                                   conditions: GraduationConditions = ALL_CONDITIONS,
+                                   exceptions: Exceptions = NO_EXCEPTIONS) -> tuple[Verdict, Progress]:
     """``audit_graduation`` plus the 已通过课程数/已获总学分 figures of the student's plan (always counted,
     whatever the conditions: the snapshot shows them).
 
     The batch audit stores both (result and snapshot); computing the progress once instead of
     twice per student is a fifth of the audit's rule time at a year's cohort.
     """
-    progress = course_progress(plan, best)
+    progress = course_progress(plan, best, exceptions)
     reasons: list[Reason] = []
     if facts.enrolment_status != EnrolmentStatus.ENROLLED.value:
         status_label = _status_label(facts.enrolment_status)
@@ -134,11 +140,12 @@ def audit_graduation_with_progress(facts: GraduationFacts, plan: Plan | None, be
     if plan is None:
         reasons.append(Reason("no_plan", NO_PLAN_MESSAGE, {}))
     elif conditions.plan_courses:
-        reasons.extend(_plan_reasons(plan, best, progress))
+        reasons.extend(_plan_reasons(plan, best, progress, exceptions))
     if conditions.form and facts.form_state not in _FORM_DONE:
         message = "未填写毕业生登记表" if facts.form_state is None else "毕业生登记表未提交"
         reasons.append(Reason("form_not_submitted", message, {"form_state": facts.form_state}))
     if conditions.photo and not facts.has_photo:
         reasons.append(Reason("photo_missing", "未上传毕业照片", {}))
     result = GraduationResult.FAILED if reasons else GraduationResult.PRE_GRADUATE
-    return Verdict(result.value, tuple(reasons)), progress
+    notes = exception_notes(plan.distinct_courses, best, exceptions) if plan is not None and exceptions else ()
+    return Verdict(result.value, tuple(reasons), notes), progress

@@ -9,23 +9,13 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Float, and_, case, cast, func, literal, null, or_, select, union_all
 
-from app.audit.types import Plan
-from app.statuses import GRADE_WORDS, PASS_SCORE
-
-
-def format_number(value: float | int) -> str:
-    """Format a score or credit figure for messages: at most 2 decimals, no trailing zeros.
-
-    Args:
-        value: The number to format.
-
-    Returns:
-        ``80.0`` -> ``"80"``, ``78.5`` -> ``"78.5"``, ``68.333`` -> ``"68.33"``.
-    """
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+from app.audit.exceptions import course_standing
+from app.audit.numbers import format_number as format_number  # re-exported: callers import it from here
+from app.audit.numbers import is_pass as is_pass
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
+from app.statuses import GRADE_WORDS, PASS_SCORE, ExceptionKind, ExceptionStatus
 
 
 def parse_score(raw: str | float | int | None) -> float | None:
@@ -87,11 +77,6 @@ def best_scores(attempts: Iterable[tuple[str, float]]) -> dict[str, float]:
     return best
 
 
-def is_pass(score: float | None) -> bool:
-    """Return True when a score is a pass (``score >= PASS_SCORE``); ``None`` is not."""
-    return score is not None and score >= PASS_SCORE
-
-
 @dataclass(frozen=True, slots=True)
 class Progress:
     """Figures shown as 已通过课程数 / 已获总学分 and used by the graduation audit.
@@ -112,16 +97,20 @@ class Progress:
     required_passed: int = 0
 
 
-def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
+def course_progress(plan: Plan | None, best: Mapping[str, float],
+                    exceptions: Exceptions = NO_EXCEPTIONS) -> Progress:
     """Count passed courses and earned credits against a teaching plan.
 
     Args:
         plan: The student's teaching plan, or ``None`` when none exists.
         best: Best score per course code (see :func:`best_scores`).
+        exceptions: The student's approved course exceptions keyed by plan course code.
 
     Returns:
-        Only plan courses count. Without a plan, ``passed_courses`` is the number of
-        passing entries in ``best`` and all credits are 0.
+        Only plan courses count, each as ``exceptions.course_standing`` decides (a course counts when
+        passed or covered by an exception in force, with the credits the standing earns). Without a
+        plan, ``passed_courses`` is the number of passing entries in ``best``, all credits are 0 and
+        exceptions (which stand for plan courses) count for nothing.
     """
     if plan is None:
         return Progress(sum(1 for s in best.values() if is_pass(s)), 0.0, 0.0, 0.0)
@@ -131,14 +120,23 @@ def course_progress(plan: Plan | None, best: Mapping[str, float]) -> Progress:
     elective = 0.0
     get = best.get
     for course in plan.distinct_courses:
-        if not is_pass(get(course.code)):
-            continue
+        if exceptions and course.code in exceptions:
+            standing = course_standing(course, best, exceptions)
+            if not standing.passed:
+                continue
+            credits = standing.credits
+        else:
+            # course_standing's branch without an exception, inlined: this loop runs for every plan
+            # course of every student of a year's audit (tests/rules prove the two agree)
+            if not is_pass(get(course.code)):
+                continue
+            credits = course.credits
         passed += 1
         if course.required:
             required_passed += 1
-            required += course.credits
+            required += credits
         else:
-            elective += course.credits
+            elective += credits
     return Progress(
         passed_courses=passed,
         total_credits=round(required + elective, 2),
@@ -160,15 +158,19 @@ def plan_join_condition(plan, student):
     return and_(plan.major_id == student.major_id, plan.level == student.level, plan.grade == student.study_grade)
 
 
-def course_progress_sql(student_ids, *, grade, student, plan, plan_course):
+def course_progress_sql(student_ids, *, grade, student, plan, plan_course, exception):
     """``course_progress``'s 已通过课程数 and 已获总学分 for many students as one aggregate SELECT over the
-    given mapped classes (``grade``, ``student``, ``plan``, ``plan_course``: the rules import no model).
+    given mapped classes (``grade``, ``student``, ``plan``, ``plan_course``, ``exception`` — the course
+    exceptions: the rules import no model).
 
     Rows ``(student_id, plan_id, plan_passed, plan_credits, any_passed)`` for the students with at
-    least one passed course (the others have 0 and 0); read them with ``progress_from_sql_row``.
-    Best score per course over all attempts, passed at ``PASS_SCORE``; only plan courses count
-    (a plan holds each course code once: ``uq_plan_course``); without a plan, every passed course
-    code counts and the credits are 0.
+    least one passed course or approved exception (the others have 0 and 0); read them with
+    ``progress_from_sql_row``. A (student, course) counts when its best attempt passes at
+    ``PASS_SCORE`` or an approved exception is in force for it (``exceptions.in_force``: 免修 always,
+    课程替代 while the substitute has a passing attempt, 学分认定 with a passing score or 合格), and earns
+    the plan credits — a recognition's own credits when given. Only plan courses count (a plan holds
+    each course code once: ``uq_plan_course``); without a plan, every passed course code counts, the
+    credits are 0 and exceptions count for nothing.
     """
     ids = list(student_ids)
     best = (
@@ -177,19 +179,53 @@ def course_progress_sql(student_ids, *, grade, student, plan, plan_course):
         .group_by(grade.student_id, grade.course_code)
         .subquery()
     )
+    passed = select(best.c.sid, best.c.code, literal(1).label("graded"), literal(0).label("excepted"),
+                    cast(null(), Float).label("xcredits")).where(best.c.best >= PASS_SCORE)
+    substitute_passes = (
+        select(grade.id)
+        .where(grade.student_id == exception.student_id, grade.course_code == exception.substitute_code,
+               grade.score >= PASS_SCORE)
+        .exists()
+    )
+    recognition = exception.kind == ExceptionKind.RECOGNITION.value
+    forced = select(
+        exception.student_id, exception.course_code, literal(0), literal(1),
+        case((recognition, exception.credits), else_=cast(null(), Float)),
+    ).where(
+        exception.student_id.in_(ids),
+        exception.status == ExceptionStatus.APPROVED.value,
+        or_(
+            exception.kind == ExceptionKind.WAIVER.value,
+            and_(exception.kind == ExceptionKind.SUBSTITUTE.value, substitute_passes),
+            and_(recognition, or_(exception.credits.is_(None), exception.credits > 0),
+                 or_(exception.score.is_(None), exception.score >= PASS_SCORE)),
+        ),
+    )
+    both = union_all(passed, forced).subquery()
+    counted = (
+        select(both.c.sid, both.c.code, func.max(both.c.graded).label("graded"),
+               func.max(both.c.excepted).label("excepted"), func.max(both.c.xcredits).label("xcredits"))
+        .group_by(both.c.sid, both.c.code)
+        .subquery()
+    )
+    earned = case(
+        (plan_course.id.is_(None), literal(0.0)),
+        (and_(counted.c.excepted == 1, counted.c.xcredits.is_not(None)), counted.c.xcredits),
+        else_=plan_course.credits,
+    )
     return (
         select(
             student.id,
             func.max(plan.id),
             func.count(plan_course.id),
-            func.coalesce(func.sum(plan_course.credits), 0),
-            func.count(best.c.code),
+            func.coalesce(func.sum(earned), 0),
+            func.coalesce(func.sum(counted.c.graded), 0),
         )
         .select_from(student)
-        .join(best, best.c.sid == student.id)
+        .join(counted, counted.c.sid == student.id)
         .outerjoin(plan, plan_join_condition(plan, student))
-        .outerjoin(plan_course, and_(plan_course.plan_id == plan.id, plan_course.course_code == best.c.code))
-        .where(best.c.best >= PASS_SCORE, student.id.in_(ids))  # lets the planner use the key, not scan students
+        .outerjoin(plan_course, and_(plan_course.plan_id == plan.id, plan_course.course_code == counted.c.code))
+        .where(student.id.in_(ids))  # lets the planner use the key, not scan students
         .group_by(student.id)
     )
 

@@ -313,6 +313,20 @@ def write_student_card(path, data: dict, photo_path: str | None) -> None:
     doc.finish(repeat=(0, 1))
 
 
+def _transcript_row(doc: PrintedSheet, a: dict) -> None:
+    """One line of the 成绩单: 课程代码, 课程名称, 学分, 成绩 (as recorded: 良, 85; 免修), 考试性质."""
+    ws = doc.ws
+    doc.height(doc.row, 20)
+    write_value(ws, doc.row, 0, a.get("code"), doc.f_center)
+    write_value(ws, doc.row, 1, a.get("name"), doc.f_value)
+    for col, key in ((0, "code"), (1, "name"), (4, "exam_kind")):
+        doc.fit(doc.row, col, a.get(key))
+    write_value(ws, doc.row, 2, a.get("credits"), doc.f_center)
+    ws.write_string(doc.row, 3, safe_text(a.get("score")), doc.f_center)
+    write_value(ws, doc.row, 4, a.get("exam_kind"), doc.f_center)
+    doc.row += 1
+
+
 def write_transcript(path, data: dict) -> None:
     """成绩单: every attempt grouped by 学期, then 已通过课程数 / 已获总学分 and the 毕业证书编号.
 
@@ -320,6 +334,8 @@ def write_transcript(path, data: dict) -> None:
         path: Output path or binary file object.
         data: ``school``, ``printed_on``, the ``TRANSCRIPT_INFO`` keys, ``terms`` as
             ``[(term, [{"code", "name", "credits" (float or None), "score", "exam_kind"}])]``,
+            ``exceptions`` (approved 课程替代 / 免修 / 学分认定, rows of the same keys: the plan course named
+            with its exception, the credits it earns, its score or 免修 / 认定, and the kind),
             ``passed_courses``, ``earned_credits`` and ``diploma_no`` (may be empty).
     """
     doc = PrintedSheet(path, "成绩单", data.get("school"))
@@ -347,15 +363,14 @@ def write_transcript(path, data: dict) -> None:
         ws.merge_range(doc.row, 0, doc.row, 4, f"学期：{safe_text(term)}", doc.f_term)
         doc.row += 1
         for a in attempts:
-            doc.height(doc.row, 20)
-            write_value(ws, doc.row, 0, a.get("code"), doc.f_center)
-            write_value(ws, doc.row, 1, a.get("name"), doc.f_value)
-            for col, key in ((0, "code"), (1, "name"), (4, "exam_kind")):
-                doc.fit(doc.row, col, a.get(key))
-            write_value(ws, doc.row, 2, a.get("credits"), doc.f_center)
-            ws.write_string(doc.row, 3, safe_text(a.get("score")), doc.f_center)  # as recorded: 良, 85
-            write_value(ws, doc.row, 4, a.get("exam_kind"), doc.f_center)
-            doc.row += 1
+            _transcript_row(doc, a)
+    exceptions = data.get("exceptions") or []
+    if exceptions:  # approved 课程替代 / 免修 / 学分认定: the plan course, named with its exception
+        doc.height(doc.row, 20)
+        ws.merge_range(doc.row, 0, doc.row, 4, "课程替代 / 免修 / 学分认定", doc.f_term)
+        doc.row += 1
+        for a in exceptions:
+            _transcript_row(doc, a)
     doc.height(doc.row, 24)
     doc.pair(doc.row, 0, "已通过课程数", data.get("passed_courses", 0))
     doc.pair(doc.row, 2, "已获总学分", data.get("earned_credits", 0), span_to=4)

@@ -155,4 +155,21 @@ ACCOUNTS = Kind(
     ),
 )
 
-KINDS: dict[str, Kind] = {k.key: k for k in (STUDENTS, PLANS, GRADES, LANGUAGE, ORGS, ACCOUNTS)}
+EXCEPTIONS = Kind(
+    key="exceptions",
+    label="课程替代与免修",
+    natural_key="（学号, 课程代码）；每行新录入一条待审核记录，继教院审核通过后生效",
+    columns=(
+        Column("学号", True, "2024010001", "须为已有学生", as_text=True),
+        Column("课程代码", True, "C001", "该生教学计划中的课程", as_text=True),
+        Column("类型", True, "学分认定", "课程替代 / 免修 / 学分认定"),
+        Column("替代课程代码", False, "", "课程替代：该生已通过的课程代码", as_text=True),
+        Column("来源院校", False, "南通职业大学", "学分认定：必填"),
+        Column("来源课程名称", False, "管理学基础", "学分认定：必填"),
+        Column("认定学分", False, 3, "学分认定：大于 0，不超过该课程学分"),
+        Column("认定成绩", False, "合格", "学分认定：60–100、优/良/中/及格，或 合格", as_text=True),
+        Column("理由", True, "专科阶段已修，申请学分认定", "不超过 500 字"),
+    ),
+)
+
+KINDS: dict[str, Kind] = {k.key: k for k in (STUDENTS, PLANS, GRADES, LANGUAGE, ORGS, ACCOUNTS, EXCEPTIONS)}

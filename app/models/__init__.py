@@ -6,6 +6,7 @@ from app.models.degree import (  # noqa: F401
     DegreeSnapshot,
     Signature,
 )
+from app.models.exception import CourseException  # noqa: F401
 from app.models.grade import Grade, LanguageScore  # noqa: F401
 from app.models.graduation import (  # noqa: F401
     GraduateForm,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 
 from app.audit.confirmation import CONFIRM_LABELS, batch_matches_sql, graduation_state_sql
+from app.audit.types import NOTE_CODE
 from app.extensions import db
 from app.models.graduation import GraduationAudit, GraduationBatch
 from app.models.org import Organisation
@@ -88,7 +89,7 @@ def top_reasons(scope: Scope, limit: int = TOP_REASONS) -> list[dict[str, Any]]:
         seen: set[str] = set()  # count students, not occurrences (two missing courses = one student)
         for reason in reasons or []:
             code = reason.get("code") if isinstance(reason, dict) else None
-            if not code or code in seen:
+            if not code or code in seen or code == NOTE_CODE:  # a line naming a course exception is no failure
                 continue
             seen.add(code)
             counter[code] += 1

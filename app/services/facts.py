@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.sql import sqltypes
 
-from app.audit.types import Plan
+from app.audit.types import ApprovedException, Plan
 from app.audit.types import PlanCourse as RulePlanCourse
+from app.clock import to_local
 from app.extensions import db
-from app.models import Grade, PlanCourse, TeachingPlan
+from app.models import CourseException, Grade, PlanCourse, TeachingPlan
 from app.services.common import chunks
-from app.statuses import CourseNature
+from app.statuses import CourseNature, ExceptionStatus
 
 PlanKey = tuple[int, str, int]
 
@@ -183,6 +184,52 @@ def best_scores_for(student_ids: Sequence[int]) -> dict[int, dict[str, float]]:
             bucket = out[sid] = {}
         bucket[code] = float(score)
     return out
+
+
+def approved_exceptions_for(student_ids: Sequence[int]) -> dict[int, dict[str, ApprovedException]]:
+    """The approved course exceptions (课程替代 / 免修 / 学分认定) per student, keyed by plan course code,
+    in one query per call (a job calls it once per chunk); students without any are absent.
+
+    Only 已通过 ones: pending, rejected and revoked exceptions count for nothing. The approval date
+    named in labels is the day of approval in Asia/Shanghai."""
+    out: dict[int, dict[str, ApprovedException]] = {}
+    ids = list(student_ids)
+    if not ids:
+        return out
+    db.session.flush()
+    rows = db.session.connection().execute(  # typed rows: SQLite hands raw_rows its timestamps as text
+        select(CourseException.student_id, CourseException.kind, CourseException.course_code,
+               CourseException.decided_at, CourseException.substitute_code, CourseException.substitute_name,
+               CourseException.source_institution, CourseException.source_course, CourseException.credits,
+               CourseException.score)
+        .where(ids_in(CourseException.student_id, ids), CourseException.status == ExceptionStatus.APPROVED.value)
+        .order_by(CourseException.student_id, CourseException.id)
+    )
+    for sid, kind, code, decided_at, sub_code, sub_name, institution, source, credits, score in rows:
+        approved_on = to_local(decided_at).date() if decided_at is not None else dt.date.min
+        out.setdefault(sid, {}).setdefault(code, ApprovedException(
+            kind, code, approved_on, sub_code, sub_name, institution, source,
+            None if credits is None else float(credits), None if score is None else float(score)))
+    return out
+
+
+def add_substitute_scores(best: dict[int, dict[str, float]],
+                          approved: dict[int, dict[str, ApprovedException]]) -> None:
+    """Put the best score of every approved 课程替代's substitute course into ``best`` (in place), for
+    callers that loaded only some codes (``best_degree_scores_for``): the rule uses the substitute's
+    score. One query, only for the students with a substitution."""
+    pairs = {(sid, exc.substitute_code) for sid, mine in approved.items() for exc in mine.values()
+             if exc.substitute_code and exc.substitute_code not in best.get(sid, {})}
+    if not pairs:
+        return
+    sids = sorted({sid for sid, _ in pairs})
+    for sid, code, score in raw_rows(
+        select(Grade.student_id, Grade.course_code, func.max(Grade.score))
+        .where(ids_in(Grade.student_id, sids), Grade.course_code.in_(sorted({c for _, c in pairs})))
+        .group_by(Grade.student_id, Grade.course_code)
+    ):
+        if (sid, code) in pairs and score is not None:
+            best.setdefault(sid, {})[code] = float(score)
 
 
 def plan_for(student) -> TeachingPlan | None:

@@ -32,7 +32,7 @@ from app.imports.validate import Lookups, MajorRef, RowError, SiteRef
 from app.models import Grade, LanguageScore, Major, Organisation, PlanCourse, Student, TeachingPlan
 from app.models.account import Account
 from app.models.task import Task
-from app.services import onboarding, oplog
+from app.services import exception_imports, onboarding, oplog
 from app.services.common import chunks
 from app.services.errors import DomainError
 from app.services.tasks import Progress, create_task, lock_key_for
@@ -141,12 +141,19 @@ def run_import(task: Task, progress: Progress) -> dict:
     if spec.key in onboarding.APPLY:  # 机构与专业, 账号 (issue 17)
         lookups = onboarding.build_lookups(spec.key, rows)
         records, errors = onboarding_rows.VALIDATORS[spec.key](rows, lookups)
+    elif spec.key == exception_imports.KIND:  # 课程替代与免修 (issue 14): the service's own validation
+        records, errors = exception_imports.validate_rows(rows, actor)
     else:
         records, errors = validate.validate(spec.key, rows, build_lookups(spec.key, rows))
     del rows
     if errors:
         _fail_with_report(task.id, errors, filename)
-    counts = onboarding.APPLY[spec.key](records, actor) if spec.key in onboarding.APPLY else APPLY[spec.key](records)
+    if spec.key in onboarding.APPLY:
+        counts = onboarding.APPLY[spec.key](records, actor)
+    elif spec.key == exception_imports.KIND:
+        counts = exception_imports.apply_rows(records, actor)
+    else:
+        counts = APPLY[spec.key](records)
     summary = {NEW: counts[NEW], UPDATED: counts[UPDATED], SAME: counts[SAME]}
     oplog.record(actor=actor, action="import", record_type="Task", record_id=task.id, task_id=task.id,
                  new="，".join(f"{k} {v}" for k, v in summary.items()), reason=f"{spec.label}导入：{filename}")

@@ -7,8 +7,10 @@ from itertools import groupby
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import InstanceState
 
+from app.audit.exceptions import course_standings
 from app.audit.language import CET4_MAX, CET4_PASS, language_passed, substitute_passed
-from app.audit.scores import best_scores, course_progress, format_number, is_pass
+from app.audit.scores import best_scores, course_progress, format_number
+from app.audit.types import NO_EXCEPTIONS
 from app.extensions import db
 from app.models.grade import Grade, LanguageScore
 from app.models.graduation import GraduateForm
@@ -65,11 +67,13 @@ def student_detail(student: Student) -> StudentDetail:
     if plan is None:
         detail.passed_courses = course_progress(None, best).passed_courses
         return detail
-    for c in plan.courses:
-        score = best.get(c.course_code)
-        detail.plan_rows.append(PlanRow(c.course_code, c.course_name, c.credits, label(c.nature, CourseNature),
-                                        bool(c.is_degree_course), score, is_pass(score)))
-    progress = course_progress(rule_plan(plan), best)
+    exceptions = facts.approved_exceptions_for([student.id]).get(student.id, NO_EXCEPTIONS)
+    natures = {c.course_code: c.nature for c in plan.courses}
+    for st in course_standings(rule_plan(plan), best, exceptions):
+        c = st.course
+        detail.plan_rows.append(PlanRow(c.code, st.label, c.credits, label(natures[c.code], CourseNature),
+                                        c.degree_course, st.score, st.passed))
+    progress = course_progress(rule_plan(plan), best, exceptions)
     detail.earned_credits = progress.total_credits
     detail.elective_credits = progress.elective_credits
     detail.passed_courses = progress.passed_courses

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from app.audit.scores import course_progress_sql, progress_from_sql_row
 from app.extensions import db
 from app.models.base import utcnow
+from app.models.exception import CourseException
 from app.models.grade import Grade
 from app.models.plan import PlanCourse, TeachingPlan
 from app.models.student import Student
@@ -30,7 +31,8 @@ def progress_figures(student_ids: Iterable[int]) -> dict[int, tuple[int, float]]
     return {sid: progress_from_sql_row(plan_id, plan_passed, credits, any_passed)
             for sid, plan_id, plan_passed, credits, any_passed
             in db.session.connection().execute(course_progress_sql(
-                ids, grade=Grade, student=Student, plan=TeachingPlan, plan_course=PlanCourse))}
+                ids, grade=Grade, student=Student, plan=TeachingPlan, plan_course=PlanCourse,
+                exception=CourseException))}
 
 
 _STUDENT_T = Student.__table__

@@ -9,6 +9,7 @@ VIEW_MODULES = [
     "app.views.home",
     "app.views.account",
     "app.views.graduation",
+    "app.views.exceptions",
     "app.views.exports",
     "app.views.degree",
     "app.views.tasks",

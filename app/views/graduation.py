@@ -179,6 +179,8 @@ class GraduationAuditView(StudentBarListView):
             "graduation/audit_detail.html",
             title="毕业审核详情",
             result_choices=_result_choices(),
+            exception_url=url_for("CourseExceptionView.new")
+            if self.appbuilder.sm.has_access("can_new", "CourseExceptionView") else "",
             **data,
         )
 
@@ -196,6 +198,7 @@ class GraduationAuditView(StudentBarListView):
             result=verdict.result,
             result_label=graduation.result_label(verdict.result),
             reasons=[r.to_dict() for r in verdict.reasons],
+            notes=[r.to_dict() for r in verdict.notes],
         )
 
     # ------------------------------------------------------------------ bulk actions

@@ -55,6 +55,7 @@ class Hostile:
     plan_course: int
     graduation_batch: int
     degree_batch: int
+    exception: int = 0  # a 课程替代 of student2 (待审核)
 
 
 @pytest.fixture()
@@ -81,6 +82,11 @@ def hostile(world, app) -> Hostile:
     task = tasks.create_task("demo", actor=jxd002, params={"n": 1}, scope_text=f"{OTHER_NAME} {OTHER_NO}")
     task.state = TaskState.FAILED.value
     entry = oplog.record(actor=jxd002, action="record_update", record=s2, student=s2, new=f"{OTHER_NAME} {OTHER_NO}")
+    from app.models import CourseException
+
+    exc = CourseException(student_id=s2.id, course_code="C02", course_name="大学英语", kind="waiver", reason="篡改",
+                          status="pending")
+    db.session.add(exc)
     db.session.commit()
     return Hostile(
         student=s2.id,
@@ -99,6 +105,7 @@ def hostile(world, app) -> Hostile:
         plan_course=db.session.scalar(select(PlanCourse.id).where(PlanCourse.plan_id == world.plan2.id)),
         graduation_batch=gb.id,
         degree_batch=db_batch.id,
+        exception=exc.id,
     )
 
 

@@ -53,6 +53,8 @@ PK_TARGETS = {
     "GraduationResultApi": "audit",
     "DegreeApplicationApi": "application",
     "TaskApi": "task",
+    "CourseExceptionView": "exception",
+    "CourseExceptionApi": "exception",
     # FAB's own security admin views (CE admin only); any id will do
     "RoleModelView": None,
     "PermissionModelView": None,

@@ -1,5 +1,5 @@
 """Random cohorts for the Python-vs-SQL property tests: plans (with duplicate course codes), students
-(with and without a plan), grade attempts, graduation results and batches — built in the test's open
+(with and without a plan), grade attempts, course exceptions, graduation results and batches — built in the test's open
 transaction, which the test rolls back after each example."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.models import Grade, GraduationAudit, GraduationBatch, PlanCourse, Student, TeachingPlan
-from app.statuses import CourseNature, EnrolmentStatus, Level, OrgKind
+from app.models import CourseException, Grade, GraduationAudit, GraduationBatch, PlanCourse, Student, TeachingPlan
+from app.statuses import CourseNature, EnrolmentStatus, ExceptionKind, ExceptionStatus, Level, OrgKind
 from tests import factories
 
 # Deterministic and modest: the same examples on every run and in both CI passes, a few seconds each.
@@ -40,6 +40,32 @@ student = st.fixed_dictionaries({
     "attempts": st.lists(st.tuples(st.sampled_from(CODES), SCORES), max_size=10),
 })
 students = st.lists(student, min_size=1, max_size=6)
+
+# Course exceptions of any kind and status (only approved ones count), at most one per course code (the
+# active-exception index): substitutes among all codes (a substitute may have no or a failed attempt),
+# recognitions with or without credits and with a score (passing or not) or 合格.
+exception = st.tuples(
+    st.sampled_from([k.value for k in ExceptionKind]),
+    st.sampled_from([ExceptionStatus.APPROVED.value] * 3 + [s.value for s in ExceptionStatus]),
+    st.sampled_from(CODES),
+    st.one_of(st.none(), CREDITS),
+    st.one_of(st.none(), SCORES),
+)
+# Mostly students who follow a drawn plan (the exceptions matter there), some who do not.
+student_in_plan = st.fixed_dictionaries({
+    "major": st.integers(0, 1),
+    "level": st.sampled_from(LEVELS[:1] * 4 + LEVELS[1:]),
+    "enrol_grade": st.sampled_from(GRADES),
+    "study_grade": st.sampled_from(GRADES[:2] * 4 + GRADES[2:]),
+    "attempts": st.lists(st.tuples(st.sampled_from(CODES), SCORES), max_size=12),
+})
+student_with_exceptions = student_in_plan.flatmap(
+    lambda d: st.dictionaries(st.sampled_from(CODES), exception, max_size=4).map(lambda e: {**d, "exceptions": e}))
+students_with_exceptions = st.lists(student_with_exceptions, min_size=1, max_size=6)
+plans_for_exceptions = st.dictionaries(
+    st.tuples(st.integers(0, 1), st.sampled_from(LEVELS[:1]), st.sampled_from(GRADES[:2])),
+    st.lists(plan_course, min_size=2, max_size=7), min_size=2, max_size=4,
+)
 
 
 @dataclass
@@ -91,6 +117,14 @@ def add_students(b: Base, drawn: list[dict], status: str = EnrolmentStatus.ENROL
             db.session.add(Grade(student_id=s.id, course_code=code, course_name=f"课程{code}",
                                  term=f"{2000 + i}-{2001 + i}-1", score=score, raw_score=str(score),
                                  exam_kind="regular"))
+        for code, (kind, status, other, credits, score) in d.get("exceptions", {}).items():
+            db.session.add(CourseException(
+                student_id=s.id, course_code=code, course_name=f"课程{code}", kind=kind, status=status,
+                substitute_code=other if kind == ExceptionKind.SUBSTITUTE.value else None,
+                substitute_name=f"课程{other}" if kind == ExceptionKind.SUBSTITUTE.value else None,
+                credits=credits if kind == ExceptionKind.RECOGNITION.value else None,
+                score=score if kind == ExceptionKind.RECOGNITION.value else None, reason="测试",
+                decided_at=dt.datetime(2026, 12, 1, 2, 0)))
         out.append(s)
     db.session.flush()
     return out

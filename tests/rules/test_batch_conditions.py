@@ -80,7 +80,7 @@ def test_the_service_passes_the_real_facts_and_the_batch_conditions(world, lenie
     facts, plan, rest = seen[-1]
     assert (facts.form_state, facts.has_photo) == (FormState.DRAFT.value, False)
     assert plan is not None and len(plan.courses) == 5
-    assert rest == (GraduationConditions(plan_courses=True, form=False, photo=False),)
+    assert rest == (GraduationConditions(plan_courses=True, form=False, photo=False), {})  # no course exceptions
 
 
 def test_the_batch_audit_snapshot_shows_the_real_progress_when_plan_courses_are_off(world, lenient):

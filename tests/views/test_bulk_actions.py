@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import DegreeApplication, GraduationAudit, Student, Task
 from app.models.account import Account
+from app.models.exception import CourseException
 from app.security import scope_of, student_scope_clause
-from app.statuses import EnrolmentStatus
+from app.statuses import EnrolmentStatus, ExceptionKind
 from app.views.bulk import BulkActionsMixin, Selection
 from app.views.scoped import StudentScopeFilter
 from tests import factories
@@ -147,6 +148,11 @@ def graduates(cohort):
         db.session.add(DegreeApplication(batch_id=batch.id, student_id=student.id, result="met",
                                          final_at=now if final else None, published_at=now if final else None,
                                          degree_no=f"103044202500{no[-4:]}" if final else None))
+    # 课程替代与免修: pending 免修 entries, two on site 1 and one on site 2
+    for no in ("2020010001", "2020010005", "2020020001"):
+        student = db.session.scalar(select(Student).where(Student.student_no == no))
+        db.session.add(CourseException(student_id=student.id, course_code="C001", course_name="大学英语",
+                                       kind=ExceptionKind.WAIVER.value, reason="已修同名课程"))
     db.session.commit()
     return cohort
 

@@ -103,8 +103,8 @@ def audit_applications(app_ids: Sequence[int], *, task_id: int, actor) -> dict[s
     for app_id, batch_id, old, override, site_id, college_id, sid, *_ in rows:
         f = by_student[sid]
         verdict, average = audit_degree_with_average(f.graduation_result, f.graduated, f.exams, f.plan, f.best,
-                                                     marks[batch_id])
-        reasons = [x.to_dict() for x in verdict.reasons]
+                                                     marks[batch_id], f.exceptions)
+        reasons = verdict.lines()  # notes naming the course exceptions after the reasons
         new = override or verdict.result
         updates.append({"id": app_id, "computed_result": verdict.result, "computed_reasons": reasons,
                         "computed_at": now, "computed_task_id": task_id, "result": new})

@@ -12,7 +12,7 @@ from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.degree import LanguageExam, degree_course_average
 from app.audit.language import substitute_passed
 from app.audit.scores import format_number
-from app.audit.types import Plan
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
 from app.models import GraduationAudit, LanguageScore
 from app.services import facts
 from app.statuses import SubstituteExam, label
@@ -32,6 +32,7 @@ class DegreeFacts:
     plan: Plan | None
     best: dict[str, float] = field(default_factory=dict)
     language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...] = ()
+    exceptions: Exceptions = field(default_factory=dict)  # approved 课程替代 / 免修 / 学分认定
 
 
 class DegreeFigures(NamedTuple):
@@ -41,6 +42,7 @@ class DegreeFigures(NamedTuple):
     plan: Plan | None
     best: dict[str, float]
     language_rows: tuple[tuple[float | None, str | None, float | None, bool], ...]  # score, sub, sub score, passed
+    exceptions: Exceptions = NO_EXCEPTIONS  # approved course exceptions; ``best`` has their substitutes' scores
 
 
 PlanCache = dict  # plan key → (plan id, plan) or None, kept by a job across its chunks
@@ -70,10 +72,13 @@ def gather_figures(students: Sequence[Any], plans: PlanCache | None = None) -> d
         found = facts.load_plans(missing)
         plans.update({key: found.get(key) for key in missing})
     best = facts.best_degree_scores_for(ids)
+    approved = facts.approved_exceptions_for(ids)
+    facts.add_substitute_scores(best, approved)
     out = {}
     for s in students:
         plan = plans[facts.plan_key(s)]
-        out[s.id] = DegreeFigures(plan[1] if plan else None, best[s.id], tuple(language[s.id]))
+        out[s.id] = DegreeFigures(plan[1] if plan else None, best[s.id], tuple(language[s.id]),
+                                  approved.get(s.id, NO_EXCEPTIONS))
     return out
 
 
@@ -97,7 +102,7 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
     out = {}
     for s in students:
         result, state = graduation.get(s.id, (None, None))
-        plan, best, rows = figures[s.id]
+        plan, best, rows, exceptions = figures[s.id]
         exams = tuple(LanguageExam(score, substitute, substitute_score, passed if substitute else None)
                       for score, substitute, substitute_score, passed in rows)  # passed: a PETS-3's 合格 only
         out[s.id] = DegreeFacts(
@@ -107,6 +112,7 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
             plan=plan,
             best=best,
             language_rows=rows,
+            exceptions=exceptions,
         )
     return out
 
@@ -129,12 +135,12 @@ def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
 
 def average_text(facts: DegreeFacts | DegreeFigures | None) -> str:
     """学位课程平均分 as shown, or ''."""
-    return "" if facts is None else plan_average_text(facts.plan, facts.best)
+    return "" if facts is None else plan_average_text(facts.plan, facts.best, facts.exceptions)
 
 
-def plan_average_text(plan: Plan | None, best: Mapping[str, float]) -> str:
-    """``average_text`` from the plan and the best scores themselves."""
-    avg = degree_course_average(plan, best)
+def plan_average_text(plan: Plan | None, best: Mapping[str, float], exceptions: Exceptions = NO_EXCEPTIONS) -> str:
+    """``average_text`` from the plan, the best scores and the approved exceptions themselves."""
+    avg = degree_course_average(plan, best, exceptions)
     return "" if avg is None else format_number(avg)
 
 

@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app import storage
+from app.audit.exceptions import course_standings
 from app.audit.scores import best_scores, course_progress
-from app.audit.types import Plan
+from app.audit.types import NO_EXCEPTIONS, Plan
 from app.clock import local_today
 from app.exports import archive
+from app.exports.xlsx import number_text
 from app.extensions import db
 from app.ids import parse_id
 from app.models import (
@@ -37,8 +39,10 @@ from app.services.export_files import stored_file as _photo_file
 from app.services.exports.common import CHUNK, NO_DOCUMENT, NO_STUDENT, OUT_OF_SCOPE, ROWS_CHUNK, ids_in_scope
 from app.services.tasks import Progress, create_task
 from app.statuses import (
+    CourseState,
     EnrolmentStatus,
     ExamKind,
+    ExceptionKind,
     label,
 )
 
@@ -150,6 +154,7 @@ class ArchiveRecord:
     passed_courses: int = 0
     earned_credits: float = 0.0
     form: dict[str, Any] = dataclasses.field(default_factory=dict)
+    exceptions: list[dict] = dataclasses.field(default_factory=list)  # 课程替代 / 免修 / 学分认定 lines
 
 
 def _plans_for(keys: set[tuple[int, str, int]]) -> dict[tuple[int, str, int], Plan]:
@@ -188,6 +193,7 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
         ):
             attempts.setdefault(g.student_id, []).append(g)
         plans = _plans_for({(r[0].major_id, r[0].level, r[0].study_grade) for r in rows})
+        approved = facts.approved_exceptions_for(ids)
     forms: dict[int, Any] = {}
     if "form" in docs:
         forms = {f.student_id: f for f in db.session.execute(
@@ -215,7 +221,15 @@ def load_archive_records(student_ids: Sequence[int], scope: Scope, docs: Sequenc
                     "exam_kind": label(g.exam_kind, ExamKind),
                 })
             record.terms = list(terms.items())
-            progress = course_progress(plan, best_scores((g.course_code, g.score) for g in mine))
+            best = best_scores((g.course_code, g.score) for g in mine)
+            exceptions = approved.get(s.id, NO_EXCEPTIONS)
+            progress = course_progress(plan, best, exceptions)
+            if plan is not None and exceptions:
+                record.exceptions = [
+                    {"code": st.course.code, "name": st.label, "credits": st.credits,
+                     "score": label(st.state, CourseState) if st.score is None else number_text(st.score),
+                     "exam_kind": label(st.exception.kind, ExceptionKind)}
+                    for st in course_standings(plan, best, exceptions) if st.exception is not None]
             record.passed_courses = progress.passed_courses
             record.earned_credits = progress.total_credits
         form = forms.get(s.id)
@@ -237,7 +251,8 @@ def archive_files(record: ArchiveRecord, docs: Sequence[str], school: str) -> It
         if doc == "card":
             archive.write_student_card(buf, data, record.photo)
         elif doc == "transcript":
-            archive.write_transcript(buf, {**data, "terms": record.terms, "passed_courses": record.passed_courses,
+            archive.write_transcript(buf, {**data, "terms": record.terms, "exceptions": record.exceptions,
+                                           "passed_courses": record.passed_courses,
                                            "earned_credits": record.earned_credits})
         else:
             archive.write_graduate_form(buf, {**data, **record.form}, record.photo)

@@ -11,7 +11,8 @@ from flask import current_app
 from sqlalchemy import and_, case, or_, select, true
 
 from app import storage
-from app.audit.types import Plan
+from app.audit.exceptions import course_standing
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
 from app.clock import local_today
 from app.exports.xlsx import number_text, table_workbook
 from app.extensions import db
@@ -31,6 +32,7 @@ from app.services.export_files import store_result as _store_result
 from app.services.exports.common import format_time
 from app.services.tasks import Progress, create_task
 from app.statuses import (
+    CourseState,
     DegreeConditionResult,
     Level,
     ReviewOpinion,
@@ -226,13 +228,19 @@ def degree_course_text(facts) -> str:
     """Each 学位课程 as "课程名 分数" (best attempt), joined with "；"."""
     if facts is None or facts.plan is None:
         return ""
-    return _course_text([c for c in facts.plan.courses if c.degree_course], facts.best)
+    return _course_text([c for c in facts.plan.courses if c.degree_course], facts.best,
+                        exceptions=facts.exceptions)
 
 
 def _course_text(degree_courses: Iterable, best: Mapping[str, float],
-                 number: Callable[[float], str] = number_text) -> str:
+                 number: Callable[[float], str] = number_text, exceptions: Exceptions = NO_EXCEPTIONS) -> str:
     parts = []
     for c in degree_courses:
+        if exceptions and c.code in exceptions:  # the course named with its exception, when one decided
+            st = course_standing(c, best, exceptions)
+            if st.exception is not None:
+                parts.append(f"{st.label} {number(st.score) if st.score is not None else label(st.state, CourseState)}")
+                continue
         score = best.get(c.code)
         parts.append(f"{c.name} {number(score) if score is not None else '无成绩'}")
     return "；".join(parts)
@@ -271,8 +279,8 @@ class _DegreeTexts:
         if facts.plan is None:
             return language, "", ""
         plan = self._degree_plan(facts.plan)
-        return (language, _course_text(plan.courses, facts.best, self._number),
-                self._degree.plan_average_text(plan, facts.best))
+        return (language, _course_text(plan.courses, facts.best, self._number, facts.exceptions),
+                self._degree.plan_average_text(plan, facts.best, facts.exceptions))
 
 
 _LEVEL_LABELS = {m.value: label(m) for m in Level}

@@ -58,7 +58,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
                 skipped += 1
                 continue
             verdict, prog = evaluate(case)
-            reasons = [r.to_dict() for r in verdict.reasons]
+            reasons = verdict.lines()  # notes naming the course exceptions after the reasons
             old = effective_result(case.audit)
             if case.audit is None:
                 new = verdict.result

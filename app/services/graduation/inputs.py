@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.audit.confirmation import active_batches, batch_key, batch_matches_sql
 from app.audit.graduation import GraduationConditions, GraduationFacts, audit_graduation_with_progress
 from app.audit.scores import Progress
-from app.audit.types import Plan, Verdict
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, Verdict
 from app.extensions import db
 from app.models.graduation import GraduateForm, GraduationAudit, GraduationBatch
 from app.models.student import Student
@@ -72,6 +72,7 @@ class Case:
     form_state: str | None
     audit: Any | None  # a Row of graduation_audit columns
     verdict: Verdict | None = None
+    exceptions: Exceptions = field(default_factory=dict)  # approved course exceptions (课程替代 / 免修 / 学分认定)
 
 
 _STUDENT_COLS = (
@@ -105,12 +106,14 @@ def load_cases(student_ids: Sequence[int], batches: Mapping, plans: PlanCache) -
     )}
     plans.load(facts.plan_key(s) for s in students)
     best = facts.best_scores_for(ids)
+    approved = facts.approved_exceptions_for(ids)
     cases = []
     for s in students:
         batch = batches.get(batch_key(s.enrol_grade, s.study_grade, s.level))
         plan = plans.get(facts.plan_key(s))
         cases.append(Case(student=s, batch=batch, plan=plan[1] if plan else None, best=best.get(s.id, {}),
-                          form_state=forms.get(s.id), audit=audits.get(s.id)))
+                          form_state=forms.get(s.id), audit=audits.get(s.id),
+                          exceptions=approved.get(s.id, NO_EXCEPTIONS)))
     return cases
 
 
@@ -122,7 +125,7 @@ def evaluate(case: Case) -> tuple[Verdict, Progress]:
         form_state=case.form_state,
         has_photo=bool(case.student.photo_path),
     )
-    return audit_graduation_with_progress(facts, case.plan, case.best, conditions_of(case.batch))
+    return audit_graduation_with_progress(facts, case.plan, case.best, conditions_of(case.batch), case.exceptions)
 
 
 def preview(student: Student) -> Verdict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.audit.confirmation import CONFIRM_LABELS
-from app.audit.scores import is_pass
-from app.audit.types import Reason
+from app.audit.exceptions import course_standings
+from app.audit.types import NO_EXCEPTIONS, NOTE_CODE, Reason
 from app.extensions import db
 from app.models.account import Account
 from app.models.base import utcnow
@@ -18,6 +18,7 @@ from app.services.graduation.inputs import active_batch, preview
 from app.services.graduation.results import FAILED, FORM_MAX_CHARS, UNAUDITED, confirm_state, reasons_of, result_label
 from app.statuses import (
     ConfirmState,
+    CourseState,
     FormState,
     label,
 )
@@ -38,12 +39,14 @@ def student_detail(student_id: int, scope: Scope) -> dict:
     batch = audit.batch if audit is not None else active_batch(student)
     plan = facts.plan_for(student)
     best = facts.best_scores_for([student.id])[student.id]
+    exceptions = facts.approved_exceptions_for([student.id]).get(student.id, NO_EXCEPTIONS)
     courses = []
     if plan is not None:
-        for c in plan.courses:
-            score = best.get(c.course_code)
-            courses.append({"code": c.course_code, "name": c.course_name, "credits": c.credits,
-                            "nature": c.nature_label, "best": score, "passed": is_pass(score)})
+        natures = {c.course_code: c.nature_label for c in plan.courses}
+        for st in course_standings(facts.rule_plan(plan), best, exceptions):
+            courses.append({"code": st.course.code, "name": st.course.name, "label": st.label,
+                            "credits": st.course.credits, "nature": natures[st.course.code], "best": st.score,
+                            "passed": st.passed, "state_label": label(st.state, CourseState)})
     form = db.session.scalar(select(GraduateForm).where(GraduateForm.student_id == student.id))
     snapshots = db.session.execute(
         select(GraduationSnapshot).where(GraduationSnapshot.student_id == student.id)
@@ -58,7 +61,8 @@ def student_detail(student_id: int, scope: Scope) -> dict:
         "plan": plan,
         "courses": courses,
         "form": form,
-        "reasons": reasons_of(audit),
+        "reasons": [r for r in reasons_of(audit) if r.code != NOTE_CODE],
+        "notes": [r for r in reasons_of(audit) if r.code == NOTE_CODE],
         "result_label": result_label(audit.result if audit else None),
         "computed_label": result_label(audit.computed_result) if audit is not None and audit.computed_result else "",
         "confirm_label": CONFIRM_LABELS[confirm_state(audit)],
@@ -87,7 +91,8 @@ def student_view(student: Student) -> dict:
     return {
         "result": result,
         "result_label": result_label(result),
-        "reasons": [r.message for r in reasons_of(audit)] if result == FAILED else [],
+        "reasons": [r.message for r in reasons_of(audit) if r.code != NOTE_CODE] if result == FAILED else [],
+        "notes": [r.message for r in reasons_of(audit) if r.code == NOTE_CODE],
         "confirmed": state in (ConfirmState.CONFIRMED.value, ConfirmState.PUBLISHED.value),
         "graduated": state == ConfirmState.PUBLISHED.value,
         "confirm_label": CONFIRM_LABELS[state],
