@@ -280,7 +280,7 @@ def gunicorn(database_url: str, workers: int = 2, env: dict | None = None):
     """``gunicorn -w N run:app`` on a free loopback port against ``database_url``; yields its base URL.
 
     Demo mode (plain-HTTP session cookies, a generated key) with jobs inline, unless ``env`` says otherwise
-    (``REDIS_URL``, ``JOBS_MODE=rq``...). Stopped (SIGTERM, then waited for) on leaving the block.
+    (``REDIS_URL``, ``JOBS_MODE=rq``...). Stopped (SIGTERM, SIGKILL after 30 s) on leaving the block.
     """
     import requests
 
@@ -304,7 +304,11 @@ def gunicorn(database_url: str, workers: int = 2, env: dict | None = None):
         yield base
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # an overloaded server still busy after gunicorn's 30 s graceful timeout
+            proc.kill()  # its workers exit when they see their master gone
+            proc.wait(timeout=30)
 
 
 def login(base: str, username: str = ADMIN, password: str = PASSWORD):
