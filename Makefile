@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test lint setup install install-dev lock migrate demo worker serve bench soak audit-deps advisory-repo clean translations backup restore
+.PHONY: run test lint setup install install-dev lock migrate demo worker serve bench soak fair-share audit-deps advisory-repo clean translations backup restore
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -68,9 +68,15 @@ lint: install-dev
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-# Load: gunicorn -w 4 + one `rq worker` on $DATABASE_URL / $REDIS_URL, 50 users for 60 s (docs/RELIABILITY.md §10).
+# Load: gunicorn -w 4 + one `rq worker` on $DATABASE_URL / $REDIS_URL, 50 users for 60 s, plus 1,000 students logging
+# in within 5 minutes (docs/RELIABILITY.md §10).
 soak: install-dev translations
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# The queue's fair share with 2 real `rq worker`s: site A bursts 10 archive exports, site B queues one small export;
+# B's wait with ORG_OPEN_TASKS_MAX (3) and without it, on $DATABASE_URL / $REDIS_URL (docs/RELIABILITY.md §13).
+fair-share: install-dev translations
+	$(BIN)/python bench/fair_share.py $(FAIR_ARGS)
 
 # PyPI's live advisories for the pins at their latest release, a PyPA advisory-database snapshot for the rest.
 # ADVISORY_REPO: a git directory or checkout of github.com/pypa/advisory-database (required, no default).

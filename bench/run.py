@@ -283,7 +283,7 @@ def gunicorn(database_url: str, workers: int = 2, env: dict | None = None):
     """``gunicorn -w N run:app`` on a free loopback port against ``database_url``; yields its base URL.
 
     Demo mode (plain-HTTP session cookies, a generated key) with jobs inline, unless ``env`` says otherwise
-    (``REDIS_URL``, ``JOBS_MODE=rq``...). Stopped (SIGTERM, then waited for) on leaving the block.
+    (``REDIS_URL``, ``JOBS_MODE=rq``...). Stopped (SIGTERM, SIGKILL after 30 s) on leaving the block.
     """
     import requests
 
@@ -307,7 +307,11 @@ def gunicorn(database_url: str, workers: int = 2, env: dict | None = None):
         yield base
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # an overloaded server still busy after gunicorn's 30 s graceful timeout
+            proc.kill()  # its workers exit when they see their master gone
+            proc.wait(timeout=30)
 
 
 def login(base: str, username: str = ADMIN, password: str = PASSWORD):
@@ -362,8 +366,6 @@ def fanned_out_audit(args, app, workers: int) -> dict:
     """毕业审核 of every student as production runs it: the task goes to Redis, ``workers`` real
     ``rq worker`` processes share its chunks. Timed from the enqueue to the task's 成功 (workers
     are started and registered before, as they are in production)."""
-    from redis import Redis
-    from rq import Queue, Worker
     from sqlalchemy import select
 
     from app.extensions import db
@@ -371,42 +373,63 @@ def fanned_out_audit(args, app, workers: int) -> dict:
     from app.models import Task
 
     queue_name = f"bench-{os.getpid()}"
-    env = dict(os.environ, APP_MODE="demo", DATABASE_URL=args.database_url, REDIS_URL=args.redis_url,
+    saved = {k: app.config[k] for k in ("JOBS_MODE", "REDIS_URL", "RQ_QUEUE")}
+    with rq_workers(args.database_url, args.redis_url, workers, queue_name):
+        try:
+            task_id = new_task("graduation_audit")
+            app.config.update(JOBS_MODE="rq", REDIS_URL=args.redis_url, RQ_QUEUE=queue_name)
+            t0 = time.perf_counter()
+            runner.enqueue(task_id)
+            while True:
+                db.session.rollback()
+                state, summary, error = db.session.execute(
+                    select(Task.state, Task.summary, Task.error).where(Task.id == task_id)).one()
+                if state in ("succeeded", "failed"):
+                    break
+                if time.perf_counter() - t0 > 3600:
+                    raise SystemExit("fanned-out audit did not finish within an hour")
+                time.sleep(0.1)
+            seconds = time.perf_counter() - t0
+            if state != "succeeded":
+                raise SystemExit(f"fanned-out audit {state}: {error}")
+            return {"seconds": seconds, "rss_mb": None, "summary": summary}
+        finally:
+            app.config.update(saved)
+
+
+@contextmanager
+def rq_workers(database_url: str, redis_url: str, n: int, queue_name: str, cold: bool = False):
+    """``n`` real ``rq worker -w app.jobs.worker.AppWorker`` processes on ``queue_name``, started and registered
+    (as in production, before any job is queued); terminated (then killed) on leaving the block — ``cold``:
+    a second SIGTERM makes RQ kill the job it is running instead of finishing it (warm shutdown).
+    Their output goes to bench/out/workers.log."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    env = dict(os.environ, APP_MODE="demo", DATABASE_URL=database_url, REDIS_URL=redis_url,
                RQ_QUEUE=queue_name, JOBS_MODE="rq", STORAGE_DIR=str(OUT / "storage"),
                INSTANCE_DIR=os.environ["INSTANCE_DIR"])
+    OUT.mkdir(parents=True, exist_ok=True)
     log = open(OUT / "workers.log", "ab")
     procs = [subprocess.Popen([str(Path(sys.executable).parent / "rq"), "worker", "-w", "app.jobs.worker.AppWorker",
-                               "--url", args.redis_url, "--logging_level", "WARNING", queue_name],
-                              cwd=ROOT, env=env, stdout=log, stderr=log) for _ in range(workers)]
-    redis = Redis.from_url(args.redis_url)
-    saved = {k: app.config[k] for k in ("JOBS_MODE", "REDIS_URL", "RQ_QUEUE")}
+                               "--url", redis_url, "--logging_level", "WARNING", queue_name],
+                              cwd=ROOT, env=env, stdout=log, stderr=log) for _ in range(n)]
+    redis = Redis.from_url(redis_url)
     try:
         deadline = time.time() + 180
-        while Worker.count(queue=Queue(queue_name, connection=redis)) < workers:
+        while Worker.count(queue=Queue(queue_name, connection=redis)) < n:
             if time.time() > deadline or any(p.poll() is not None for p in procs):
                 raise SystemExit(f"rq workers did not start (see {OUT / 'workers.log'})")
             time.sleep(0.2)
-        task_id = new_task("graduation_audit")
-        app.config.update(JOBS_MODE="rq", REDIS_URL=args.redis_url, RQ_QUEUE=queue_name)
-        t0 = time.perf_counter()
-        runner.enqueue(task_id)
-        while True:
-            db.session.rollback()
-            state, summary, error = db.session.execute(
-                select(Task.state, Task.summary, Task.error).where(Task.id == task_id)).one()
-            if state in ("succeeded", "failed"):
-                break
-            if time.perf_counter() - t0 > 3600:
-                raise SystemExit("fanned-out audit did not finish within an hour")
-            time.sleep(0.1)
-        seconds = time.perf_counter() - t0
-        if state != "succeeded":
-            raise SystemExit(f"fanned-out audit {state}: {error}")
-        return {"seconds": seconds, "rss_mb": None, "summary": summary}
+        yield procs
     finally:
-        app.config.update(saved)
         for p in procs:
             p.terminate()
+        if cold:
+            time.sleep(1)
+            for p in procs:
+                if p.poll() is None:
+                    p.terminate()
         for p in procs:
             try:
                 p.wait(timeout=60)

@@ -13,10 +13,19 @@ progress) and 操作日志, pausing ``--think`` seconds on average between click
 毕业审核 of every student starts too: on ``--redis-url`` one real ``rq worker`` (bench/run.py's
 ``fanned_out_audit``), otherwise a child process running the task as a worker would (``run_child``).
 
+With ``--student-logins N`` (default 1,000) the publication-day peak comes on top: N distinct students arrive
+at random moments within ``--student-window`` seconds (default 300), each opens the 学生登录 page, logs in
+(the password check is the most expensive request the app serves), opens 学生空间 with its 毕业照片, pauses
+and opens 学生空间 once more. Their accounts (学号 as the login, ``bench.PASSWORD``, no forced change) are
+made once by ``create_account``, all with one hash made beforehand by ``--student-hash`` (default: the app's
+``FAB_PASSWORD_HASH_METHOD``, werkzeug's scrypt) — making 1,000 hashes would take minutes; verifying one at
+login costs the same whatever the salt. The load lasts at least the window plus two pauses.
+
 Reported: p50 / p95 / max latency and errors per page kind and overall (an error is any status other than
 2xx/3xx, a redirect to the login page, or an exception), and whether the audit finished, in how long.
 The cohort comes from bench/cohort.py; ``--reuse`` keeps one of the same size (only what jobs write is reset).
-Exits 1 when a request failed or the audit did not succeed; ``--strict`` also when p95 exceeds ``--p95-ms``.
+Exits 1 when a request failed or the audit did not succeed; ``--strict`` also when p95 exceeds ``--p95-ms`` or
+a student kind misses its target (pages ``--student-p95-ms``, 1 s; login ``--login-p95-ms``, 2 s).
 """
 from __future__ import annotations
 
@@ -42,6 +51,7 @@ KINDS = {  # page kind -> weight (how often a user opens it)
     "毕业审核管理": 24, "毕业审核详情": 10, "毕业生列表": 8, "学位申请审核管理": 14, "学位申请详情": 8,
     "学生学籍": 12, "学籍详情": 7, "任务中心": 8, "任务进度": 3, "操作日志": 6,
 }
+STUDENT_KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片")  # the students' requests, in their order
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -64,6 +74,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--audit-timeout", type=float, default=3600.0, help="seconds to wait for the audit after the load")
     p.add_argument("--p95-ms", type=float, default=500.0, help="latency target (default 500 ms)")
     p.add_argument("--strict", action="store_true", help="also exit 1 when the overall p95 exceeds --p95-ms")
+    p.add_argument("--student-logins", type=int, default=1000,
+                   help="distinct students who log in and open 学生空间 during the load (default 1,000; 0: staff only)")
+    p.add_argument("--student-window", type=float, default=300.0,
+                   help="seconds over which the students arrive (default 300)")
+    p.add_argument("--student-think", type=float, default=5.0,
+                   help="mean pause of a student before opening 学生空间 again, seconds (default 5)")
+    p.add_argument("--student-hash", help="werkzeug hash method of the students' passwords (default: the app's "
+                                          "FAB_PASSWORD_HASH_METHOD), e.g. scrypt:32768:8:3")
+    p.add_argument("--student-p95-ms", type=float, default=1000.0, help="students' page target (default 1,000 ms)")
+    p.add_argument("--login-p95-ms", type=float, default=2000.0, help="students' login target (default 2,000 ms)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", type=Path, help="also write the figures as JSON here")
     return p.parse_args(argv)
@@ -127,6 +147,45 @@ def accounts() -> list[Account]:
         acct.applications = q(f"SELECT a.id FROM degree_application a JOIN student s ON s.id = a.student_id "
                               f"WHERE a.batch_id = :b AND {where} ORDER BY a.id LIMIT 500", b=batch, o=acct.org_id)
     return out
+
+
+def student_accounts(n: int, method: str | None) -> list[str]:
+    """学号 of ``n`` enrolled students (every 教学点 in turn) with an account: ``bench.PASSWORD``, no forced change.
+
+    Made once by ``create_account`` with one hash computed beforehand (see the module's docstring); an existing
+    account whose hash has another method gets the new hash, so ``--student-hash`` applies to a reused cohort.
+    """
+    from unittest import mock
+
+    from flask import current_app
+    from sqlalchemy import text
+    from werkzeug.security import generate_password_hash
+
+    from app.extensions import db
+    from app.models import Account as Row
+    from app.services import accounts as acc
+    from app.statuses import RoleName
+
+    if n <= 0:
+        return []
+    method = method or current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+    shared = generate_password_hash(bench.PASSWORD, method=method)
+    prefix = shared.split("$", 1)[0]
+    rows = db.session.execute(text("SELECT id, student_no, name, mobile FROM student WHERE status = 'enrolled' "
+                                   "AND mobile IS NOT NULL ORDER BY id LIMIT :n"), {"n": n}).all()
+    existing = {a.student_id: a for a in db.session.query(Row).filter(Row.student_id.in_([r.id for r in rows]))}
+    with mock.patch.object(acc, "hash_password", lambda _password: shared):
+        for r in rows:
+            acct = existing.get(r.id)
+            if acct is None:
+                acc.create_account(username=r.student_no, name=r.name, role=RoleName.STUDENT, mobile=r.mobile,
+                                   student_id=r.id, password=bench.PASSWORD, must_change_password=False)
+            elif not (acct.password or "").startswith(prefix + "$"):
+                acct.password = shared
+            elif acct.locked_until or acct.fail_login_count:
+                acct.locked_until, acct.fail_login_count = None, 0
+    db.session.commit()
+    return [r.student_no for r in rows]
 
 
 def filter_choices() -> dict:
@@ -249,6 +308,63 @@ def browse(base: str, acct: Account, seed: int, args, choices: dict, start: thre
         stop.wait(args.think * rng.uniform(0.5, 1.5))
 
 
+def student_visit(base: str, student_no: str, rng: random.Random, args, stats: Stats) -> None:
+    """One student on publication day: 学生登录 page, login, 学生空间 with its photo, a pause, 学生空间 again."""
+    import requests
+
+    session = requests.Session()
+
+    def timed(kind: str, method: str, path: str, **kw):
+        t0 = time.perf_counter()
+        error, r = None, None
+        try:
+            r = session.request(method, base + path, allow_redirects=False, timeout=60, **kw)
+            if kind != "学生登录" and r.is_redirect and "/login" in r.headers.get("Location", ""):
+                error = f"{path} → {r.status_code} to the login page"
+            elif not 200 <= r.status_code < 400:
+                error = f"{path} → {r.status_code}"
+            elif kind == "学生登录" and (r.status_code != 302 or "/login" in r.headers.get("Location", "")):
+                error = f"login of {student_no} refused ({r.status_code} → {r.headers.get('Location')})"
+        except requests.RequestException as exc:
+            error = f"{path} → {type(exc).__name__}: {exc}"
+        stats.add(kind, time.perf_counter() - t0, error, t0)
+        return None if error else r
+
+    page = timed("学生登录页", "GET", "/login/?type=student")
+    if page is None:
+        return
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    if token is None:
+        stats.add("学生登录页", 0.0, "no CSRF token on the 学生登录 page")
+        return
+    if timed("学生登录", "POST", "/login/?type=student", data={
+            "username": student_no, "password": bench.PASSWORD, "login_type": "student",
+            "csrf_token": token.group(1)}) is None:
+        return
+    for visit in range(2):
+        space = timed("学生空间", "GET", "/space/")
+        if space is None:
+            return
+        if "/space/photo/view" in space.text:
+            timed("学生照片", "GET", "/space/photo/view")
+        if visit == 0:
+            time.sleep(args.student_think * rng.uniform(0.5, 1.5))
+
+
+def students_arrive(base: str, numbers: list[str], args, stats: Stats, stop: threading.Event,
+                    visits: list[threading.Thread]) -> None:
+    """Each student at a random moment of the window (uniform, i.e. a Poisson-like stream), in its own thread."""
+    rng = random.Random(args.seed * 1000 + 17)
+    t0 = time.perf_counter()
+    for at, number in sorted((rng.uniform(0, args.student_window), n) for n in numbers):
+        if stop.wait(max(0.0, t0 + at - time.perf_counter())):
+            return
+        t = threading.Thread(target=student_visit, args=(base, number, random.Random(number), args, stats),
+                             daemon=True, name=f"student-{number}")
+        t.start()
+        visits.append(t)
+
+
 # --------------------------------------------------------------------------- the audit
 
 
@@ -324,11 +440,11 @@ def during_and_after(stats: Stats, audit: dict) -> dict:
 def summarise(stats: Stats, seconds: float) -> dict:
     rows = {}
     everything: list[float] = []
-    for kind in list(KINDS) + ["登录"]:
+    for kind in list(KINDS) + list(STUDENT_KINDS) + ["登录"]:
         times = stats.times.get(kind, [])
         if not times and not stats.errors.get(kind):
             continue
-        everything += times if kind != "登录" else []
+        everything += times if kind not in ("登录", "学生登录") else []  # overall: the pages, not the logins
         rows[kind] = {"requests": len(times), "errors": stats.errors.get(kind, 0),
                       "p50_ms": percentile(times, 50) * 1000, "p95_ms": percentile(times, 95) * 1000,
                       "max_ms": max(times, default=0) * 1000}
@@ -366,6 +482,16 @@ def print_report(args, figures: dict) -> None:
     met = "met" if o["p95_ms"] <= args.p95_ms else "MISSED"
     print(f"throughput {o['per_second']:.1f} requests/s; errors {o['errors']}; "
           f"p95 {o['p95_ms']:.0f} ms (target ≤ {args.p95_ms:.0f} ms: {met})")
+    if figures.get("student_logins"):
+        verdicts = []
+        for kind in STUDENT_KINDS:
+            r = rows.get(kind)
+            target = args.login_p95_ms if kind == "学生登录" else args.student_p95_ms
+            if r:
+                verdicts.append(f"{kind} p95 {r['p95_ms']:.0f} ms (≤ {target:.0f}: "
+                                f"{'met' if r['p95_ms'] <= target and not r['errors'] else 'MISSED'})")
+        print(f"students: {figures['student_logins']:,} logins within {args.student_window:.0f} s, passwords "
+              f"{figures['student_hash']}; " + "; ".join(verdicts))
     for name, r in figures["split"].items():
         if r["requests"]:
             print(f"  {name}: {r['requests']:,} requests, p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, "
@@ -390,9 +516,13 @@ def main(argv=None) -> int:
 
     logging.disable(logging.INFO)
     app, cohort = prepare(args)
+    if args.student_logins and args.duration < args.student_window + 2 * args.student_think:
+        args.duration = args.student_window + 2 * args.student_think  # every student comes while the staff work
     with app.app_context():
         accts = accounts()
         choices = filter_choices()
+        students = student_accounts(args.student_logins, args.student_hash)
+        student_hash = args.student_hash or app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
     users, taken = [], Counter()
     for i in range(args.users):  # the roles in turn, and within a role the accounts in turn
         role = ROLES[i % len(ROLES)]
@@ -422,13 +552,18 @@ def main(argv=None) -> int:
         after = last_task_id(app)
         auditor = threading.Thread(target=run_audit, args=(args, app, audit_task, audit), daemon=True)
         auditor.start()
+        visits: list[threading.Thread] = []
+        arrivals = threading.Thread(target=students_arrive, args=(base, students, args, stats, stop, visits),
+                                    daemon=True)
+        arrivals.start()
         done = threading.Event()
         if args.redis_url:
             threading.Thread(target=watch_audit_task, args=(app, after, audit_task, done), daemon=True).start()
         stop.wait(args.duration)
         stop.set()
         load_end = time.perf_counter()
-        for t in threads:
+        arrivals.join(timeout=5)
+        for t in threads + visits:
             t.join(timeout=90)
         seconds = load_end - t0
     auditor.join(timeout=args.audit_timeout)  # gunicorn is stopped: an audit still running has the machine
@@ -445,6 +580,7 @@ def main(argv=None) -> int:
         "users": args.users, "roles": ", ".join(f"{sum(u.role == r for u in users)} {r}" for r in ("ce", "site",
                                                                                                   "college")),
         "seconds": seconds, "pages": summarise(stats, seconds), "audit": audit, "split": split,
+        "student_logins": len(stats.times.get("学生登录", [])), "student_hash": student_hash,
         "error_samples": stats.samples, "load": {"before": load_before, "after": os.getloadavg()},
         "machine": bench.machine(),
     }
@@ -454,6 +590,10 @@ def main(argv=None) -> int:
     ok = figures["pages"]["overall"]["errors"] == 0 and audit.get("state") == "succeeded"
     if args.strict and figures["pages"]["overall"]["p95_ms"] > args.p95_ms:
         ok = False
+    for kind in STUDENT_KINDS if args.strict else ():
+        r = figures["pages"].get(kind)
+        if r and r["p95_ms"] > (args.login_p95_ms if kind == "学生登录" else args.student_p95_ms):
+            ok = False
     return 0 if ok else 1
 
 
