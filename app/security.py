@@ -66,7 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     # everything except the student-only 学生空间 (a CE account has no student record)
     # everything except the student-only 学生空间 and FAB's own user/role/reset pages (accounts are 账号管理's)
     RoleName.CE_ADMIN.value: [
-        [f"^(?!(?:学生空间|StudentSpaceView|{_FAB_SECURITY})$).*", ".*"],
+        [f"^(?!(?:学生空间|毕业进度|StudentSpaceView|{_FAB_SECURITY})$).*", ".*"],
         [_anchored("UserInfoEditView|UserDBModelView"),
          _anchored("can_this_form_get|can_this_form_post|can_userinfo|userinfoedit")],
     ],
@@ -112,7 +112,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     ],
     RoleName.STUDENT.value: [
         [_anchored("StudentSpaceView|PasswordView"), ".*"],
-        [_anchored("学生空间"), "^menu_access$"],
+        [_anchored("学生空间|毕业进度"), "^menu_access$"],
     ],
 }
 
