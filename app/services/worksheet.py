@@ -183,6 +183,7 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
     hypothesised = {h.course_code for h in hypotheses}
     rows = [_course_row(st, baseline.get(st.course.code), hypothesised) for st in standings]
     form_state = case.form_state
+    names = {c.code: c.name for c in plan.distinct_courses} if plan is not None else {}
     conditions = graduation.conditions_of(case.batch)
     return {
         "student": student,
@@ -208,7 +209,8 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
         "live": _verdict_view(live_verdict),
         "verdict": _verdict_view(verdict),
         "what_if": what_if,
-        "hypotheses": [{"code": h.course_code, "score": format_number(h.score)} for h in hypotheses],
+        "hypotheses": [{"code": h.course_code, "name": names.get(h.course_code, h.course_code),
+                        "score": format_number(h.score)} for h in hypotheses],
         "course_choices": course_choices(plan),
         "max_hypotheses": MAX_HYPOTHESES,
         "degree": _degree_part(student, case, best, verdict, rows),

@@ -107,7 +107,7 @@ def test_what_if_changes_the_verdict_and_writes_nothing(mixed):
     assert sheet["verdict"]["result"] == "pre_graduate" and sheet["verdict"]["reasons"] == []
     row = rows_by_code(sheet)["C02"]
     assert (row["state_label"], row["score"], row["hypothetical"], row["changed"]) == ("已通过", "65", True, True)
-    assert sheet["hypotheses"] == [{"code": "C02", "score": "65"}]
+    assert sheet["hypotheses"] == [{"code": "C02", "name": "大学英语", "score": "65"}]
     assert not db.session.new and not db.session.dirty and not db.session.deleted
     db.session.commit()
     assert fingerprint() == before
@@ -126,7 +126,7 @@ def test_what_if_is_a_further_attempt_not_a_replacement(mixed):
 
 def test_what_if_blank_rows_are_ignored(mixed):
     sheet = worksheet.worksheet(mixed, ["", "C02", ""], ["", "良", ""])
-    assert sheet["hypotheses"] == [{"code": "C02", "score": "85"}] and sheet["verdict"]["result"] == "pre_graduate"
+    assert sheet["hypotheses"] == [{"code": "C02", "name": "大学英语", "score": "85"}] and sheet["verdict"]["result"] == "pre_graduate"
 
 
 @pytest.mark.parametrize(("codes", "scores", "message"), [

@@ -44,7 +44,7 @@ def test_student_what_if_changes_verdict_and_saves_nothing(failing, student_clie
     before = counts()
     page = student_client.get(SPACE + "?" + urlencode([("course", "C02"), ("score", "65")])).get_data(as_text=True)
     assert "不会保存任何数据" in page and 'id="whatif-note"' in page
-    assert "按当前数据，毕业条件均已满足" in page and "必修课程未通过" not in page
+    assert "按假设，毕业条件均已满足" in page and "必修课程未通过" not in page
     assert "假设前：" in page and "不合格" in page
     assert counts() == before
     again = student_client.get(SPACE).get_data(as_text=True)
@@ -93,7 +93,7 @@ def test_admin_worksheet_with_what_if_in_scope(failing, login, username):
     assert "张三" in page and "必修课程未通过：大学英语" in page and "以教学点审核结果为准" in page
     before = counts()
     page = client.get(url + "?" + urlencode([("course", "C02"), ("score", "70")])).get_data(as_text=True)
-    assert "按当前数据，毕业条件均已满足" in page and "不会保存任何数据" in page
+    assert "按假设，毕业条件均已满足" in page and "不会保存任何数据" in page
     assert counts() == before
     detail = client.get(f"/graduation/audit/student/{failing.id}").get_data(as_text=True)
     assert 'id="detail-whatif"' in detail and f'action="{url}"' in detail
