@@ -126,7 +126,8 @@ def test_what_if_is_a_further_attempt_not_a_replacement(mixed):
 
 def test_what_if_blank_rows_are_ignored(mixed):
     sheet = worksheet.worksheet(mixed, ["", "C02", ""], ["", "良", ""])
-    assert sheet["hypotheses"] == [{"code": "C02", "name": "大学英语", "score": "85"}] and sheet["verdict"]["result"] == "pre_graduate"
+    assert sheet["hypotheses"] == [{"code": "C02", "name": "大学英语", "score": "85"}]
+    assert sheet["verdict"]["result"] == "pre_graduate"
 
 
 @pytest.mark.parametrize(("codes", "scores", "message"), [
