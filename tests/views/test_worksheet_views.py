@@ -108,3 +108,11 @@ def test_admin_worksheet_of_another_organisation_is_404(world, failing, login, u
 
 def test_student_cannot_open_the_admin_route(failing, student_client):
     assert student_client.get(f"/graduation/audit/student/{failing.id}/progress").status_code == 403
+
+
+def test_worksheet_in_english(failing, student_client):
+    """The English switch translates the worksheet's own labels; the default stays Chinese."""
+    student_client.get("/lang/en")
+    page = student_client.get(SPACE + "?course=C02&score=65").get_data(as_text=True)
+    assert "Graduation progress" in page and "nothing is saved" in page and "Expected outcome" in page
+    assert "预计结论" not in page
