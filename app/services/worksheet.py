@@ -138,12 +138,13 @@ def _degree_part(student: Student, case: graduation.Case, best: Mapping[str, flo
     graduated = has_graduated(state, student.status)
     result, average = audit_degree_with_average(verdict.result, graduated, exams, case.plan, best, marks,
                                                 case.exceptions)
+    codes = {r.code for r in result.reasons}
     return {
         "batch_name": batch.name if batch is not None else "",
         "courses": [r for r in rows if r["degree_course"]],
         "average": "" if average is None else format_number(average),
         "average_mark": format_number(marks.course_average_mark),
-        "average_ok": average is not None and average >= marks.course_average_mark,
+        "average_ok": average is not None and "degree_average_below" not in codes,
         "language": language,
         "result": result.result,
         "result_label": label(result.result, DegreeConditionResult),
@@ -185,6 +186,8 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
     form_state = case.form_state
     names = {c.code: c.name for c in plan.distinct_courses} if plan is not None else {}
     conditions = graduation.conditions_of(case.batch)
+    # what is met is read off the rules' own reasons (no second copy of a condition here)
+    codes = {r.code for r in verdict.reasons}
     return {
         "student": student,
         "batch_name": case.batch.name if case.batch is not None else "",
@@ -198,14 +201,15 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
             "passed_courses": progress.passed_courses,
             "total": format_number(progress.total_credits),
             "total_min": format_number(plan.min_total_credits) if plan is not None else "",
-            "total_ok": plan is not None and progress.total_credits >= plan.min_total_credits,
+            "total_ok": plan is not None and "total_credits_short" not in codes,
             "elective": format_number(progress.elective_credits),
             "elective_min": format_number(plan.min_elective_credits) if plan is not None else "",
-            "elective_ok": plan is not None and progress.elective_credits >= plan.min_elective_credits,
+            "elective_ok": plan is not None and "elective_credits_short" not in codes,
         },
         "form_label": label(form_state, FormState) if form_state else "未填写",
-        "form_ok": form_state in (FormState.SUBMITTED.value, FormState.REVIEWED.value),
+        "form_ok": "form_not_submitted" not in codes,
         "has_photo": bool(student.photo_path),
+        "photo_ok": "photo_missing" not in codes,
         "live": _verdict_view(live_verdict),
         "verdict": _verdict_view(verdict),
         "what_if": what_if,

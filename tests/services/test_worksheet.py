@@ -198,3 +198,18 @@ def test_student_without_plan(world):
     assert "未找到该生对应的教学计划（专业/层次/年级）" in sheet["verdict"]["reasons"]
     with pytest.raises(DomainError, match="未找到该生对应的教学计划"):
         worksheet.worksheet(s, ["C02"], ["60"])
+
+
+def test_conditions_the_batch_switched_off_are_not_missing(world):
+    """A batch without the 毕业生登记表 and photo conditions: their absence is shown, not counted as missing."""
+    batch = factories.graduation_batch()
+    batch.require_form = False
+    batch.require_photo = False
+    s = factories.student(world.site1, world.major1, no="2020010012", name="孙十二", photo=False, form=None)
+    factories.grades(s, factories.ALL_PASS)
+    db.session.commit()
+    sheet = worksheet.worksheet(s)
+    assert sheet["verdict"]["result"] == "pre_graduate" and sheet["verdict"]["reasons"] == []
+    assert (sheet["form_label"], sheet["form_ok"]) == ("未填写", True)
+    assert (sheet["has_photo"], sheet["photo_ok"]) == (False, True)
+    assert (sheet["conditions"].form, sheet["conditions"].photo) == (False, False)
