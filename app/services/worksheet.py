@@ -187,7 +187,7 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
     names = {c.code: c.name for c in plan.distinct_courses} if plan is not None else {}
     conditions = graduation.conditions_of(case.batch)
     # what is met is read off the rules' own reasons (no second copy of a condition here)
-    codes = {r.code for r in verdict.reasons}
+    unmet = {r.code for r in verdict.reasons}
     return {
         "student": student,
         "batch_name": case.batch.name if case.batch is not None else "",
@@ -201,15 +201,15 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
             "passed_courses": progress.passed_courses,
             "total": format_number(progress.total_credits),
             "total_min": format_number(plan.min_total_credits) if plan is not None else "",
-            "total_ok": plan is not None and "total_credits_short" not in codes,
+            "total_ok": plan is not None and "total_credits_short" not in unmet,
             "elective": format_number(progress.elective_credits),
             "elective_min": format_number(plan.min_elective_credits) if plan is not None else "",
-            "elective_ok": plan is not None and "elective_credits_short" not in codes,
+            "elective_ok": plan is not None and "elective_credits_short" not in unmet,
         },
         "form_label": label(form_state, FormState) if form_state else "未填写",
-        "form_ok": "form_not_submitted" not in codes,
+        "form_ok": "form_not_submitted" not in unmet,
         "has_photo": bool(student.photo_path),
-        "photo_ok": "photo_missing" not in codes,
+        "photo_ok": "photo_missing" not in unmet,
         "live": _verdict_view(live_verdict),
         "verdict": _verdict_view(verdict),
         "what_if": what_if,
