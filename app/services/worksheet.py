@@ -125,7 +125,7 @@ def _language(student: Student, marks: DegreeMarks) -> tuple[tuple[LanguageExam,
 
 
 def _degree_part(student: Student, case: graduation.Case, best: Mapping[str, float], verdict: Verdict,
-                 rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+                 rows: Sequence[dict[str, Any]], graduated: bool) -> dict[str, Any] | None:
     """学位: degree courses, their average against the batch's mark, the language result against its mark and
     the degree verdict — with the live graduation verdict in place of the official one (unless graduated)."""
     if not degree.degree_level(student.level):
@@ -133,9 +133,6 @@ def _degree_part(student: Student, case: graduation.Case, best: Mapping[str, flo
     batch = degree.active_batch(student)
     marks = degree.marks_of(batch) if batch is not None else DegreeMarks()
     exams, language = _language(student, marks)
-    audit = case.audit
-    state = graduation.confirm_state(audit)
-    graduated = has_graduated(state, student.status)
     result, average = audit_degree_with_average(verdict.result, graduated, exams, case.plan, best, marks,
                                                 case.exceptions)
     codes = {r.code for r in result.reasons}
@@ -188,6 +185,8 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
     conditions = graduation.conditions_of(case.batch)
     # what is met is read off the rules' own reasons (no second copy of a condition here)
     unmet = {r.code for r in verdict.reasons}
+    # 已毕业 (published, or imported with 学籍状态 毕业): graduation is settled, no 预计结论 to show
+    graduated = has_graduated(graduation.confirm_state(case.audit), student.status)
     return {
         "student": student,
         "batch_name": case.batch.name if case.batch is not None else "",
@@ -217,7 +216,8 @@ def worksheet(student: Student, codes: Sequence[str] = (), scores: Sequence[str]
                         "score": format_number(h.score)} for h in hypotheses],
         "course_choices": course_choices(plan),
         "max_hypotheses": MAX_HYPOTHESES,
-        "degree": _degree_part(student, case, best, verdict, rows),
+        "graduated": graduated,
+        "degree": _degree_part(student, case, best, verdict, rows, graduated),
         "live_note": LIVE_NOTE,
         "what_if_note": WHATIF_NOTE,
     }

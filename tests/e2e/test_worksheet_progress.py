@@ -2,17 +2,27 @@
 reopens the page and finds nothing saved; the page fits a 390 × 844 phone without horizontal scrolling.
 
 The demo student 2020010001 meets every condition, so the CE admin first corrects one of the student's
-required-course grades to 50 through 成绩 (学籍管理), and puts it back at the end.
+required-course grades to 50 through 成绩 (学籍管理), and puts it back at the end. The module runs on a system
+of its own: the manual walkthrough publishes 2020010001 as 已毕业 on the shared one, and a graduate's
+worksheet has no 预计结论 to change.
 """
 from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 DEMO_STUDENT = "2020010001"
 PHONE = {"width": 390, "height": 844}
 FITS_JS = "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
+
+
+@pytest.fixture(scope="module")
+def live_server(start_server):
+    """A fresh system for this module (the demo student not yet graduated)."""
+    with start_server() as base:
+        yield base
 
 
 def _grade_edit_links(admin, code: str) -> list[str]:

@@ -213,3 +213,16 @@ def test_conditions_the_batch_switched_off_are_not_missing(world):
     assert (sheet["form_label"], sheet["form_ok"]) == ("未填写", True)
     assert (sheet["has_photo"], sheet["photo_ok"]) == (False, True)
     assert (sheet["conditions"].form, sheet["conditions"].photo) == (False, False)
+
+
+def test_graduate_has_no_expected_outcome_but_a_degree_part(mixed):
+    """A published graduate (学籍状态 毕业 too) is 已毕业: no 预计结论, the degree part counts the graduation."""
+    factories.graduation_result(mixed, "pre_graduate", published=True)
+    mixed.status = "graduated"
+    factories.degree_batch()
+    factories.language(mixed, 75)
+    db.session.commit()
+    sheet = worksheet.worksheet(mixed, ["C02"], ["90"])
+    assert sheet["graduated"] is True
+    d = sheet["degree"]
+    assert (d["average"], d["result_label"], d["reasons"]) == ("85", "已达标", [])

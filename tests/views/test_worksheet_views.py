@@ -116,3 +116,11 @@ def test_worksheet_in_english(failing, student_client):
     page = student_client.get(SPACE + "?course=C02&score=65").get_data(as_text=True)
     assert "Graduation progress" in page and "nothing is saved" in page and "Expected outcome" in page
     assert "预计结论" not in page
+
+
+def test_graduate_sees_graduated_not_an_expected_outcome(failing, student_client):
+    factories.graduation_result(failing, "pre_graduate", published=True)
+    db.session.commit()
+    page = student_client.get(SPACE).get_data(as_text=True)
+    assert 'id="ws-result">已毕业<' in page and "预计结论" not in page and "尚缺" not in page
+    assert 'data-course="C02"' in page and 'id="whatif-form"' in page
