@@ -63,10 +63,9 @@ def _anchored(names: str) -> str:
 
 
 ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
-    # everything except the student-only 学生空间 (a CE account has no student record)
     # everything except the student-only 学生空间 and FAB's own user/role/reset pages (accounts are 账号管理's)
     RoleName.CE_ADMIN.value: [
-        [f"^(?!(?:学生空间|StudentSpaceView|DegreeAuditView|{_FAB_SECURITY})$).*", ".*"],
+        [f"^(?!(?:学生空间|毕业进度|StudentSpaceView|DegreeAuditView|{_FAB_SECURITY})$).*", ".*"],
         # 初审 is a teaching site's (signed), 批量终审 a college's: the CE college publishes
         [_anchored("DegreeAuditView"), "^(?!(?:can_review|can_final)$).*"],
         [_anchored("UserInfoEditView|UserDBModelView"),
@@ -118,7 +117,7 @@ ROLE_PERMISSIONS: dict[str, list[list[str]]] = {
     ],
     RoleName.STUDENT.value: [
         [_anchored("StudentSpaceView|PasswordView"), ".*"],
-        [_anchored("学生空间"), "^menu_access$"],
+        [_anchored("学生空间|毕业进度"), "^menu_access$"],
     ],
 }
 

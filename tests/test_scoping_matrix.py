@@ -168,3 +168,22 @@ def test_student_sees_only_self(student_client, rows, world):
         assert student_client.get(url).status_code == 403, url
     page = student_client.get("/space/").get_data(as_text=True)
     assert "张三" in page and "李四" not in page
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_worksheet_of_the_other_organisation_is_refused(role, login, rows):
+    """毕业进度 (审核预览 of a student) with what-if rows: the other organisation's student answers 403/404 and
+    nothing changes; a student's own 毕业进度 has no id in its URL and names only the student."""
+    username, own, other = ROLES[role]
+    client = login(username)
+    before = snapshot()
+    for query in ("", "?course=C02&score=70"):
+        url = f"/graduation/audit/student/{rows[other]['student']}/progress{query}"
+        assert client.get(url).status_code in DENIED, url
+    if role == "student":
+        page = client.get("/space/progress?course=C02&score=70").get_data(as_text=True)
+        assert mentions(page, STUDENT_NAMES[own]) and not mentions(page, STUDENT_NAMES[other])
+    else:
+        page = client.get(f"/graduation/audit/student/{rows[own]['student']}/progress?course=C02&score=70")
+        assert page.status_code == 200 and not mentions(page.get_data(as_text=True), STUDENT_NAMES[other])
+    assert snapshot() == before

@@ -27,6 +27,7 @@ from app.statuses import ConfirmState, GraduationResult, Level, choices, label
 from app.views.bulk import Selection, bulk_action
 from app.views.commands import FAILED, run_command, submit_task
 from app.views.scoped import ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
+from app.views.worksheet import worksheet_page
 
 PER_PAGE = 20
 
@@ -152,10 +153,10 @@ class GraduationAuditView(StudentBarListView):
     route_base = "/graduation/audit"
     list_template = "graduation/audit_list.html"
     list_title = "毕业审核管理"
-    include_route_methods = {"list", "action_post", "detail", "preview"}
+    include_route_methods = {"list", "action_post", "detail", "preview", "progress"}
     # each bulk action is its own permission (can_sync, can_audit, …) in the role table (app/security.py)
     method_permission_name = {
-        "list": "list", "detail": "detail", "preview": "preview", "action_sync": "sync",
+        "list": "list", "detail": "detail", "preview": "preview", "progress": "preview", "action_sync": "sync",
         "action_audit": "audit", "action_override": "override", "action_confirm": "confirm",
         "action_export": "export", "action_publish": "publish",
     }
@@ -200,6 +201,17 @@ class GraduationAuditView(StudentBarListView):
             reasons=[r.to_dict() for r in verdict.reasons],
             notes=[r.to_dict() for r in verdict.notes],
         )
+
+    @expose("/student/<int:student_id>/progress")
+    @has_access
+    def progress(self, student_id: int):
+        """审核预览 as the student's 毕业进度 worksheet, with the same what-if form (nothing is saved)."""
+        try:
+            student = graduation.load_student(student_id, current_scope())
+        except NotFound:
+            abort(404)
+        return worksheet_page(self, student, "graduation/progress.html",
+                              form_action=url_for(".progress", student_id=student.id))
 
     # ------------------------------------------------------------------ bulk actions
 

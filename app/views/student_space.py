@@ -11,6 +11,7 @@ from app.extensions import db
 from app.services import degree, graduation, photos
 from app.services.errors import DomainError, NotFound
 from app.views.files import send_private
+from app.views.worksheet import worksheet_page
 
 
 class StudentSpaceView(BaseView):
@@ -29,6 +30,13 @@ class StudentSpaceView(BaseView):
         student = self._me()
         return self.render_template("student_space/index.html", student=student,
                                     graduation=graduation.student_view(student), degree=degree.student_view(student))
+
+    @expose("/progress")
+    @has_access
+    def progress(self):
+        """毕业进度: the live worksheet of the student's own plan; what-if rows come as ?course=…&score=…
+        (a read: nothing is written, so a plain GET)."""
+        return worksheet_page(self, self._me(), "student_space/progress.html", form_action=url_for(".progress"))
 
     @expose("/photo", methods=["POST"])
     @has_access
@@ -82,3 +90,4 @@ class StudentSpaceView(BaseView):
 
 def register(appbuilder) -> None:
     appbuilder.add_view(StudentSpaceView(), "学生空间", icon="fa-user", label="学生空间")
+    appbuilder.add_link("毕业进度", href="StudentSpaceView.progress", icon="fa-tasks", label="毕业进度")

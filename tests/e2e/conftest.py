@@ -4,6 +4,7 @@ Playwright in Debian's Chromium. Every page visited is saved as a screenshot und
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -52,9 +53,9 @@ def _run(args, env, timeout=600):
     return out
 
 
-@pytest.fixture(scope="session")
-def live_server():
-    """Start the whole system once for the browser session; yields its base URL."""
+@contextlib.contextmanager
+def running_server():
+    """The whole system on a free port with fresh demo data; yields its base URL, stops it on exit."""
     tmp = Path(tempfile.mkdtemp(prefix="gd-e2e-"))
     port = _free_port()
     redis_url = os.environ.get("TEST_REDIS_URL")
@@ -96,14 +97,29 @@ def live_server():
             time.sleep(0.5)
     else:
         raise RuntimeError("server did not start: " + (tmp / "server.log").read_text()[-3000:])
-    yield base
-    for p in procs:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(timeout=10)
-        except Exception:
-            os.killpg(p.pid, signal.SIGKILL)
-    log.close()
+    try:
+        yield base
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=10)
+            except Exception:
+                os.killpg(p.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """Start the whole system once for the browser session; yields its base URL."""
+    with running_server() as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """``running_server`` for a module that needs a system of its own (override ``live_server`` with it)."""
+    return running_server
 
 
 @pytest.fixture(scope="session")

@@ -254,6 +254,12 @@ def test_every_route_answers_the_ce_admin_without_error(app, ce_client, hostile)
     assert not problems, "\n".join(problems)
 
 
+def test_worksheet_routes_are_in_the_matrix(app):
+    """毕业进度's routes (the student's own, an admin's 审核预览 of a student) are requested by the matrix."""
+    endpoints = {r.endpoint for r in _rules(app)}
+    assert {"StudentSpaceView.progress", "GraduationAuditView.progress"} <= endpoints
+
+
 def test_allow_list_is_explicit_and_current(app):
     """Every allow-listed endpoint still exists (a stale entry would hide nothing but mislead)."""
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
