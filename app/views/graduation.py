@@ -230,11 +230,10 @@ class GraduationAuditView(StudentBarListView):
 
     @bulk_action("confirm", "一键确认毕业", verb="执行一键确认毕业", icon="fa-paper-plane")
     def action_confirm(self, selection: Selection):
-        n = run_command(lambda: graduation.confirm(selection.as_filters(), current_scope(), g.user))
-        if n:
-            flash(f"已确认毕业 {n} 名学生，名单已提交继教院", "success")
-        elif n is not FAILED:
-            flash("当前筛选条件下没有未确认的预毕业学生", "info")
+        outcome = run_command(lambda: graduation.confirm(selection.as_filters(), current_scope(), g.user))
+        if outcome is not FAILED:
+            category = ("warning" if outcome.refused else "success") if outcome.confirmed else "info"
+            flash(outcome.message, category)
         return self._back()
 
     @bulk_action("export", "导出", verb="导出", icon="fa-download")
