@@ -168,6 +168,17 @@ def test_override_survives_reaudit_and_is_logged(world, three):
     assert entry.actor_name == "jxd001" and entry.site_id == world.site1.id
 
 
+def test_reaudit_summary_separates_kept_overrides(world, three):
+    """The re-audit's summary counts the students' results and says how many of them are kept hand-set ones."""
+    _good, weak, _away = three
+    audit_site1(world)
+    graduation.override([weak.id], PRE, "线下核实成绩已补录", actor=account("jxd001"))
+    db.session.commit()
+    task = audit_site1(world)
+    assert task.summary == {"预毕业": 2, "不合格": 1, "保留手工修改结果": 1}
+    assert tasks.summary_text(task.summary) == "预毕业 2，不合格 1；其中 1 名保留手工修改结果"
+
+
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_override_without_reason_is_refused(world, three, reason):
     """修改毕业审核结果 needs a 核实说明; without one nothing changes."""
