@@ -91,7 +91,7 @@ def flt(**filters) -> str:
     return GRADUATION_AUDIT + ("?" + urlencode({f"_flt_0_{k}": v for k, v in filters.items()}) if filters else "")
 
 
-_BAR_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
+_BAR_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "confirm_state", "q")
 
 
 def answer_confirmation(client, url: str, data: dict | None, resp, **kw):

@@ -57,6 +57,7 @@ BAR_FILTERS = {
     "site_id": _bar_filter("site_id", "教学点"),
     "major_id": _bar_filter("major_id", "专业"),
     "result": _bar_filter("result", "毕业审核结果"),
+    "confirm_state": _bar_filter("confirm_state", "确认状态"),
     "q": _bar_filter("q", "姓名/学号"),
 }
 
@@ -73,7 +74,8 @@ class StudentBarListView(ScopedModelView):
     datamodel = SQLAInterface(Student)
     list_widget = StudentListWidget
     bulk_items = "学生"
-    bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
+    bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result",
+                                 "confirm_state", "q")
     search_columns = ["enrol_grade", "study_grade", "level", "student_no", "name"]
     order_columns = ["student_no", "name", "enrol_grade", "study_grade", "passed_courses", "earned_credits",
                      "synced_at"]
@@ -137,8 +139,9 @@ class StudentBarListView(ScopedModelView):
 
     def bar_options(self) -> dict:
         options = graduation.filter_options(current_scope())
-        if "result" not in self.bar_keys:
-            options.pop("result")
+        for key in ("result", "confirm_state"):
+            if key not in self.bar_keys:
+                options.pop(key)
         return options
 
 
