@@ -199,6 +199,38 @@ def test_nothing_to_do_stays_on_the_list(app, cohort, site_client, login):
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0
 
 
+# A filter of each list that matches nobody (a list with actions added later must say how to empty it)
+NOBODY = {"GraduationAuditView": {"q": "不存在的人"}, "GraduateListView": {"q": "不存在的人"},
+          "GraduateArchiveView": {"q": "不存在的人"}, "GraduateFormView": {"student_id": "1999999999"}}
+
+
+def test_every_action_with_nothing_to_do_stays_on_its_list(app, cohort, login):
+    """Every list action, nothing ticked: back on the same filtered list (never the home page) with the message —
+    "请先勾选…" for hand changes, "当前筛选条件下没有…" for an empty filter — and nothing ran."""
+    client = login("jjy001")
+    for view_name, name in all_actions(app):
+        view = view_named(app, view_name)
+        where = f"{view_name}.{name}"
+        assert view_name in NOBODY, f"{where}: add the list to NOBODY"
+        list_path = url_path(app, view)
+        resp = bulk_post(client, name, filters=NOBODY[view_name], base=base_of(view), confirm=False)
+        assert resp.status_code == 302, where
+        location = resp.headers["Location"]
+        assert location.startswith(list_path) and "_flt_0_" in location, (where, location)
+        page = client.get(location).get_data(as_text=True)
+        spec = getattr(view.actions[name].func, "_bulk", None)
+        expected = "请先勾选" if spec is not None and spec.needs_ticks else "当前筛选条件下没有"
+        assert expected in page, (where, page[-1500:])
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+def url_path(app, view) -> str:
+    from flask import url_for
+
+    with app.test_request_context():
+        return url_for(f"{view.endpoint}.list")
+
+
 def test_ticked_export_exports_exactly_those(app, cohort, site_client):
     """导出 with two ticked → a task over those two (it used to export the whole filter)."""
     ids = rows_in_scope(view_named(app, "GraduationAuditView"), "jxd001")[:2]
