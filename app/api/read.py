@@ -231,7 +231,8 @@ class TaskApi(ScopedReadApi):
         "requested_by.username": "提交人",
         "created_at": "提交时间", "started_at": "开始时间", "finished_at": "完成时间", "state": "状态",
         "state_label": "状态名称", "done": "已处理", "total": "总数", "percent": "进度（%）", "summary": "结果摘要",
-        "summary_text": "结果摘要（文字，同任务中心）", "result_name": "结果文件", "error": "错误信息", "retry_of_id": "重试自任务",
+        "summary_text": "结果摘要（文字，同任务中心）", "result_name": "结果文件", "error": "错误信息",
+        "retry_of_id": "重试自任务",
     }
 
     derived_columns = ("kind_label", "summary_text")

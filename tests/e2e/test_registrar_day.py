@@ -25,11 +25,12 @@ def navbar_rows(page) -> dict:
       const nav = document.querySelector('.navbar');
       const items = Array.from(document.querySelectorAll('.navbar-nav > li')).filter(li => li.offsetParent);
       const brand = document.querySelector('.navbar-brand');
+      const user = document.querySelector('#user-menu');
       return {height: nav.getBoundingClientRect().height,
               brand: brand ? brand.getBoundingClientRect().height : 0,
               tops: items.map(li => Math.round(li.getBoundingClientRect().top)),
               texts: items.map(li => li.innerText.trim()),
-              user: document.querySelector('#user-menu') ? document.querySelector('#user-menu').getBoundingClientRect().top : null};
+              user: user ? user.getBoundingClientRect().top : null};
     }""")
 
 

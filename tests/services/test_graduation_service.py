@@ -241,7 +241,8 @@ def test_confirm_outside_window_is_refused(world, three):
     audit_site1(world)
     with pytest.raises(DomainError) as err:
         graduation.confirm({}, site_scope(world), account("jxd001"), now=dt.datetime(2024, 12, 10, 2, 0))
-    assert err.value.message == "2020级 高起本 批次不在确认毕业时间内（2024-11-25 00:00:00 至 2024-12-06 00:00:00），未确认 1 名"
+    assert err.value.message == ("2020级 高起本 批次不在确认毕业时间内（2024-11-25 00:00:00 至 2024-12-06 00:00:00），"
+                                 "未确认 1 名")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(GraduationAudit)
                              .where(GraduationAudit.confirmed_at.is_not(None))) == 0

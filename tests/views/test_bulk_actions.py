@@ -238,7 +238,7 @@ def test_select_all_of_the_filter_runs_on_every_page(app, cohort, site_client, s
     view = view_named(app, "GraduationAuditView")
     expected = rows_in_scope(view, "jxd001", enrol_grade=2020)
     assert len(expected) >= 2
-    page = site_client.get(f"/graduation/audit/?_flt_0_enrol_grade=2020&psize_GraduationAuditView=1"
+    page = site_client.get("/graduation/audit/?_flt_0_enrol_grade=2020&psize_GraduationAuditView=1"
                            ).get_data(as_text=True)
     assert "data-select-all-bar" in page
     assert f"选择全部 {len(expected)} 条符合筛选条件的学生" in page

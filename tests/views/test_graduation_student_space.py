@@ -102,7 +102,8 @@ def test_closed_degree_window_says_when(newcomer, login):
     db.session.commit()
     section = _degree_section(login("2020010008", "student").get("/space/").get_data(as_text=True))
     assert 'id="btn-apply-degree"' not in section
-    assert re.search(r"学位申请时间为 2024-03-01[^，]* 至 2024-03-15[^，]*，现在不在申请时间内，暂不能申请学位。", section)
+    assert re.search(r"学位申请时间为 2024-03-01[^，]* 至 2024-03-15[^，]*，现在不在申请时间内，暂不能申请学位。",
+                     section)
 
 
 @pytest.mark.parametrize("published,confirmed,line", [
