@@ -109,3 +109,23 @@ def test_student_space_one_status_line(person):
     if not section.locator("#btn-apply-degree").count() and "已申请" not in section.inner_text():
         why = section.locator("#degree-why-not").inner_text()
         assert why.startswith(("你的", "学位申请时间为", "当前没有你")) and "不能申请学位" in why, why
+
+
+def test_form_review_with_nothing_ticked_stays_on_the_list(person):
+    """毕业生登记表 审核通过 with nothing ticked: the server's count confirmation, then back on the list with the
+    message (FAB's list only said "No row selected")."""
+    p = at_1366(person, "form_review", "jxd001")
+    p.menu("学籍管理", "毕业生登记表")
+    page = p.page
+    assert page.locator("input.action_check:checked").count() == 0
+    page.locator(".btn-group:has(a.review_form_menu_item) .dropdown-toggle").click()
+    page.locator("a.review_form_menu_item").click()
+    page.wait_for_load_state()
+    message = page.locator("#bulk-confirm-message").inner_text()
+    assert re.match(r"将对当前筛选的 \d+ 名学生审核通过，确定吗？", message), message
+    p.shot("登记表_审核通过_确认")
+    page.locator(".bulk-confirm button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "/graduate_forms/list/" in page.url, page.url
+    assert "已审核" in p.flashes(), p.flashes()
+    p.shot("登记表_审核通过_完成")
