@@ -91,7 +91,7 @@ def flt(**filters) -> str:
     return GRADUATION_AUDIT + ("?" + urlencode({f"_flt_0_{k}": v for k, v in filters.items()}) if filters else "")
 
 
-_BAR_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
+_BAR_KEYS = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "confirm_state", "q")
 DEGREE_AUDIT, DEGREE_UNAPPLIED, DEGREE_GRANTS = "/degree/audit/", "/degree/audit/unapplied/", "/degree/grants/"
 _DEGREE_BAR_KEYS = ("batch_id", "result", "published", "site_id", "major_id", "grade", "level", "q")
 # the former POST addresses of the degree buttons → (list, FAB action)

@@ -64,6 +64,12 @@ def add_result_components(api_spec) -> None:
         "CountResult": {"type": "object", "properties": {
             "count": {"type": "integer", "description": "处理的学生或申请数"},
             "skipped": {"type": "integer", "description": "按筛选条件跳过的数目（仅批量终审）"},
+            "refused": {"type": "array", "description": "确认时间已过或未到而未确认的批次（仅一键确认毕业）",
+                        "items": {"type": "object", "properties": {
+                            "batch": {"type": "string", "description": "批次，如 2021级 高起本 批次"},
+                            "window": {"type": "string", "description": "确认毕业时间"},
+                            "count": {"type": "integer", "description": "未确认的学生数"},
+                            "message": {"type": "string"}}}},
             "message": {"type": "string"},
         }},
     }

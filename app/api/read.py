@@ -231,13 +231,15 @@ class TaskApi(ScopedReadApi):
         "requested_by.username": "提交人",
         "created_at": "提交时间", "started_at": "开始时间", "finished_at": "完成时间", "state": "状态",
         "state_label": "状态名称", "done": "已处理", "total": "总数", "percent": "进度（%）", "summary": "结果摘要",
-        "result_name": "结果文件", "error": "错误信息", "retry_of_id": "重试自任务",
+        "summary_text": "结果摘要（文字，同任务中心）", "result_name": "结果文件", "error": "错误信息",
+        "retry_of_id": "重试自任务",
     }
 
-    derived_columns = ("kind_label",)
+    derived_columns = ("kind_label", "summary_text")
 
     def decorate_row(self, row: dict) -> None:
         row["kind_label"] = tasks.TASK_KINDS.get(row.get("kind"), row.get("kind"))
+        row["summary_text"] = tasks.summary_text(row.get("summary"))
 
     def _reap_stale(self, pk=None) -> None:
         """As the 任务中心 page does: tasks whose worker died read 失败, not 执行中 forever."""

@@ -94,7 +94,8 @@ class GraduationWorkflowApi(WorkflowApi):
           summary: 一键确认毕业
           description: >-
             将勾选的学生或筛选条件下所有未确认的预毕业学生确认毕业（提交继教院）；
-            仅在毕业批次的确认时间内允许，否则返回 400 且不做任何修改。
+            仅在毕业批次的确认时间内允许：确认时间外的批次不确认，并在 refused 中列出批次、时间和人数；
+            所有相关批次都在确认时间外时返回 400 且不做任何修改。
           requestBody:
             required: true
             content:
@@ -110,10 +111,12 @@ class GraduationWorkflowApi(WorkflowApi):
                     $ref: '#/components/schemas/CountResult'
         """
         body = load_body(GraduationSelectionSchema())
-        n = graduation.confirm(body.get("filters") or {}, current_scope(), g.user, student_ids=body.get("ids") or None)
+        outcome = graduation.confirm(body.get("filters") or {}, current_scope(), g.user,
+                                     student_ids=body.get("ids") or None)
         self._commit()
-        message = f"已确认毕业 {n} 名学生，名单已提交继教院" if n else "当前筛选条件下没有未确认的预毕业学生"
-        return self.response(200, count=n, message=message)
+        refused = [{"batch": r.name, "window": r.window, "count": r.count, "message": r.message}
+                   for r in outcome.refused]
+        return self.response(200, count=outcome.confirmed, refused=refused, message=outcome.message)
 
     @expose("/override", methods=["POST"])
     @protect()

@@ -28,6 +28,19 @@ TASK_KINDS: dict[str, str] = {k.value: label(k) for k in TaskKind}
 # Kinds split into chunks (app.jobs.registry.FANOUTS, checked by a test): their jobs are one per chunk.
 FANNED_OUT_KINDS = frozenset({TaskKind.GRADUATION_AUDIT.value, TaskKind.GRADUATION_SYNC.value,
                               TaskKind.DEGREE_AUDIT.value})
+# Summary key of an audit: how many of its results are hand-set results it kept (counted inside the results).
+KEPT_OVERRIDES_KEY = "保留手工修改结果"
+
+
+def summary_text(summary) -> str:
+    """{"预毕业": 56, "不合格": 26, "保留手工修改结果": 1} → "预毕业 56，不合格 26；其中 1 名保留手工修改结果"."""
+    if not summary:
+        return ""
+    if not isinstance(summary, dict):
+        return str(summary)
+    text = "，".join(f"{k} {v}" for k, v in summary.items() if k != KEPT_OVERRIDES_KEY)
+    kept = summary.get(KEPT_OVERRIDES_KEY)
+    return f"{text}；其中 {kept} 名{KEPT_OVERRIDES_KEY}" if kept else text
 
 
 class Progress(Protocol):

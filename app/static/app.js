@@ -2,6 +2,11 @@
  *  data-confirm="问题"          on a submit button (click) or a form (submit): asks before sending.
  *  data-check-all="selector"    on a checkbox: ticks or unticks every box the selector finds.
  *  #task-table[data-status-url] 任务中心: polls the status of unfinished tasks every 2 s and redraws them.
+ *  [data-select-all-bar]       after data-check-all ticked a whole page: offers "选择全部 N 条符合筛选条件的学生",
+ *                               which enables the form's select_all=N (the server recounts); any untick clears it.
+ *  a.<name>_menu_item          an action of a FAB list widget (登记表 审核通过): with nothing ticked FAB only said
+ *                               "No row selected"; now it posts the action with the page's filter, and the server
+ *                               answers with its count confirmation (or back to the list with its message).
  *  button[data-bulk-confirm]    a list's bulk action (app/views/bulk.py): with nothing ticked, confirms the server's
  *                               sentence "将对当前筛选的 N 名学生…" (N = data-bulk-count, the server's count of the
  *                               filter) and posts N back; the server checks it and asks on its own page if it changed.
@@ -24,16 +29,44 @@
     }
   }, true);
 
+  function selectAllBar(form) {
+    return form ? form.querySelector("[data-select-all-bar]") : null;
+  }
+  function showWhole(bar, whole) {
+    var input = bar.querySelector("input[name=select_all]");
+    input.disabled = !whole;
+    bar.querySelector("[data-select-page]").hidden = whole;
+    bar.querySelector("[data-select-filter]").hidden = !whole;
+  }
+
   document.addEventListener("change", function (e) {
     var box = e.target;
     var selector = box.getAttribute && box.getAttribute("data-check-all");
-    if (!selector) { return; }
+    var bar = selectAllBar(box.form);
+    if (!selector) {
+      if (bar && box.name === "rowid" && !box.checked) { showWhole(bar, false); bar.hidden = true; }
+      return;
+    }
     document.querySelectorAll(selector).forEach(function (b) { b.checked = box.checked; });
+    if (bar) { showWhole(bar, false); bar.hidden = !box.checked; }
+  });
+
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("[data-select-all], [data-select-clear]") : null;
+    var bar = link && link.closest("[data-select-all-bar]");
+    if (!bar) { return; }
+    e.preventDefault();
+    showWhole(bar, link.hasAttribute("data-select-all"));
   });
 
   document.addEventListener("click", function (e) {
     var btn = e.target.closest ? e.target.closest("button[data-bulk-confirm]") : null;
     var form = btn && btn.form;
+    var whole = form && form.querySelector("input[name=select_all]:not([disabled])");
+    if (whole) {  // every page of the filter: the count was chosen on the page; ask once more, as for no ticks
+      if (!window.confirm(btn.getAttribute("data-bulk-confirm"))) { e.preventDefault(); }
+      return;
+    }
     if (!form || form.querySelector("input[name=rowid]:checked, input[name=ids]:checked")) { return; }
     if (!window.confirm(btn.getAttribute("data-bulk-confirm"))) {
       e.preventDefault();
@@ -45,6 +78,22 @@
     input.value = btn.getAttribute("data-bulk-count");
     form.appendChild(input);
   });
+
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("a[class$='_menu_item']") : null;
+    var form = document.getElementById("action_form");
+    if (!link || !form || document.querySelector("input.action_check:checked")) { return; }
+    e.preventDefault();
+    e.stopPropagation();  // capture phase: FAB's own handler on the link never runs
+    form.querySelector("input[name=action]").value = link.className.replace(/_menu_item$/, "");
+    var filters = new URLSearchParams();
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      if (key.indexOf("_flt_") === 0) { filters.append(key, value); }
+    });
+    var query = filters.toString();
+    form.action = form.getAttribute("action").split("?")[0] + (query ? "?" + query : "");
+    form.submit();
+  }, true);
 
   function watchTasks(table) {
     var statusUrl = table.getAttribute("data-status-url");

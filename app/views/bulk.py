@@ -5,6 +5,9 @@
 - nothing ticked → the list's current FAB filter, but only after a confirmation page that states
   the count computed here, on the server, for the filter and the scope ("将对当前筛选的 83 名学生
   执行毕业审核，确定吗？"); the confirmation posts the count back and a changed count asks again;
+- "选择全部 N 条符合筛选条件的学生" (offered after 全选 ticks a page, ``_select_all.html``) posts
+  ``select_all=N``: the ticked rows are set aside and it is the nothing-ticked path with N as the confirmed
+  count — the server recounts, and a different count asks again on the confirmation page;
 - actions that change results by hand (``needs_ticks``) refuse nothing-ticked with a message;
 - nothing to do (empty filter) → back to the same filtered list with a message, never elsewhere;
 - a role without the action's permission gets 403 and nothing changes.
@@ -28,6 +31,7 @@ from flask_babel import gettext
 from app.services.common import posted_ids
 from app.services.errors import NotFound
 
+SELECT_ALL = "select_all"  # form field of "选择全部 N 条符合筛选条件的学生": the count the person saw
 MAX_TICKED = 1000  # a list page shows at most PAGE_SIZE_MAX rows; more ticked ids is not a page's post
 LIST_ARG = re.compile(r"^(_flt_\d_|_oc_|_od_|psize_|page_)")
 _FILTER_ARG = re.compile(r"^_flt_(\d)_(.+)$")
@@ -200,7 +204,8 @@ class BulkActionsMixin:
         read_filter_args(self._filters, self.list_request_args())
         act = self.actions[name]
         spec: BulkSpec = getattr(act.func, "_bulk", None) or BulkSpec(verb=str(act.text))
-        rows = self._ticked()
+        whole = request.form.get(SELECT_ALL, "").strip()  # every page of the filter: ticks set aside
+        rows = [] if whole else self._ticked()
         if rows:
             return self._run(act, spec, rows, len(rows))
         if spec.needs_ticks:
@@ -212,7 +217,7 @@ class BulkActionsMixin:
             flash(gettext("当前筛选条件下没有%(items)s，未%(verb)s", items=gettext(self.bulk_items),
                           verb=gettext(spec.verb)), "info")
             return redirect(self.list_url())
-        if request.form.get("confirmed") != str(count):
+        if str(count) not in (request.form.get("confirmed"), whole):
             return self._confirm_page(act, spec, count)
         return self._run(act, spec, None, count)
 

@@ -58,6 +58,7 @@ BAR_FILTERS = {
     "site_id": _bar_filter("site_id", "教学点"),
     "major_id": _bar_filter("major_id", "专业"),
     "result": _bar_filter("result", "毕业审核结果"),
+    "confirm_state": _bar_filter("confirm_state", "确认状态"),
     "q": _bar_filter("q", "姓名/学号"),
 }
 
@@ -74,7 +75,8 @@ class StudentBarListView(ScopedModelView):
     datamodel = SQLAInterface(Student)
     list_widget = StudentListWidget
     bulk_items = "学生"
-    bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result", "q")
+    bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result",
+                                 "confirm_state", "q")
     search_columns = ["enrol_grade", "study_grade", "level", "student_no", "name"]
     order_columns = ["student_no", "name", "enrol_grade", "study_grade", "passed_courses", "earned_credits",
                      "synced_at"]
@@ -138,8 +140,9 @@ class StudentBarListView(ScopedModelView):
 
     def bar_options(self) -> dict:
         options = graduation.filter_options(current_scope())
-        if "result" not in self.bar_keys:
-            options.pop("result")
+        for key in ("result", "confirm_state"):
+            if key not in self.bar_keys:
+                options.pop(key)
         return options
 
 
@@ -245,11 +248,10 @@ class GraduationAuditView(StudentBarListView):
 
     @bulk_action("confirm", "一键确认毕业", verb="执行一键确认毕业", icon="fa-paper-plane")
     def action_confirm(self, selection: Selection):
-        n = run_command(lambda: graduation.confirm(selection.as_filters(), current_scope(), g.user))
-        if n:
-            flash(f"已确认毕业 {n} 名学生，名单已提交继教院", "success")
-        elif n is not FAILED:
-            flash("当前筛选条件下没有未确认的预毕业学生", "info")
+        outcome = run_command(lambda: graduation.confirm(selection.as_filters(), current_scope(), g.user))
+        if outcome is not FAILED:
+            category = ("warning" if outcome.refused else "success") if outcome.confirmed else "info"
+            flash(outcome.message, category)
         return self._back()
 
     @bulk_action("export", "导出", verb="导出", icon="fa-download")

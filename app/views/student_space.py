@@ -8,7 +8,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.extensions import db
-from app.services import degree, graduation, photos
+from app.services import degree, graduation, photos, student_space
 from app.services.errors import DomainError, NotFound
 from app.views.files import send_private
 from app.views.worksheet import worksheet_page
@@ -28,8 +28,9 @@ class StudentSpaceView(BaseView):
     @has_access
     def index(self):
         student = self._me()
+        mine = graduation.student_view(student)
         return self.render_template("student_space/index.html", student=student,
-                                    graduation=graduation.student_view(student), degree=degree.student_view(student))
+                                    graduation=mine, degree=student_space.degree_view(student, mine))
 
     @expose("/progress")
     @has_access

@@ -21,6 +21,7 @@ from app.jobs import runner
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
 from app.services import tasks
+from app.services.tasks import summary_text
 from app.statuses import TaskState
 from app.views.scoped import ClampedModelView, clamp_page_size
 
@@ -31,15 +32,6 @@ _OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
 def state_text(task: Task) -> str:
     """排队中 / 执行中 / 处理成功 / 失败 — the manual says 处理成功 for a finished task."""
     return "处理成功" if task.state == TaskState.SUCCEEDED.value else task.state_label
-
-
-def summary_text(summary) -> str:
-    """{"预毕业": 812, "不合格": 95} → "预毕业 812，不合格 95"."""
-    if not summary:
-        return ""
-    if isinstance(summary, dict):
-        return "，".join(f"{k} {v}" for k, v in summary.items())
-    return str(summary)
 
 
 def task_json(task: Task) -> dict:

@@ -137,7 +137,7 @@ def test_selecting_columns_cannot_reach_hidden_ones(data, api):
     client = api("jjy001")
     resp = client.get(f"/api/v1/tasks/?q={prison.dumps({'columns': ['params', 'result_path', 'id']})}")
     assert resp.status_code == 200
-    assert all(set(row) <= {"id", "kind_label"} for row in resp.get_json()["result"])
+    assert all(set(row) <= {"id", "kind_label", "summary_text"} for row in resp.get_json()["result"])
     resp = client.get(f"/api/v1/tasks/?q={prison.dumps({'columns': ['requested_by.password']})}")
     assert resp.status_code == 200
     assert all(set(row.get("requested_by") or {}) <= {"username"} for row in resp.get_json()["result"])

@@ -112,8 +112,31 @@ def test_confirm_outside_window_changes_nothing(data, api):
     before = snapshot()
     resp = api("jxd001").post(f"{GRAD}/confirm", json={"ids": [data["s1"]]})
     assert resp.status_code == 400
-    assert resp.get_json()["message"].startswith("不在确认毕业时间内（2024-11-25 00:00:00 至 2024-12-06 00:00:00")
+    assert resp.get_json()["message"] == ("2020级 高起本 批次不在确认毕业时间内（2024-11-25 00:00:00 至 "
+                                          "2024-12-06 00:00:00），未确认 1 名")
     assert snapshot() == before
+
+
+def test_confirm_names_the_closed_batch_and_confirms_the_open_one(data, api):
+    """A selection spanning an open and a closed batch: 200, the open one confirmed, the closed one in ``refused``."""
+    from tests import factories
+
+    world = data["world"]
+    closed = factories.graduation_batch(open_now=False, name="2021级高起本毕业批次", grade=2021)
+    late = factories.student(world.site1, world.major1, no="2021010001", name="孙一", grade=2021)
+    db.session.add(GraduationAudit(student_id=late.id, batch_id=closed.id, result="pre_graduate",
+                                   computed_result="pre_graduate"))
+    db.session.commit()
+    late_id = late.id
+    resp = api("jxd001").post(f"{GRAD}/confirm", json={"ids": [data["s1"], late_id]})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["count"] == 1
+    assert body["refused"] == [{"batch": "2021级 高起本 批次", "window": "2024-11-25 00:00:00 至 2024-12-06 00:00:00",
+                                "count": 1, "message": "2021级 高起本 批次不在确认毕业时间内（2024-11-25 00:00:00 至 "
+                                                       "2024-12-06 00:00:00），未确认 1 名"}]
+    assert body["message"] == "已确认毕业 1 名学生，名单已提交继教院；" + body["refused"][0]["message"]
+    assert audit_row(data["s1"]).confirmed_at is not None and audit_row(late_id).confirmed_at is None
 
 
 def test_override_sets_result_and_logs(data, api):

@@ -273,13 +273,14 @@ def test_3_site_admin_exports_archives(person):
 
 
 def test_4_student_applies_for_degree(person):
-    """Student 2020010001 (预毕业, now 已毕业) sees the result in 学生空间 and applies for the degree."""
+    """Student 2020010001 (预毕业, now 已毕业) sees 毕业状态 已毕业 in 学生空间 and applies for the degree."""
     p = person("student")
     p.login(DEMO_STUDENT, student=True)
     page = p.page
     expect(page.locator("h2")).to_have_text("学生空间")
     grad = page.locator("#graduation").inner_text()
-    assert "预毕业" in grad and "已毕业" in grad and re.search(r"毕业证书编号：\d{18}", grad), grad
+    # one state (issue 16): 已毕业, not "毕业审核结果：预毕业 · 确认状态：已毕业"
+    assert "毕业状态：已毕业" in grad and "确认状态" not in grad and re.search(r"毕业证书编号：\d{18}", grad), grad
     degree = page.locator("#degree-section")
     expect(degree).to_contain_text("学生申请状态：未申请")
     flash = p.confirm_click(page.locator("#btn-apply-degree"), "确认提交学位申请", "申请学位")

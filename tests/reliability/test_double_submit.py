@@ -235,7 +235,7 @@ def test_twenty_parallel_confirm_calls(app, pre_graduates):
     scope_org = db.session.get(Account, site_id).org_id
 
     def confirm():
-        return graduation.confirm({}, Scope("site", org_id=scope_org), db.session.get(Account, site_id))
+        return graduation.confirm({}, Scope("site", org_id=scope_org), db.session.get(Account, site_id)).confirmed
 
     outcomes = _in_parallel(app, 20, confirm)
     db.session.expire_all()

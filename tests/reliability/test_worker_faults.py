@@ -165,7 +165,7 @@ def test_worker_killed_mid_audit_is_reaped_and_the_retry_completes_it(fresh):
     scope = scope_of(actor)
     # before: site 101 audited and its 预毕业 confirmed; overrides on audited and on never-audited students
     _audit_inline(app, {"site_id": 101})
-    assert graduation.confirm({"site_id": 101}, scope, actor) > 0
+    assert graduation.confirm({"site_id": 101}, scope, actor).confirmed > 0
     db.session.commit()
     site101 = _rows("SELECT a.student_id, a.result, a.confirmed_at FROM graduation_audit a "
                     "JOIN student s ON s.id = a.student_id WHERE s.site_id = 101 ORDER BY s.student_no")
@@ -328,7 +328,7 @@ def test_worker_killed_inside_a_publish_transaction_leaves_no_number_used_or_ski
     app = fresh.app
     actor = _admin()
     _audit_inline(app, {}, [r[0] for r in _rows("SELECT id FROM student WHERE site_id BETWEEN 101 AND 105")])
-    confirmed = graduation.confirm({}, scope_of(actor), actor)
+    confirmed = graduation.confirm({}, scope_of(actor), actor).confirmed
     db.session.commit()
     groups = _publish_groups()
     assert sum(map(len, groups)) == confirmed > 2000

@@ -168,6 +168,17 @@ def test_override_survives_reaudit_and_is_logged(world, three):
     assert entry.actor_name == "jxd001" and entry.site_id == world.site1.id
 
 
+def test_reaudit_summary_separates_kept_overrides(world, three):
+    """The re-audit's summary counts the students' results and says how many of them are kept hand-set ones."""
+    _good, weak, _away = three
+    audit_site1(world)
+    graduation.override([weak.id], PRE, "线下核实成绩已补录", actor=account("jxd001"))
+    db.session.commit()
+    task = audit_site1(world)
+    assert task.summary == {"预毕业": 2, "不合格": 1, "保留手工修改结果": 1}
+    assert tasks.summary_text(task.summary) == "预毕业 2，不合格 1；其中 1 名保留手工修改结果"
+
+
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_override_without_reason_is_refused(world, three, reason):
     """修改毕业审核结果 needs a 核实说明; without one nothing changes."""
@@ -230,10 +241,33 @@ def test_confirm_outside_window_is_refused(world, three):
     audit_site1(world)
     with pytest.raises(DomainError) as err:
         graduation.confirm({}, site_scope(world), account("jxd001"), now=dt.datetime(2024, 12, 10, 2, 0))
-    assert err.value.message == "不在确认毕业时间内（2024-11-25 00:00:00 至 2024-12-06 00:00:00）"
+    assert err.value.message == ("2020级 高起本 批次不在确认毕业时间内（2024-11-25 00:00:00 至 2024-12-06 00:00:00），"
+                                 "未确认 1 名")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(GraduationAudit)
                              .where(GraduationAudit.confirmed_at.is_not(None))) == 0
+
+
+def test_closed_batch_does_not_block_open_ones(world, three):
+    """A filter spanning batches: the open batch is confirmed, the closed one is named with its window and count."""
+    good, _weak, _away = three
+    audit_site1(world)
+    closed = factories.graduation_batch(open_now=False, name="2021级高起本毕业批次", grade=2021)
+    late = [factories.student(world.site1, world.major1, no=f"202101000{i}", name=f"孙{i}", grade=2021)
+            for i in (1, 2)]
+    for s in late:
+        db.session.add(GraduationAudit(student_id=s.id, batch_id=closed.id, result=PRE, computed_result=PRE))
+    db.session.commit()
+    outcome = graduation.confirm({}, site_scope(world), account("jxd001"))
+    db.session.commit()
+    assert outcome.confirmed == 1
+    assert [(r.name, r.count) for r in outcome.refused] == [("2021级 高起本 批次", 2)]
+    assert outcome.message == ("已确认毕业 1 名学生，名单已提交继教院；2021级 高起本 批次不在确认毕业时间内"
+                               "（2024-11-25 00:00:00 至 2024-12-06 00:00:00），未确认 2 名")
+    assert audit_row(good).confirmed_at is not None
+    assert all(audit_row(s).confirmed_at is None for s in late)
+    assert db.session.scalar(select(func.count()).select_from(OperationLog)
+                             .where(OperationLog.action == "graduation_confirm")) == 1
 
 
 def test_confirm_window_uses_shanghai_wall_time(world, three):
@@ -245,16 +279,17 @@ def test_confirm_window_uses_shanghai_wall_time(world, three):
     with pytest.raises(DomainError):
         graduation.confirm({}, site_scope(world), account("jxd001"), now=dt.datetime(2024, 11, 24, 15, 30))
     db.session.rollback()
-    assert graduation.confirm({}, site_scope(world), account("jxd001"), now=dt.datetime(2024, 11, 24, 16, 30)) == 1
+    outcome = graduation.confirm({}, site_scope(world), account("jxd001"), now=dt.datetime(2024, 11, 24, 16, 30))
+    assert outcome.confirmed == 1
 
 
 def test_confirm_inside_window_is_idempotent(world, three):
     """Confirming twice has the effect of once: only 预毕业 rows, one log entry each."""
     good, weak, _away = three
     audit_site1(world)
-    assert graduation.confirm({}, site_scope(world), account("jxd001")) == 1
+    assert graduation.confirm({}, site_scope(world), account("jxd001")).confirmed == 1
     db.session.commit()
-    assert graduation.confirm({}, site_scope(world), account("jxd001")) == 0
+    assert graduation.confirm({}, site_scope(world), account("jxd001")).confirmed == 0
     db.session.commit()
     assert audit_row(good).confirmed_at is not None and audit_row(weak).confirmed_at is None
     assert db.session.scalar(select(func.count()).select_from(OperationLog)

@@ -70,6 +70,7 @@ def spy(app, monkeypatch):
 
         if hasattr(original.func, "_bulk"):
             fake._bulk = original.func._bulk
+        fake.__name__ = original.func.__name__  # FAB maps the permission by the function's name
         monkeypatch.setitem(view.actions, name, ActionItem(original.name, original.text, original.confirmation,
                                                            original.icon, original.multiple, original.single, fake))
         return calls
@@ -223,6 +224,82 @@ def test_nothing_to_do_stays_on_the_list(app, cohort, site_client, login):
     resp = bulk_post(site_client, "review_form", base="/graduate_forms/", filters={"state": "draft"})
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/graduate_forms/list/"), resp.headers
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+# A filter of each list that matches nobody (a list with actions added later must say how to empty it)
+NOBODY = {"GraduationAuditView": {"q": "不存在的人"}, "GraduateListView": {"q": "不存在的人"},
+          "GraduateArchiveView": {"q": "不存在的人"}, "GraduateFormView": {"student_id": "1999999999"},
+          "DegreeAuditView": {"q": "不存在的人"}, "DegreeGrantView": {"q": "不存在的人"},
+          "DegreeUnappliedView": {"q": "不存在的人"}, "CourseExceptionView": {"student_id": "1999999999"}}
+
+
+def test_every_action_with_nothing_to_do_stays_on_its_list(app, cohort, login):
+    """Every list action, nothing ticked: back on the same filtered list (never the home page) with the message —
+    "请先勾选…" for hand changes, "当前筛选条件下没有…" for an empty filter — and nothing ran."""
+    clients: dict = {}
+    for view_name, name in all_actions(app):
+        view = view_named(app, view_name)
+        where = f"{view_name}.{name}"
+        assert view_name in NOBODY, f"{where}: add the list to NOBODY"
+        # the CE admin where the role table lets it, else the first staff role that may (初审: a site, 终审: a college)
+        username = next(u for u in ("jjy001", "xy001", "jxd001") if may(app, u, view, name))
+        if username not in clients:
+            clients[username] = login(username)
+        client = clients[username]
+        list_path = url_path(app, view)
+        resp = bulk_post(client, name, filters=NOBODY[view_name], base=base_of(view), confirm=False)
+        assert resp.status_code == 302, where
+        location = resp.headers["Location"]
+        assert location.startswith(list_path) and "_flt_0_" in location, (where, location)
+        page = client.get(location).get_data(as_text=True)
+        spec = getattr(view.actions[name].func, "_bulk", None)
+        expected = "请先勾选" if spec is not None and spec.needs_ticks else "当前筛选条件下没有"
+        assert expected in page, (where, page[-1500:])
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+def url_path(app, view) -> str:
+    from flask import url_for
+
+    with app.test_request_context():
+        return url_for(f"{view.endpoint}.list")
+
+
+def test_select_all_of_the_filter_runs_on_every_page(app, cohort, site_client, spy):
+    """After 全选, "选择全部 N 条符合筛选条件的学生" posts select_all=N with the page's ticks: the ticks are set aside
+    and the action gets the filter, once the server's own count is N; another N asks on the confirmation page."""
+    view = view_named(app, "GraduationAuditView")
+    expected = rows_in_scope(view, "jxd001", enrol_grade=2020)
+    assert len(expected) >= 2
+    page = site_client.get("/graduation/audit/?_flt_0_enrol_grade=2020&psize_GraduationAuditView=1"
+                           ).get_data(as_text=True)
+    assert "data-select-all-bar" in page
+    assert f"选择全部 {len(expected)} 条符合筛选条件的学生" in page
+    assert f'name="select_all" value="{len(expected)}" disabled' in page
+    calls = spy(view, "audit")
+    page_ticks = expected[:1]
+    resp = bulk_post(site_client, "audit", filters={"enrol_grade": 2020}, ids=page_ticks,
+                     form={"select_all": str(len(expected) + 1)})
+    assert resp.status_code == 200 and calls == []  # a count the server does not find: asked again
+    assert f"将对当前筛选的 {len(expected)} 名学生" in resp.get_data(as_text=True)
+    resp = bulk_post(site_client, "audit", filters={"enrol_grade": 2020}, ids=page_ticks,
+                     form={"select_all": str(len(expected))})
+    assert resp.status_code == 302 and len(calls) == 1
+    got = calls[0]
+    assert isinstance(got, Selection) and got.ids == [] and got.count == len(expected)
+    assert got.filters == {"enrol_grade": "2020"} or got.filters == {"enrol_grade": 2020}
+    # hand changes need ticks: select_all does not stretch 修改毕业审核结果 over the filter
+    calls = spy(view, "override")
+    resp = bulk_post(site_client, "override", filters={"enrol_grade": 2020}, ids=page_ticks,
+                     form={"select_all": str(len(expected)), "override_result": "failed", "reason": "核实"},
+                     follow_redirects=True)
+    assert "请先勾选" in resp.get_data(as_text=True) and calls == []
+
+
+def test_select_all_offer_only_when_the_filter_is_longer_than_the_page(app, cohort, site_client):
+    """A filter that fits on the page needs no "选择全部" (全选 already covers it)."""
+    page = site_client.get("/graduation/audit/?_flt_0_enrol_grade=2020").get_data(as_text=True)
+    assert "data-select-all-bar" not in page
 
 
 def test_ticked_export_exports_exactly_those(app, cohort, site_client):

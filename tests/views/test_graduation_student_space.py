@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -27,7 +28,7 @@ def newcomer(world):
 def test_space_shows_forms_and_status(newcomer, login):
     """The student sees 未审核, the photo upload form and an editable 毕业生登记表 with 提交."""
     page = login("2020010008", "student").get("/space/").get_data(as_text=True)
-    for text in ["毕业审核结果", "未审核", 'action="/space/photo"', 'name="photo"', 'action="/space/form"',
+    for text in ["毕业状态：", "未审核", 'action="/space/photo"', 'name="photo"', 'action="/space/form"',
                  'name="self_assessment"', 'value="1"', "提交", "尚未上传毕业照片"]:
         assert text in page, text
 
@@ -71,3 +72,53 @@ def test_space_lists_reasons_after_audit(newcomer, login, site_client):
     bulk_post(site_client, "audit", filters={"q": "2020010008"})
     page = login("2020010008", "student").get("/space/").get_data(as_text=True)
     assert "不合格" in page and "必修课程未通过：高等数学（4学分）" in page and "未上传毕业照片" in page
+
+
+def _degree_section(page: str) -> str:
+    return page[page.index('id="degree-section"'):]
+
+
+@pytest.mark.parametrize("result,button,sentence", [
+    (None, False, "你的毕业审核结果为未审核，暂不能申请学位。"),
+    ("failed", False, "你的毕业审核结果为不合格，暂不能申请学位。"),
+    ("pre_graduate", True, None),
+])
+def test_apply_button_only_when_the_student_may_apply(newcomer, login, result, button, sentence):
+    """申请学位 appears only when the application would be accepted; otherwise one sentence to the student."""
+    factories.degree_batch()
+    if result is not None:
+        factories.graduation_result(newcomer, result)
+    db.session.commit()
+    section = _degree_section(login("2020010008", "student").get("/space/").get_data(as_text=True))
+    assert ('id="btn-apply-degree"' in section) is button
+    if sentence:
+        assert sentence in section and "该生" not in section
+
+
+def test_closed_degree_window_says_when(newcomer, login):
+    """A 预毕业 student outside the application window reads the window, addressed to them; no button."""
+    factories.degree_batch(open_now=False)
+    factories.graduation_result(newcomer)
+    db.session.commit()
+    section = _degree_section(login("2020010008", "student").get("/space/").get_data(as_text=True))
+    assert 'id="btn-apply-degree"' not in section
+    assert re.search(r"学位申请时间为 2024-03-01[^，]* 至 2024-03-15[^，]*，现在不在申请时间内，暂不能申请学位。",
+                     section)
+
+
+@pytest.mark.parametrize("published,confirmed,line", [
+    (False, False, "毕业状态：<strong class=\"state-pre_graduate\">预毕业</strong>（等待教学点确认毕业）"),
+    (False, True, "毕业状态：<strong class=\"state-confirmed\">已确认</strong>（教学点已确认毕业，等待继教院发布）"),
+    (True, True, "毕业状态：<strong class=\"state-published\">已毕业</strong>"),
+])
+def test_one_graduation_status_line(newcomer, login, published, confirmed, line):
+    """One state, not 毕业审核结果 and 确认状态 side by side (app.audit.confirmation.graduation_state)."""
+    import datetime as dt
+
+    row = factories.graduation_result(newcomer, published=published)
+    if confirmed:
+        row.confirmed_at = dt.datetime(2024, 12, 1)
+    db.session.commit()
+    page = login("2020010008", "student").get("/space/").get_data(as_text=True)
+    assert line in page
+    assert "确认状态：" not in page and "毕业审核结果：" not in page

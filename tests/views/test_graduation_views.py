@@ -216,3 +216,29 @@ def test_override_uses_the_chosen_result_not_the_list_filter(ready, site_client)
     db.session.expire_all()
     audit = db.session.scalar(select(GraduationAudit).where(GraduationAudit.student_id == ready.student1.id))
     assert audit.override_result == FAILED
+
+
+def test_confirm_state_filter_is_in_the_bar_the_url_and_the_export(ready, site_client):
+    """毕业审核管理's 确认状态 filter (未确认 / 已确认 / 已毕业): offered in the bar, kept in the pager's and the
+    sort links' URLs, and the export of the filter carries it (the task lists only the filtered students)."""
+    other = factories.student(ready.site1, ready.major1, no="2020010009", name="钱九")
+    factories.grades(other, factories.ALL_PASS)
+    db.session.commit()
+    bulk_post(site_client, "audit")
+    bulk_post(site_client, "confirm", ids=ready.student1.id)
+    page = site_client.get("/graduation/audit/").get_data(as_text=True)
+    assert 'name="_flt_0_confirm_state"' in page
+    for code, text in (("unconfirmed", "未确认"), ("confirmed", "已确认"), ("published", "已毕业")):
+        assert f'<option value="{code}" >{text}</option>' in page, code
+    page = site_client.get(flt(confirm_state="confirmed")).get_data(as_text=True)
+    assert "2020010001" in page and "2020010009" not in page
+    assert '<option value="confirmed" selected>' in page
+    assert "_flt_0_confirm_state=confirmed" in page  # sort links and page-size links keep the filter
+    page = site_client.get(flt(confirm_state="unconfirmed")).get_data(as_text=True)
+    assert "2020010009" in page and "2020010001" not in page
+    before = count(Task)
+    bulk_post(site_client, "export", filters={"confirm_state": "confirmed"})
+    task = db.session.scalars(select(Task).order_by(Task.id.desc())).first()
+    assert count(Task) == before + 1 and task.kind == "list_export"
+    assert task.params["filters"].get("confirm_state") == "confirmed" and task.total == 1
+    assert "确认状态 已确认" in task.scope_text

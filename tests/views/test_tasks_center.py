@@ -56,6 +56,18 @@ def test_task_row_shows_state_summary_and_progress(three, site_client):
     assert 'style="width: 100%"' in page and "907/907" in page
 
 
+def test_audit_summary_names_kept_overrides_on_page_and_api(app, world, site_client):
+    """The task center and the API's task rows say how many results are kept hand-set ones, the same words."""
+    summary = {"预毕业": 56, "不合格": 26, "保留手工修改结果": 1}
+    make_task("jxd001", "范围-复审", kind="graduation_audit", summary=summary, done=82, total=82)
+    sentence = "预毕业 56，不合格 26；其中 1 名保留手工修改结果"
+    assert sentence in site_client.get("/tasks/").get_data(as_text=True)
+    from tests.api.conftest import ApiClient
+
+    rows = ApiClient(app, "jxd001").get("/api/v1/tasks/").get_json()["result"]
+    assert [r["summary_text"] for r in rows if r["scope_text"] == "范围-复审"] == [sentence]
+
+
 def test_other_orgs_task_is_404_everywhere(three, site_client):
     """Download, retry and status of another organisation's task answer 404 and create nothing."""
     other = three["site2"]

@@ -76,6 +76,7 @@ def archive_filter_options(scope: Scope) -> dict:
     """Dropdowns of the archive filter bar: only values from the scope's own students."""
     options = graduation.filter_options(scope)
     options.pop("result", None)
+    options.pop("confirm_state", None)
     options["graduated"] = list(GRADUATED_CHOICES)
     return options
 

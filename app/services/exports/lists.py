@@ -87,8 +87,6 @@ def clean_list_filters(kind: str, raw: Mapping[str, Any] | None) -> dict[str, An
         status = str(raw.get("status") or "")
         if status in {m.value for m in EnrolmentStatus}:
             f["status"] = status
-    elif kind == "graduation":
-        f.pop("confirm_state", None)
     elif kind == "graduates":
         f.pop("result", None)
         f["confirm_state"] = ConfirmState.PUBLISHED.value
@@ -139,7 +137,8 @@ def describe_list_filters(kind: str, f: Mapping[str, Any]) -> str:
         parts = [f"{_OPLOG_FILTER_LABELS[k]} {ACTION_LABELS.get(v, v) if k == 'action' else v}"
                  for k, v in f.items() if k in _OPLOG_FILTER_LABELS]
         return "，".join(parts) or "全部"
-    text = graduation.describe({k: v for k, v in f.items() if k not in ("status", "confirm_state")})
+    hidden = ("status", "confirm_state") if kind == "graduates" else ("status",)  # 毕业生列表: always 已毕业
+    text = graduation.describe({k: v for k, v in f.items() if k not in hidden})
     text = text.removeprefix("筛选：")
     if f.get("status"):
         extra = f"学籍状态 {label(f['status'], EnrolmentStatus)}"

@@ -26,6 +26,7 @@ from app.services.graduation.results import (
     result_label,
 )
 from app.services.sync import sync_course_data
+from app.services.tasks import KEPT_OVERRIDES_KEY
 
 _AUDIT_T = GraduationAudit.__table__
 _SNAPSHOT_T = GraduationSnapshot.__table__
@@ -38,7 +39,8 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     Per chunk: five set queries, the pure rules in memory, then one executemany each for new
     results, changed results, snapshots and log entries (Core statements: no ORM unit of work).
     Idempotent per task: a rerun of the same task replaces its snapshots instead of adding more.
-    Confirmed and published rows keep their result; the computed one is stored beside it.
+    Confirmed and published rows keep their result; the computed one is stored beside it. The summary counts
+    the results the students now have; ``KEPT_OVERRIDES_KEY`` says how many of them are kept hand-set results.
     """
     ids = list(student_ids)
     total = len(ids)
@@ -46,6 +48,7 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     plans = PlanCache()
     counts = {PRE: 0, FAILED: 0}
     skipped = 0
+    kept = 0  # hand-set results (修改毕业审核结果) kept instead of the computed one
     done = 0
     if progress:
         progress(0, total)
@@ -80,6 +83,8 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
             })
             if new in counts:
                 counts[new] += 1
+            if case.audit is not None and case.audit.override_result is not None:
+                kept += 1
             if new != old:
                 logs.append((case, old, new))
         conn = db.session.connection()
@@ -109,6 +114,8 @@ def audit_students(student_ids: Sequence[int], *, task_id: int, actor: Account |
     summary = {result_label(code): n for code, n in counts.items()}
     if skipped:
         summary[SKIPPED_KEY] = skipped
+    if kept:
+        summary[KEPT_OVERRIDES_KEY] = kept
     return summary
 
 

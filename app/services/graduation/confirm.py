@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,14 +23,56 @@ from app.services.common import chunks
 from app.services.errors import DomainError, NotFound
 from app.services.graduation.filters import all_in_scope, filtered_students_query
 from app.services.graduation.results import CHUNK, PRE, UNCONFIRMED, PlainStudent, format_time, log_row
+from app.statuses import Level, label
+
+
+@dataclass(frozen=True)
+class RefusedBatch:
+    """A batch whose confirmation window is not open: its students of the filter stay 未确认."""
+
+    name: str  # "2021级 高起本 批次"
+    window: str  # "2024-11-25 00:00:00 至 2024-12-06 00:00:00"
+    count: int
+
+    @property
+    def message(self) -> str:
+        return f"{self.name}不在确认毕业时间内（{self.window}），未确认 {self.count} 名"
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    """What 一键确认毕业 did: how many students it confirmed and which batches it refused, with why."""
+
+    confirmed: int
+    refused: tuple[RefusedBatch, ...] = field(default=())
+
+    @property
+    def refusals(self) -> str:
+        """One sentence per refused batch, joined with "；" ("" when none was refused)."""
+        return "；".join(r.message for r in self.refused)
+
+    @property
+    def message(self) -> str:
+        """The message a page or the API shows (the same words in both)."""
+        if self.confirmed:
+            done = f"已确认毕业 {self.confirmed} 名学生，名单已提交继教院"
+            return f"{done}；{self.refusals}" if self.refused else done
+        return self.refusals or "当前筛选条件下没有未确认的预毕业学生"
+
+
+def batch_name(batch: GraduationBatch) -> str:
+    """How a refusal names a batch: "2021级 高起本 批次"."""
+    return f"{batch.enrol_grade}级 {label(batch.level, Level)} 批次"
 
 
 def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now: dt.datetime | None = None,
-            student_ids: Sequence[int] | None = None) -> int:
+            student_ids: Sequence[int] | None = None) -> ConfirmOutcome:
     """一键确认毕业: every 预毕业, unconfirmed student of the filter (or of the selection) becomes 已确认.
 
-    Allowed only inside each concerned batch's confirmation window (Asia/Shanghai wall time);
-    outside it nothing changes. Submitting twice has the effect of once. Returns the count.
+    Allowed only inside each concerned batch's confirmation window (Asia/Shanghai wall time): students of a
+    batch whose window is closed stay 未确认 and the outcome names that batch, its window and how many; a
+    closed batch does not block the open ones. When every concerned batch is closed nothing changes and the
+    refusal is raised as a ``DomainError``. Submitting twice has the effect of once.
     """
     now = now or utcnow()
     local = to_local(now)
@@ -45,13 +89,18 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     )
     rows = db.session.execute(stmt).all()
     if not rows:
-        return 0
+        return ConfirmOutcome(0)
     batches = {b.id: b for b in db.session.scalars(
         select(GraduationBatch).where(GraduationBatch.id.in_({r[1] for r in rows})))}
-    for batch in sorted(batches.values(), key=lambda b: b.id):
-        if not (batch.confirm_start <= local <= batch.confirm_end):
-            window = f"{format_time(batch.confirm_start)} 至 {format_time(batch.confirm_end)}"
-            raise DomainError(f"不在确认毕业时间内（{window}）")
+    closed = {bid for bid, b in batches.items() if not (b.confirm_start <= local <= b.confirm_end)}
+    per_batch = Counter(r[1] for r in rows)
+    refused = tuple(
+        RefusedBatch(batch_name(b), f"{format_time(b.confirm_start)} 至 {format_time(b.confirm_end)}", per_batch[b.id])
+        for b in sorted((batches[bid] for bid in closed), key=lambda b: (b.enrol_grade, b.level, b.id))
+    )
+    rows = [r for r in rows if r[1] not in closed]
+    if not rows:
+        raise DomainError(ConfirmOutcome(0, refused).refusals)
     confirmed = 0
     logs = []
     for chunk in chunks(rows, CHUNK):
@@ -73,4 +122,4 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     oplog.record_many(logs)
     db.session.flush()
     db.session.expire_all()
-    return confirmed
+    return ConfirmOutcome(confirmed, refused)

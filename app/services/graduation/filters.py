@@ -158,6 +158,7 @@ def filter_options(scope: Scope) -> dict[str, list[tuple[Any, str]]]:
         "site_id": [(i, n) for i, n in sites],
         "major_id": [(i, n) for i, n in majors],
         "result": [(m.value, LABELS[m]) for m in GraduationResult],
+        "confirm_state": list(CONFIRM_LABELS.items()),
     }
 
 

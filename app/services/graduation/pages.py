@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.audit.confirmation import CONFIRM_LABELS
+from app.audit.confirmation import CONFIRM_LABELS, graduation_state
 from app.audit.exceptions import course_standings
 from app.audit.types import NO_EXCEPTIONS, NOTE_CODE, Reason
 from app.extensions import db
@@ -20,8 +20,22 @@ from app.statuses import (
     ConfirmState,
     CourseState,
     FormState,
+    GraduationResult,
     label,
 )
+
+# 学生空间's one status line: graduation_state's label and, where the student waits for someone, for whom
+_STATE_NOTES = {
+    GraduationResult.PRE_GRADUATE.value: "等待教学点确认毕业",
+    ConfirmState.CONFIRMED.value: "教学点已确认毕业，等待继教院发布",
+}
+
+
+def state_label(state: str) -> str:
+    """Chinese label of a ``graduation_state`` (已毕业 / 已确认 / 预毕业 / 不合格 / 未审核)."""
+    if state in CONFIRM_LABELS:
+        return CONFIRM_LABELS[state]
+    return result_label(state)
 
 
 def load_student(student_id: int, scope: Scope) -> Student:
@@ -88,7 +102,12 @@ def student_view(student: Student) -> dict:
     form = _form_of(student)
     result = audit.result if audit is not None else UNAUDITED
     state = confirm_state(audit)
+    overall = graduation_state(result, audit.confirmed_at if audit else None, audit.published_at if audit else None)
     return {
+        "state": overall,  # one state for the status line: 已毕业 > 已确认 > the audit result
+        "state_label": state_label(overall),
+        "state_note": _STATE_NOTES.get(overall, ""),
+        "confirm_state": state,
         "result": result,
         "result_label": result_label(result),
         "reasons": [r.message for r in reasons_of(audit) if r.code != NOTE_CODE] if result == FAILED else [],
