@@ -17,7 +17,7 @@ from flask_appbuilder.actions import ActionItem
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import GraduationAudit, Student, Task
+from app.models import CourseException, GraduationAudit, Student, Task
 from app.models.account import Account
 from app.security import scope_of, student_scope_clause
 from app.statuses import EnrolmentStatus
@@ -127,6 +127,9 @@ def graduates(cohort):
         student = db.session.scalar(select(Student).where(Student.student_no == no))
         factories.graduation_result(student, published=True)
         student.status = EnrolmentStatus.GRADUATED.value  # as 发布 does (毕业生档案管理 lists them by default)
+        # a pending 免修 each, for 课程替代与免修's actions
+        db.session.add(CourseException(student_id=student.id, course_code="E01", course_name="选修一", kind="waiver",
+                                       reason="测试", status="pending"))
     db.session.commit()
     return cohort
 
