@@ -236,7 +236,9 @@ def test_worker_killed_mid_audit_is_reaped_and_the_retry_completes_it(fresh):
     assert _one("SELECT COUNT(*) FROM graduation_snapshot WHERE task_id = :t", t=new.id) == STUDENTS
     assert _one("SELECT COUNT(*) FROM graduation_snapshot WHERE task_id = :t", t=task_id) == done
     recount = Counter(r.result for r in after.values())
-    assert new.summary == {"预毕业": recount[PRE], "不合格": recount[FAILED]}
+    kept = sum(1 for r in after.values() if r.override_result)  # hand-set results the audit kept (issue 16)
+    assert kept == len(overridden)
+    assert new.summary == {"预毕业": recount[PRE], "不合格": recount[FAILED], "保留手工修改结果": kept}
     assert recount[PRE] + recount[FAILED] == STUDENTS
     # every changed result was logged once, by whichever of the two tasks changed it; nothing else was
     logged = Counter(r[0] for r in _rows(
