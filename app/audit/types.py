@@ -6,7 +6,7 @@ jobs, the what-if preview and the tests all work on the same plain objects.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -122,6 +122,12 @@ class ApprovedException:
 # Code of the informational lines (``Verdict.notes``) naming an approved course exception; stored after the
 # reasons in ``computed_reasons`` (``Verdict.lines``), told apart from reasons by this code.
 NOTE_CODE = "course_exception"
+
+
+def failure_messages(stored: Iterable[Any] | None) -> list[str]:
+    """The messages of stored reason rows that say why a condition is not met: the notes naming an approved
+    course exception (``NOTE_CODE``) are stored beside them but are no failure, so no 不合格原因 column shows them."""
+    return [str(r.get("message", "")) for r in (stored or []) if isinstance(r, Mapping) and r.get("code") != NOTE_CODE]
 
 
 # Approved exceptions of one student keyed by plan course code (at most one active per course: the

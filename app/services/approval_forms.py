@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app import storage
+from app.audit.types import failure_messages
 from app.clock import format_local, local_today
 from app.exports.approval_form import TITLE, write_approval_form
 from app.exports.xlsx import number_text
@@ -69,7 +70,7 @@ def _condition(app: DegreeApplication) -> str:
     """学位申请条件 as printed: the result, and why when it is not met."""
     text = label(app.result, DegreeConditionResult)
     if app.result == DegreeConditionResult.NOT_MET.value:
-        reasons = [str(r.get("message", "")) for r in (app.computed_reasons or []) if isinstance(r, Mapping)]
+        reasons = failure_messages(app.computed_reasons)
         if app.override_result and app.override_reason:
             reasons = reasons or [app.override_reason]
         if reasons:

@@ -42,7 +42,7 @@ def graduation_rows(students: Sequence[Student]) -> list[dict]:
             "major_name": majors.get(student.major_id, ""),
             "result": result,
             "result_label": graduation.result_label(result),
-            "reasons": graduation.reasons_of(audit),
+            "reasons": graduation.failure_reasons(audit),
             "override": audit is not None and audit.is_override,
             "confirm_state": state,
             "confirm_label": CONFIRM_LABELS[state],

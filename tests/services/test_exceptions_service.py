@@ -191,3 +191,21 @@ def test_notes_of_a_failed_student_are_no_failure_reason(world, failing):
     view = graduation.student_view(failing)
     assert view["reasons"] == ["必修课程未通过：大学英语（4学分，最高成绩 58）"]
     assert view["notes"][0].startswith("选修一（免修，")
+
+
+def test_no_failure_reason_column_shows_a_note(world, failing):
+    """毕业审核管理's 不合格原因 (its dialog and its xlsx column) lists the failures only; the note naming the
+    approved 免修 is no reason the student fails."""
+    from app.services import list_pages
+    from app.services.exports import lists
+
+    row = exceptions.create(entry(failing, course_code="E01", kind="免修"), actor=account(SITE1), scope=site1(world))
+    exceptions.approve([row.id], actor=account("jjy001"), scope=CE)
+    db.session.commit()
+    audit_site1(world)
+    assert [r.code for r in graduation.failure_reasons(audit_row(failing))] == ["missing_required_course"]
+    rows = list(lists.student_list_rows("graduation", {"q": failing.student_no}, CE))
+    column = lists.GRADUATION_HEADERS.index("不合格原因")
+    assert rows[0][column] == "必修课程未通过：大学英语（4学分，最高成绩 58）"
+    page_rows = list_pages.graduation_rows([failing])
+    assert [r.code for r in page_rows[0]["reasons"]] == ["missing_required_course"]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.audit import degree as degree_rules
 from app.audit.confirmation import confirm_state
+from app.audit.types import failure_messages
 from app.clock import local_now
 from app.extensions import db
 from app.models import DegreeApplication, GraduationAudit, Student
@@ -148,7 +149,7 @@ def student_view(student: Student) -> dict:
         view["result_label"] = label(app.result, DegreeConditionResult)
         view["status_text"] = view["result_label"]
         if app.result == NOT_MET:
-            view["reasons"] = [r.get("message", "") for r in (app.computed_reasons or [])] \
+            view["reasons"] = failure_messages(app.computed_reasons) \
                 if app.override_result is None else [f"授予结论经人工核实修改：{app.override_reason or ''}"]
     return view
 

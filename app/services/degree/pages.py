@@ -7,6 +7,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager
 
 from app.audit.scores import format_number
+from app.audit.types import failure_messages
 from app.extensions import db
 from app.models import Account, DegreeApplication, DegreeBatch, DegreeSnapshot, Major, Organisation, Student
 from app.security import Scope, student_scope_clause
@@ -95,7 +96,7 @@ def application_rows(apps: Sequence[DegreeApplication]) -> list[dict]:
             "result": a.result,
             "result_label": label(a.result, DegreeConditionResult),
             "audited": a.computed_at is not None,
-            "reasons": [r.get("message", "") for r in (a.computed_reasons or [])],
+            "reasons": failure_messages(a.computed_reasons),
             "override": a.override_result is not None,
             "override_label": label(a.override_result, DegreeConditionResult) if a.override_result else "",
             "override_reason": a.override_reason or "",
@@ -133,7 +134,7 @@ def application_detail(scope: Scope, application_id: int) -> dict:
         "at": fmt_time(s.created_at),
         "result_label": label(s.result, DegreeConditionResult),
         "average": "" if s.average is None else format_number(s.average),
-        "reasons": [r.get("message", "") for r in (s.reasons or [])],
+        "reasons": failure_messages(s.reasons),
     } for s in snapshots]
     batch = app.batch
     return {

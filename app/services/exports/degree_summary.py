@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, or_, select, true
 
 from app import storage
 from app.audit.exceptions import course_standing
-from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
+from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, failure_messages
 from app.clock import local_today
 from app.exports.xlsx import number_text, table_workbook
 from app.extensions import db
@@ -298,7 +298,7 @@ def degree_summary_row(r, facts, texts: Callable[[Any], tuple[str, str, str]], *
      _sid, major_id, level, _study_grade, _status) = r
     reasons = []
     if result == _NOT_MET:
-        reasons = [str(x.get("message", "")) for x in (computed_reasons or []) if isinstance(x, Mapping)]
+        reasons = failure_messages(computed_reasons)
         if override_result and override_reason:
             reasons = reasons or [override_reason]
     language, courses, average = texts(facts)

@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_, select, true
 
 from app import storage
 from app.audit.confirmation import CONFIRM_LABELS
+from app.audit.types import failure_messages
 from app.clock import format_local, local_day_start_utc, local_today
 from app.exports.xlsx import table_workbook
 from app.extensions import db
@@ -176,8 +177,8 @@ def _student_row(kind: str, s: Student, a: GraduationAudit | None, orgs: Mapping
                 s.earned_credits, "已上传" if s.photo_path else "未上传"]
     if kind == "graduation":
         result = a.result if a is not None else GraduationResult.UNAUDITED.value
-        reasons = [str(r.get("message", "")) for r in ((a.computed_reasons if a is not None else None) or [])
-                   if isinstance(r, Mapping)] if result == GraduationResult.FAILED.value else []
+        reasons = failure_messages(a.computed_reasons if a is not None else None) \
+            if result == GraduationResult.FAILED.value else []
         return [s.student_no, s.name, str(s.enrol_grade), str(s.study_grade), level, majors.get(s.major_id, ""),
                 orgs.get(s.site_id, ""), s.passed_courses, s.earned_credits, format_local(s.synced_at),
                 label(result, GraduationResult), "是" if a is not None and a.override_result else "否",

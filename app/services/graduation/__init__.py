@@ -48,6 +48,7 @@ from app.services.graduation.results import (
     SKIPPED_KEY,
     UNAUDITED,
     confirm_state,
+    failure_reasons,
     reasons_of,
     result_label,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "conditions_of",
     "confirm",
     "confirm_state",
+    "failure_reasons",
     "count_query",
     "describe",
     "evaluate",

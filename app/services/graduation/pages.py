@@ -15,7 +15,15 @@ from app.security import Scope, student_scope_clause
 from app.services import facts, oplog
 from app.services.errors import DomainError, NotFound
 from app.services.graduation.inputs import active_batch, preview
-from app.services.graduation.results import FAILED, FORM_MAX_CHARS, UNAUDITED, confirm_state, reasons_of, result_label
+from app.services.graduation.results import (
+    FAILED,
+    FORM_MAX_CHARS,
+    UNAUDITED,
+    confirm_state,
+    failure_reasons,
+    reasons_of,
+    result_label,
+)
 from app.statuses import (
     ConfirmState,
     CourseState,
@@ -75,7 +83,7 @@ def student_detail(student_id: int, scope: Scope) -> dict:
         "plan": plan,
         "courses": courses,
         "form": form,
-        "reasons": [r for r in reasons_of(audit) if r.code != NOTE_CODE],
+        "reasons": failure_reasons(audit),
         "notes": [r for r in reasons_of(audit) if r.code == NOTE_CODE],
         "result_label": result_label(audit.result if audit else None),
         "computed_label": result_label(audit.computed_result) if audit is not None and audit.computed_result else "",
@@ -110,7 +118,7 @@ def student_view(student: Student) -> dict:
         "confirm_state": state,
         "result": result,
         "result_label": result_label(result),
-        "reasons": [r.message for r in reasons_of(audit) if r.code != NOTE_CODE] if result == FAILED else [],
+        "reasons": [r.message for r in failure_reasons(audit)] if result == FAILED else [],
         "notes": [r.message for r in reasons_of(audit) if r.code == NOTE_CODE],
         "confirmed": state in (ConfirmState.CONFIRMED.value, ConfirmState.PUBLISHED.value),
         "graduated": state == ConfirmState.PUBLISHED.value,

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from app.audit import confirmation
-from app.audit.types import Reason
+from app.audit.types import NOTE_CODE, Reason
 from app.models.account import Account
 from app.models.graduation import GraduationAudit
 from app.statuses import (
@@ -70,9 +70,15 @@ def confirm_state(audit: GraduationAudit | None) -> str:
 
 
 def reasons_of(audit: GraduationAudit | None) -> list[Reason]:
+    """Every stored line of the audit: the failure reasons, then the notes naming course exceptions."""
     if audit is None or not audit.computed_reasons:
         return []
     return [Reason.from_dict(d) for d in audit.computed_reasons]
+
+
+def failure_reasons(audit: GraduationAudit | None) -> list[Reason]:
+    """The stored reasons why the student fails — what a 不合格原因 shows (no note naming a course exception)."""
+    return [r for r in reasons_of(audit) if r.code != NOTE_CODE]
 
 
 @dataclass(frozen=True)
