@@ -61,6 +61,9 @@ def build_config(overrides: dict | None = None) -> dict:
         "TASK_STALE_SECONDS": int(os.environ.get("TASK_STALE_SECONDS", "300")),
         # tasks one organisation may have queued or running at once (fair share of the FIFO queue; 0: no limit)
         "ORG_OPEN_TASKS_MAX": int(os.environ.get("ORG_OPEN_TASKS_MAX", "3")),
+        # fair share of the workers (rq mode): a worker puts an organisation's task back at the end of the queue
+        # while that organisation runs more tasks than another one that has a task waiting (0: plain FIFO)
+        "FAIR_SHARE_RUNNING": os.environ.get("FAIR_SHARE_RUNNING", "1") not in ("0", "", "false"),
         # students per chunk job of a fanned-out audit (None: the kind's default, 5,000)
         "FANOUT_CHUNK_SIZE": int(os.environ["FANOUT_CHUNK_SIZE"]) if os.environ.get("FANOUT_CHUNK_SIZE") else None,
         "STORAGE_DIR": str(Path(os.environ.get("STORAGE_DIR", INSTANCE_DIR / "storage"))),

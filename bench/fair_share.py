@@ -16,7 +16,12 @@ Each mode runs on its own queue with fresh workers:
 
 - ``alone``: B's export with nothing else queued (the reference);
 - ``share``: today's fair share, ``ORG_OPEN_TASKS_MAX`` = ``--limit`` (config.py's default, 3);
-- ``unlimited``: the limit lifted (``ORG_OPEN_TASKS_MAX`` = 0, the code before the fix: one FIFO queue).
+- ``unlimited``: the limit lifted (``ORG_OPEN_TASKS_MAX`` = 0, the code before the fix: one FIFO queue);
+- ``running``: the limit plus the workers' running share (``FAIR_SHARE_RUNNING``: a worker puts a task of an
+  organisation back at the end of the queue while it runs more tasks than another one with a task waiting);
+- ``running_only``: the running share without the limit (``ORG_OPEN_TASKS_MAX`` = 0).
+
+``share`` and ``unlimited`` run their workers with ``FAIR_SHARE_RUNNING=0`` (plain FIFO, as before it).
 
 Reported per mode: how many of A's submissions were accepted and refused, B's wait in the queue (the task's
 ``started_at`` − ``created_at``, both written by the app), B's end-to-end time (submit → 成功, as its admin
@@ -36,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import run as bench  # noqa: E402  (sets APP_MODE/INSTANCE_DIR and takes REDIS_URL out of the env)
 
-MODES = ("alone", "share", "unlimited")
+MODES = ("alone", "share", "unlimited", "running", "running_only")
+RUNNING_SHARE = {"alone": True, "share": False, "unlimited": False, "running": True, "running_only": True}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -150,12 +156,16 @@ def run_mode(args, app, mode: str, site_a: int, site_b: int) -> dict:
     from app.services.errors import DomainError
 
     queue = f"fair-{os.getpid()}-{mode}"
-    limit = {"alone": args.limit, "share": args.limit, "unlimited": 0}[mode]
-    saved = {k: app.config[k] for k in ("JOBS_MODE", "REDIS_URL", "RQ_QUEUE", "ORG_OPEN_TASKS_MAX")}
-    out: dict = {"mode": mode, "limit": limit or "none", "workers": args.workers, "load_before": os.getloadavg()}
+    limit = {"unlimited": 0, "running_only": 0}.get(mode, args.limit)
+    saved = {k: app.config[k]
+             for k in ("JOBS_MODE", "REDIS_URL", "RQ_QUEUE", "ORG_OPEN_TASKS_MAX", "FAIR_SHARE_RUNNING")}
+    out: dict = {"mode": mode, "limit": limit or "none", "running_share": RUNNING_SHARE[mode], "workers": args.workers,
+                 "load_before": os.getloadavg()}
     a_ids: list[int] = []
+    os.environ["FAIR_SHARE_RUNNING"] = "1" if RUNNING_SHARE[mode] else "0"  # read by the workers' config.py
     with bench.rq_workers(args.database_url, args.redis_url, args.workers, queue, cold=True):
-        app.config.update(JOBS_MODE="rq", REDIS_URL=args.redis_url, RQ_QUEUE=queue, ORG_OPEN_TASKS_MAX=limit)
+        app.config.update(JOBS_MODE="rq", REDIS_URL=args.redis_url, RQ_QUEUE=queue, ORG_OPEN_TASKS_MAX=limit,
+                          FAIR_SHARE_RUNNING=RUNNING_SHARE[mode])
         try:
             a_admin, b_admin = site_admin(site_a), site_admin(site_b)
             refused: list[str] = []
@@ -215,12 +225,15 @@ def print_report(figures: dict) -> None:
     print(f"fair share: {figures['students']:,} students on {figures['database']}; {figures['workers']} rq workers; "
           f"site A ({figures['site_a']}: {figures['site_a_students']:,} students) submits {figures['burst']} "
           f"毕业生档案 exports of the whole site, then site B ({figures['site_b']}) one 学位申请信息汇总表")
-    head = ("mode", "ORG_OPEN_TASKS_MAX", "A accepted / refused", "B waited in queue", "B end to end", "B ran",
+    head = ("mode", "ORG_OPEN_TASKS_MAX", "running share", "A accepted / refused", "B waited in queue", "B end to end",
+            "B ran",
             "A done when B finished", "load before → after")
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" for _ in head) + "|")
     for r in figures["modes"]:
-        print(f"| {r['mode']} | {r['limit']} | {r['a_accepted']} / {r['a_refused']} | {fmt(r['b_wait_seconds'])} | "
+        share = "on" if r["running_share"] else "off"
+        print(f"| {r['mode']} | {r['limit']} | {share} | {r['a_accepted']} / {r['a_refused']} | "
+              f"{fmt(r['b_wait_seconds'])} | "
               f"{fmt(r['b_end_to_end_seconds'])} | {fmt(r['b_run_seconds'])} | {r['a_done_when_b_finished']} | "
               f"{r['load_before'][0]:.2f} → {r['load_after'][0]:.2f} |")
     for r in figures["modes"]:

@@ -23,9 +23,9 @@ BURST = 5
 
 
 def test_tiny_fair_share_run_refuses_the_burst_beyond_the_share_and_serves_the_other_site(tmp_path):
-    """alone / share / unlimited: B's export always succeeds; with the share A gets 3 of its 5 exports and the
-    Chinese refusal for the others, and B starts after only those 3; without it A gets all 5 and B queues
-    behind them (FIFO)."""
+    """alone / share / unlimited / running / running_only: B's export always succeeds; with the share A gets 3
+    of its 5 exports and the Chinese refusal for the others, and B starts after only those 3; without it A gets
+    all 5 and B queues behind them (FIFO). The running share (workers) keeps the refusals of its limit."""
     if not REDIS_URL:
         pytest.fail(f"CI_REQUIRE_SERVICES is set but this module {NEEDS}")
     env = dict(os.environ, BENCH_OUT=str(tmp_path / "out"), INSTANCE_DIR=str(tmp_path / "instance"), APP_MODE="demo")
@@ -39,7 +39,7 @@ def test_tiny_fair_share_run_refuses_the_burst_beyond_the_share_and_serves_the_o
 
     figures = json.loads((tmp_path / "fair.json").read_text())
     modes = {m["mode"]: m for m in figures["modes"]}
-    assert list(modes) == ["alone", "share", "unlimited"]
+    assert list(modes) == ["alone", "share", "unlimited", "running", "running_only"]
     for m in modes.values():
         assert m["b_state"] == "succeeded", m
         assert m["b_rows"] > 0 and m["b_wait_seconds"] >= 0 and m["b_end_to_end_seconds"] > 0
@@ -52,4 +52,10 @@ def test_tiny_fair_share_run_refuses_the_burst_beyond_the_share_and_serves_the_o
     assert (unlimited["limit"], unlimited["a_accepted"], unlimited["a_refused"]) == ("none", BURST, 0)
     # FIFO: B is taken after every A export queued before it (two workers may take the last A and B together)
     assert share["a_started_before_b"] >= 3 - 1 and unlimited["a_started_before_b"] >= BURST - 1
-    assert "| share | 3 | 3 / 2 |" in out.stdout and "| unlimited | none | 5 / 0 |" in out.stdout
+    assert "| share | 3 | off | 3 / 2 |" in out.stdout and "| unlimited | none | off | 5 / 0 |" in out.stdout
+    # the running share on top: the same refusals with the limit, none without it; B always served
+    running, running_only = modes["running"], modes["running_only"]
+    assert (running["limit"], running["a_accepted"], running["a_refused"], running["running_share"]) == (3, 3, 2, True)
+    assert (running_only["limit"], running_only["a_accepted"], running_only["running_share"]) == ("none", BURST, True)
+    assert (share["running_share"], unlimited["running_share"]) == (False, False)
+    assert "| running | 3 | on | 3 / 2 |" in out.stdout and "| running_only | none | on | 5 / 0 |" in out.stdout

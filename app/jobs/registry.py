@@ -6,6 +6,7 @@ chunk with its 成功), and how the summed chunk summaries become the task's (``
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,10 +32,13 @@ class FanOut:
 
 
 def count_to(task: Task, progress: Progress) -> dict:
-    """演示任务, used by the queue tests: counts to ``params['n']``."""
+    """演示任务, used by the queue tests: counts to ``params['n']``, ``params['pause']`` seconds per step."""
     n = int(task.params.get("n", 3))
+    pause = float(task.params.get("pause", 0))
     progress(0, n)
     for i in range(1, n + 1):
+        if pause:
+            time.sleep(pause)
         progress(i)
     return {"计数": n}
 

@@ -22,6 +22,7 @@ import logging
 import os
 import time
 import traceback
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app, has_app_context
@@ -61,7 +62,8 @@ def submit(task: Task) -> Task:
         db.session.commit()
         raise
     if job_id:
-        db.session.execute(update(Task).where(Task.id == task.id).values(rq_job_id=job_id))
+        # a worker may already have deferred it (fair share) under a newer job id: keep that one
+        db.session.execute(update(Task).where(Task.id == task.id, Task.rq_job_id.is_(None)).values(rq_job_id=job_id))
         db.session.commit()
     return task
 
@@ -133,15 +135,52 @@ def worker_app():
 
 
 def execute_task(task_id: int) -> None:
-    """RQ entry point of a task."""
+    """RQ entry point of a task: run it, unless the fair share puts it back at the end of the queue."""
     if has_app_context():
-        run(task_id)
+        if not defer_for_fair_share(task_id):
+            run(task_id)
         return
     with worker_app().app_context():
         try:
-            run(task_id)
+            if not defer_for_fair_share(task_id):
+                run(task_id)
         finally:
             db.session.remove()
+
+
+def defer_for_fair_share(task_id: int) -> bool:
+    """Put a task just picked by an RQ worker back at the end of the queue when its organisation runs more
+    tasks than another organisation that has one waiting (``tasks.defer_for_fair_share``), so that one site's
+    burst cannot hold every worker. The task stays 排队中 with nothing else changed; its new job (a fresh id,
+    recorded as the task's ``rq_job_id``) is queued before this one ends, so nothing is lost, and a task is
+    deferred at most once per pick. Only ``rq`` mode with ``FAIR_SHARE_RUNNING``; chunks are never deferred.
+    True when deferred (the caller must not run it)."""
+    from redis.exceptions import RedisError
+
+    if current_app.config["JOBS_MODE"] != "rq" or not current_app.config.get("FAIR_SHARE_RUNNING"):
+        return False
+    task = db.session.get(Task, task_id)
+    if task is None or task.state != TaskState.QUEUED.value or task.org_id is None:
+        return False
+    try:
+        waiting_ids = tasks.queued_task_ids(
+            job_id.decode() if isinstance(job_id, bytes) else job_id
+            for job_id in extensions.rq_queue().get_job_ids())
+    except RedisError:
+        return False  # no verdict without Redis: run it
+    running, waiting = tasks.fair_share_load(task_id, [i for i in waiting_ids if i != task_id])
+    if not tasks.defer_for_fair_share(task.org_id, running, waiting):
+        return False
+    try:
+        job_id = _rq_enqueue("app.jobs.runner.execute_task", task_id,
+                             job_id=tasks.deferred_job_id(task_id, uuid.uuid4().hex[:12]))
+    except QueueUnavailable:
+        return False
+    db.session.execute(update(Task).where(Task.id == task_id).values(rq_job_id=job_id))
+    db.session.commit()
+    log.info("task %s of organisation %s deferred (fair share): running %s, waiting %s",
+             task_id, task.org_id, running, sorted(waiting))
+    return True
 
 
 def execute_chunk(task_id: int, no: int) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import extensions
@@ -103,6 +105,45 @@ def _check_fair_share(org_id: int | None) -> None:
     busy = sum(1 for t in open_tasks if t.state in (TaskState.QUEUED.value, TaskState.RUNNING.value))
     if busy >= limit:
         raise Conflict(ORG_BUSY.format(n=busy, limit=limit))
+
+
+def defer_for_fair_share(org_id: int | None, running: Mapping[int, int], waiting: Iterable[int]) -> bool:
+    """The workers' fair share (round-robin between organisations, work-conserving): a worker that picked a
+    task of ``org_id`` puts it back at the end of the queue when some other organisation with a task waiting
+    in the queue (``waiting``) runs fewer tasks than ``org_id`` does (``running``: organisation → tasks
+    running, the picked one not counted). The organisation running fewest among those waiting never defers,
+    so every pass through the queue runs a task; with no other organisation waiting a site uses every worker."""
+    if org_id is None:
+        return False
+    mine = running.get(org_id, 0)
+    return any(other != org_id and running.get(other, 0) < mine for other in waiting)
+
+
+_TASK_JOB = re.compile(r"^task-(\d+)(?:-deferred-\w+)?$")
+
+
+def queued_task_ids(job_ids: Iterable[str]) -> list[int]:
+    """The task ids of the task jobs among RQ job ids (chunk jobs belong to tasks already running)."""
+    return [int(m.group(1)) for job_id in job_ids if (m := _TASK_JOB.match(job_id))]
+
+
+def fair_share_load(task_id: int, waiting_task_ids: list[int]) -> tuple[dict[int, int], set[int]]:
+    """Tasks running per organisation (``task_id`` left out) and the organisations of the queued tasks among
+    ``waiting_task_ids`` (the jobs waiting in the queue): what ``defer_for_fair_share`` decides on."""
+    running = {int(org or 0): n for org, n in db.session.execute(
+        select(Task.org_id, func.count()).where(Task.state == TaskState.RUNNING.value, Task.id != task_id,
+                                                Task.org_id.is_not(None)).group_by(Task.org_id)).tuples()}
+    waiting: set[int] = set()
+    if waiting_task_ids:
+        waiting = set(db.session.scalars(select(Task.org_id).distinct().where(
+            Task.id.in_(waiting_task_ids), Task.state == TaskState.QUEUED.value, Task.org_id.is_not(None))))
+    return running, waiting
+
+
+def deferred_job_id(task_id: int, token: str) -> str:
+    """The RQ job id of a task put back at the end of the queue by the fair share (a fresh id per deferral:
+    the job that deferred it is still finishing under the old one)."""
+    return f"task-{task_id}-deferred-{token}"
 
 
 def retry(task: Task, actor) -> Task:
