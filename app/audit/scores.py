@@ -170,7 +170,8 @@ def course_progress_sql(student_ids, *, grade, student, plan, plan_course, excep
     课程替代 while the substitute has a passing attempt, 学分认定 with a passing score or 合格), and earns
     the plan credits — a recognition's own credits when given. Only plan courses count (a plan holds
     each course code once: ``uq_plan_course``); without a plan, every passed course code counts, the
-    credits are 0 and exceptions count for nothing.
+    credits are 0 and exceptions count for nothing. ``exception=None`` says the students hold no approved
+    exception (the caller checked): the same figures from the passed attempts alone, without the union.
     """
     ids = list(student_ids)
     best = (
@@ -181,6 +182,8 @@ def course_progress_sql(student_ids, *, grade, student, plan, plan_course, excep
     )
     passed = select(best.c.sid, best.c.code, literal(1).label("graded"), literal(0).label("excepted"),
                     cast(null(), Float).label("xcredits")).where(best.c.best >= PASS_SCORE)
+    if exception is None:  # one row per (student, course) already: nothing to merge
+        return _progress_select(passed.subquery(), ids, student=student, plan=plan, plan_course=plan_course)
     substitute_passes = (
         select(grade.id)
         .where(grade.student_id == exception.student_id, grade.course_code == exception.substitute_code,
@@ -208,6 +211,11 @@ def course_progress_sql(student_ids, *, grade, student, plan, plan_course, excep
         .group_by(both.c.sid, both.c.code)
         .subquery()
     )
+    return _progress_select(counted, ids, student=student, plan=plan, plan_course=plan_course)
+
+
+def _progress_select(counted, ids, *, student, plan, plan_course):
+    """Sum the counted (student, course) rows over each student's plan courses."""
     earned = case(
         (plan_course.id.is_(None), literal(0.0)),
         (and_(counted.c.excepted == 1, counted.c.xcredits.is_not(None)), counted.c.xcredits),
