@@ -40,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import run as bench  # noqa: E402  (sets APP_MODE/INSTANCE_DIR and takes REDIS_URL out of the env)
+from bench.soak import prepare  # noqa: E402  (the cohort, reused when it has the right size, else built)
 
 MODES = ("alone", "share", "unlimited", "running", "running_only")
 RUNNING_SHARE = {"alone": True, "share": False, "unlimited": False, "running": True, "running_only": True}
@@ -67,25 +68,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if not args.redis_url:
         p.error("needs --redis-url (or BENCH_REDIS_URL / REDIS_URL): the point is real rq workers")
     return args
-
-
-def prepare(args):
-    """The cohort (reused when it has the right size, else built) and the app bound to it."""
-    from sqlalchemy import create_engine, inspect, text
-
-    if args.database_url:
-        engine = create_engine(args.database_url)
-        with engine.connect() as conn:
-            n = (conn.execute(text("SELECT COUNT(*) FROM student")).scalar()
-                 if "student" in inspect(conn).get_table_names() else 0)
-        engine.dispose()
-        if args.reuse and n == args.students:
-            return bench.reuse_cohort(args)
-        if n and not args.reset:
-            raise SystemExit(f"the database holds {n:,} students, not {args.students:,}: pass --reset to rebuild it")
-        args.reset = True
-    bench.prepare_database(args)
-    return bench.build_schema_and_data(args)
 
 
 def site_admin(site_id: int):

@@ -25,6 +25,7 @@ from app.models.student import Student
 from app.security import Scope, student_scope_clause
 from app.services import oplog
 from app.services.errors import Conflict, DomainError, NotAllowed, NotFound
+from app.services.graduation.pages import load_student
 from app.services.reasons import clean_reason
 from app.statuses import ExceptionKind, ExceptionStatus, OplogAction, label
 
@@ -132,18 +133,11 @@ def _passed_substitute(student: Student, code: str, plan_code: str) -> str:
     return str(name)
 
 
-def scoped_student(student_id: int, scope: Scope) -> Student:
-    student = db.session.scalar(select(Student).where(Student.id == student_id, student_scope_clause(scope)))
-    if student is None:
-        raise NotFound("学生不存在或不在您的管理范围内")
-    return student
-
-
 def build(data: ExceptionInput, scope: Scope) -> CourseException:
     """A validated, unsaved exception (待审核), or ``DomainError`` with the first problem found."""
     if scope.kind not in _ENTERING_SCOPES:
         raise NotAllowed("只有教学点、学院和继教院管理员可以录入课程替代与免修")
-    student = scoped_student(data.student_id, scope)
+    student = load_student(data.student_id, scope)
     kind = kind_code(data.kind)
     course = _plan_course(student, (data.course_code or "").strip())
     row = CourseException(student_id=student.id, course_code=course.course_code, course_name=course.course_name,

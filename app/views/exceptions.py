@@ -17,7 +17,7 @@ from app.clock import format_local
 from app.ids import parse_id
 from app.models.exception import CourseException
 from app.security import current_scope
-from app.services import exceptions
+from app.services import exceptions, graduation
 from app.services.errors import DomainError, NotFound
 from app.statuses import ExceptionKind, ExceptionStatus, choices
 from app.views.bulk import Selection, bulk_action
@@ -98,7 +98,7 @@ class CourseExceptionView(ScopedModelView):
         student = None
         if student_id is not None:
             try:
-                student = exceptions.scoped_student(student_id, scope)
+                student = graduation.load_student(student_id, scope)
             except NotFound:
                 abort(404)
             values["student_no"] = values["student_no"] or student.student_no
