@@ -27,7 +27,7 @@ from app.services.errors import NotFound
 from app.statuses import DegreeApplicationState, DegreeConditionResult, ReviewOpinion, choices
 from app.views.bulk import Selection, bulk_action
 from app.views.commands import run_command, submit_task
-from app.views.scoped import ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
+from app.views.scoped import PAGE_SIZES, ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
 
 BREADCRUMB = ("学位管理", "学位审核及授予")
 APPLICATIONS = "条学位申请"
@@ -110,7 +110,7 @@ class DegreeListView(ScopedModelView):
     template = "degree/list.html"
     search_columns = ["result"]  # a plain column FAB may derive a filter for; replaced by the bar's below
     page_size = 20
-    page_sizes = (20, 50, 100, 200)  # the page-size choice offered (issue 16); larger asks are clamped to 200
+    page_sizes = PAGE_SIZES  # the page-size choice offered (issue 16); larger asks are clamped to its largest
     columns: tuple[tuple[str, str], ...] = ()  # (column, header): the widget's header row
 
     def __init__(self, **kwargs):

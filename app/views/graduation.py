@@ -12,7 +12,6 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.widgets import ListWidget
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -26,7 +25,14 @@ from app.services.errors import NotFound
 from app.statuses import ConfirmState, GraduationResult, Level, choices, label
 from app.views.bulk import Selection, bulk_action
 from app.views.commands import FAILED, run_command, submit_task
-from app.views.scoped import ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
+from app.views.scoped import (
+    PAGE_SIZES,
+    ScopedModelView,
+    StudentScopeFilter,
+    WorkflowListWidget,
+    clamp_page_size,
+    install_filters,
+)
 from app.views.worksheet import worksheet_page
 
 PER_PAGE = 20
@@ -63,7 +69,7 @@ BAR_FILTERS = {
 }
 
 
-class StudentListWidget(ListWidget):
+class StudentListWidget(WorkflowListWidget):
     """The rows of a 毕业相关 list: our table (checkboxes, dialogs) with FAB's sort links and pager."""
 
     template = "graduation/audit_widget.html"
@@ -74,6 +80,7 @@ class StudentBarListView(ScopedModelView):
 
     datamodel = SQLAInterface(Student)
     list_widget = StudentListWidget
+    page_size_limit = max(PAGE_SIZES)
     bulk_items = "学生"
     bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result",
                                  "confirm_state", "q")
@@ -106,7 +113,7 @@ class StudentBarListView(ScopedModelView):
                          page_size=None, widgets=None, **kwargs):
         """FAB's count + page query, then the page's audit rows and names in two more queries."""
         widgets = widgets or {}
-        page_size = clamp_page_size(page_size) or self.page_size
+        page_size = clamp_page_size(page_size, self.page_size_limit) or self.page_size
         if not order_column:
             order_column, order_direction = self.base_order
         joined = filters.get_joined_filters(self._base_filters)

@@ -9,6 +9,7 @@ from flask import abort, current_app, has_app_context, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
+from flask_appbuilder.widgets import ListWidget
 from sqlalchemy import false, select
 
 from app.ids import parse_id
@@ -16,6 +17,7 @@ from app.security import current_scope, student_scope_clause
 from app.views.bulk import BulkActionsMixin, read_filter_args
 
 PAGE_SIZE_MAX = 100
+PAGE_SIZES = (20, 50, 100, 200)  # the workflow lists' page-size choice (issue 16); they clamp at its largest
 
 
 class StudentScopeFilter(BaseFilter):
@@ -99,6 +101,14 @@ class PostDeleteMixin:
         return ModelView.delete.__wrapped__(self, pk)
 
 
+class WorkflowListWidget(ListWidget):
+    """A workflow list's widget: its template offers the page-size choice PAGE_SIZES (lists/_page_size.html)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("page_sizes", PAGE_SIZES)
+        super().__init__(**kwargs)
+
+
 class SafeListMixin:
     """FAB's list with safe arguments and a clamped page size (FAB 500s on unknown filters/sorts)."""
 
@@ -144,10 +154,11 @@ class ScopedModelView(BulkActionsMixin, SafeListMixin, PostDeleteMixin, ModelVie
 
     base_filters = [["id", StudentScopeFilter, lambda: None]]
     page_size = 20
+    page_size_limit: int | None = None  # a workflow list offering PAGE_SIZES allows its largest
 
     def _get_list_widget(self, *args, **kwargs):
         # clamp ?psize_<View>= so nobody renders 3,000 rows (or all of them with psize=-1)
-        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"))
+        kwargs["page_size"] = clamp_page_size(kwargs.get("page_size"), self.page_size_limit)
         return super()._get_list_widget(*args, **kwargs)
 
     def get_scoped(self, pk):

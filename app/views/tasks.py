@@ -10,7 +10,6 @@ from flask import abort, flash, g, jsonify, redirect, request, send_file, url_fo
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.widgets import ListWidget
 from sqlalchemy import select
 
 from app import storage
@@ -23,7 +22,7 @@ from app.security import current_scope, task_scope_clause
 from app.services import tasks
 from app.services.tasks import summary_text
 from app.statuses import TaskState
-from app.views.scoped import ClampedModelView, clamp_page_size
+from app.views.scoped import PAGE_SIZES, ClampedModelView, WorkflowListWidget, clamp_page_size
 
 PAGE_SIZE = 20
 _OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
@@ -62,7 +61,7 @@ class TaskScopeFilter(BaseFilter):
         return query.filter(task_scope_clause(current_scope()))
 
 
-class TaskListWidget(ListWidget):
+class TaskListWidget(WorkflowListWidget):
     """The task table (polled by app.js) with FAB's sort links and pager."""
 
     template = "tasks/widget.html"
@@ -101,7 +100,7 @@ class TaskView(ClampedModelView):
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
         widgets = widgets or {}
-        page_size = clamp_page_size(page_size) or self.page_size
+        page_size = clamp_page_size(page_size, max(PAGE_SIZES)) or self.page_size
         if not order_column:
             order_column, order_direction = self.base_order
         count, rows = self.datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
