@@ -179,7 +179,7 @@ class DegreeListView(ScopedModelView):
             filters=filters, modelview_name=self.__class__.__name__,
             rows=self.page_rows(items), action_url=self.action_url(), list_url=self.list_url(),
             confirm_messages=self.confirm_messages(count), mode=self.mode, opinions=choices(ReviewOpinion),
-            page_sizes=self.page_sizes,
+            page_sizes=self.page_sizes, select_noun=self.bulk_items,
             override_choices=[(v, t) for v, t in choices(DegreeConditionResult) if v != "unaudited"],
         )
         return widgets

@@ -361,3 +361,19 @@ def test_sorting_and_page_size_are_fabs(cohort, site_client):
     numbers = re.findall(r">(20\d{8})</a>", page)
     assert numbers == ["2020010005", "2020010001"], numbers
     assert "共 3 条，第 1 / 2 页" in page
+
+
+def test_select_all_on_the_degree_lists(app, graduates, login, spy):
+    """学位申请审核管理 offers "选择全部 N 条符合筛选条件的学位申请" too, and the action then gets the whole filter."""
+    client = login("jjy001")
+    view = view_named(app, "DegreeAuditView")
+    expected = rows_in_scope(view, "jjy001")
+    assert len(expected) >= 2
+    page = client.get("/degree/audit/?psize_DegreeAuditView=1").get_data(as_text=True)
+    assert f"选择全部 {len(expected)} 条符合筛选条件的学位申请" in page
+    assert f'name="select_all" value="{len(expected)}" disabled' in page
+    calls = spy(view, "audit")
+    resp = bulk_post(client, "audit", ids=expected[:1], base=base_of(view), form={"select_all": str(len(expected))})
+    assert resp.status_code == 302 and len(calls) == 1
+    got = calls[0]
+    assert isinstance(got, Selection) and got.ids == [] and got.count == len(expected)  # the filter, not the tick
