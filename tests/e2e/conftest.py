@@ -31,14 +31,14 @@ NEEDS_CHROMIUM = "browser tests need Debian's chromium (/usr/bin/chromium); `apt
 
 def pytest_collection_modifyitems(config, items):
     """Without chromium: a skip mark on the browser tests on a laptop; in CI (CI_REQUIRE_SERVICES=1) a failure."""
-    if os.path.exists(CHROMIUM):
-        return
-    if os.environ.get("CI_REQUIRE_SERVICES"):
+    have_chromium = os.path.exists(CHROMIUM)
+    if not have_chromium and os.environ.get("CI_REQUIRE_SERVICES"):
         raise pytest.UsageError(f"CI_REQUIRE_SERVICES is set but the {NEEDS_CHROMIUM}")
+    needs_chromium = pytest.mark.skipif(not have_chromium, reason=NEEDS_CHROMIUM)
     here = Path(__file__).resolve().parent
     for item in items:
         if here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.skip(reason=NEEDS_CHROMIUM))
+            item.add_marker(needs_chromium)
 
 
 def _free_port() -> int:
