@@ -8,7 +8,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.extensions import db
-from app.services import degree, graduation, photos, student_space
+from app.services import degree, graduation, photos
 from app.services.errors import DomainError, NotFound
 from app.views.files import send_private
 from app.views.worksheet import worksheet_page
@@ -30,7 +30,7 @@ class StudentSpaceView(BaseView):
         student = self._me()
         mine = graduation.student_view(student)
         return self.render_template("student_space/index.html", student=student,
-                                    graduation=mine, degree=student_space.degree_view(student, mine))
+                                    graduation=mine, degree=degree.student_view(student))
 
     @expose("/progress")
     @has_access

@@ -107,8 +107,24 @@ def register_applications(student_ids: Sequence[Any], actor, now: dt.datetime | 
     return len(ids)
 
 
+def _why_not(view: dict[str, Any], student: Student, allowed: bool, graduation_label: str) -> str:
+    """The one reason, addressed to the student, why they cannot apply now ("" when they can or did)."""
+    if view["applied"]:
+        return ""
+    if not view["eligible"]:
+        return f"你的层次为{student.level_label}，不授予学士学位，不能申请学位。"
+    if view["batch"] is None:
+        return "当前没有你可以申请的学位批次，暂不能申请学位。"
+    if not allowed:
+        return f"你的毕业审核结果为{graduation_label}，暂不能申请学位。"
+    if not view["window_open"]:
+        return f"学位申请时间为 {view['window']}，现在不在申请时间内，暂不能申请学位。"
+    return ""
+
+
 def student_view(student: Student) -> dict:
-    """What 学生空间 shows about the degree: batch and window, application, and 达标状态.
+    """What 学生空间 shows about the degree: batch and window, application, 达标状态, and whether the student may
+    apply now (``can_apply``: the same graduation check as ``apply``) or, if not, why (``why_not``).
 
     达标状态 and its reasons appear only once a 学位条件审核 has run for the application.
     """
@@ -125,6 +141,7 @@ def student_view(student: Student) -> dict:
     now = local_now()
     window_open = batch is not None and batch.apply_start <= now <= batch.apply_end
     audited = app is not None and app.computed_at is not None
+    allowed, graduation_label = _graduation_allows(student)  # the very check ``apply`` makes
     view: dict[str, Any] = {
         "eligible": degree_level(student.level),
         "batch": batch,
@@ -133,7 +150,7 @@ def student_view(student: Student) -> dict:
         "window_open": window_open,
         "applied": app is not None,
         "applied_at": fmt_time(app.applied_at) if app else "",
-        "can_apply": app is None and window_open and degree_level(student.level),
+        "can_apply": app is None and window_open and degree_level(student.level) and allowed,
         "audited": audited,
         "status_text": NOT_AUDITED_TEXT,
         "result": None,
@@ -144,6 +161,7 @@ def student_view(student: Student) -> dict:
         "degree_no": app.degree_no if app else None,
         "granted_on": app.granted_on if app else None,
     }
+    view["why_not"] = "" if view["can_apply"] else _why_not(view, student, allowed, graduation_label)
     if app is not None and audited:
         view["result"] = app.result
         view["result_label"] = label(app.result, DegreeConditionResult)
