@@ -12,33 +12,18 @@ import zipfile
 import openpyxl
 import pytest
 from PIL import Image
-from sqlalchemy import select
 
 from app import storage
 from app.clock import local_today
 from app.extensions import db
-from app.jobs import runner
 from app.models import DegreeApplication, DegreeBatch, Task
-from app.models.account import Account
 from app.security import scope_of
 from app.services import approval_forms, exports, signatures
 from app.services.errors import DomainError, NotFound
-from app.statuses import TaskState
 from tests import factories
+from tests.services.test_exports_service import acct, finished
 
 TITLE = "学士学位申请审批表"
-
-
-def acct(username: str) -> Account:
-    return db.session.scalar(select(Account).where(Account.username == username))
-
-
-def finished(task: Task) -> Task:
-    runner.submit(task)
-    db.session.expire_all()
-    task = db.session.get(Task, task.id)
-    assert task.state == TaskState.SUCCEEDED.value, task.error
-    return task
 
 
 def png(colour, size=(300, 100)) -> bytes:
