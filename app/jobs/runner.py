@@ -26,6 +26,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app, has_app_context
+from flask_babel import force_locale
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -73,7 +74,10 @@ def enqueue(task_id: int) -> str | None:
     mode = current_app.config["JOBS_MODE"]
     if mode == "inline":
         try:
-            run(task_id)
+            # what a task stores (summaries, error reports, log entries) is in the default language, as from
+            # a worker, even when the request that ran it inline is in English
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+                run(task_id)
         except Exception:  # recorded on the task row; the request goes on
             log.info("inline task %s failed", task_id)
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -128,14 +129,14 @@ def change_password(account: Account, *, old: str, new: str, confirm: str, keep_
     """The account's own change; its other browser sessions end (whoever knew the old password is out)."""
     current = account.password  # None: an account without a password (FAB allows it) has no old one to match
     if current is None or not check_password_hash(current, old or ""):
-        raise DomainError("原密码不正确")
+        raise DomainError(gettext("原密码不正确"))
     if new != confirm:
-        raise DomainError("两次输入的新密码不一致")
+        raise DomainError(gettext("两次输入的新密码不一致"))
     problem = password_problem(new)
     if problem:
-        raise DomainError(problem)
+        raise DomainError(gettext(problem))
     if check_password_hash(current, new):
-        raise DomainError("新密码不能与原密码相同")
+        raise DomainError(gettext("新密码不能与原密码相同"))
     account.password = hash_password(new)
     account.must_change_password = False
     end_sessions(account, keep=keep_session)
@@ -189,9 +190,9 @@ def register_account(
 
     username = (username or "").strip()
     if not username:
-        raise DomainError("请填写账号")
+        raise DomainError(gettext("请填写账号"))
     if not (mobile or "").strip():
-        raise DomainError("请填写手机号（初始密码为 edu@手机号）")
+        raise DomainError(gettext("请填写手机号（初始密码为 edu@手机号）"))
     student_id = None
     if role == RoleName.STUDENT:
         org_id = None
@@ -217,7 +218,7 @@ def update_account(account: Account, *, active: bool, unlock: bool, reset_passwo
     Returns the changes made (Chinese), empty when nothing changed.
     """
     if actor is not None and account.id == actor.id and not active:
-        raise DomainError("不能停用自己的账号")
+        raise DomainError(gettext("不能停用自己的账号"))
     changes: list[str] = []
     if bool(account.active) != bool(active):
         changes.append("启用账号" if active else "停用账号")
@@ -228,7 +229,7 @@ def update_account(account: Account, *, active: bool, unlock: bool, reset_passwo
         account.fail_login_count = 0
     if reset_password:
         if not account.mobile:
-            raise DomainError("该账号没有手机号，无法重置为初始密码")
+            raise DomainError(gettext("该账号没有手机号，无法重置为初始密码"))
         changes.append("重置为初始密码")
         account.password = hash_password(initial_password(account.mobile))
         account.must_change_password = True
@@ -275,19 +276,19 @@ def update_contact(account: Account, *, email: str, mobile: str, actor) -> list[
         DomainError: a malformed or taken e-mail, a malformed 手机号.
     """
     if actor is None or account is None or actor.id != account.id or account.student_id is not None:
-        raise NotAllowed("只能修改本人的机构账号联系方式")
+        raise NotAllowed(gettext("只能修改本人的机构账号联系方式"))
     email = (email or "").strip()
     mobile = (mobile or "").strip()
     if email and (len(email) > 100 or not EMAIL_RULE.match(email)):
-        raise DomainError("电子邮箱格式不正确，例如 name@example.com")
+        raise DomainError(gettext("电子邮箱格式不正确，例如 name@example.com"))
     if email.lower().endswith(PLACEHOLDER_EMAIL_DOMAIN):
-        raise DomainError("请填写真实的电子邮箱")
+        raise DomainError(gettext("请填写真实的电子邮箱"))
     if not MOBILE_RULE.match(mobile):
-        raise DomainError("手机号应为 11 位数字，以 1 开头")
+        raise DomainError(gettext("手机号应为 11 位数字，以 1 开头"))
     new_email = email or f"{account.username}{PLACEHOLDER_EMAIL_DOMAIN}"
     if new_email.lower() != (account.email or "").lower() and db.session.scalar(
             select(Account.id).where(func.lower(Account.email) == new_email.lower(), Account.id != account.id)):
-        raise DomainError("该电子邮箱已被其他账号使用")
+        raise DomainError(gettext("该电子邮箱已被其他账号使用"))
     changed = []
     old_email = shown_email(account)
     if new_email != account.email:

@@ -9,6 +9,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
+
+from app.i18n import word
 from app.ids import parse_id
 from app.models import DegreeApplication
 from app.security import Scope
@@ -67,9 +70,10 @@ def choose(scope: Scope, filters: Mapping[str, Any] | None, application_ids: Ite
     """
     flt = degree.DegreeFilter.from_mapping(filters or {})
     stage = stage if stage in STAGES else "any"
-    ids = posted_ids(application_ids or (), NotFound(OUT_OF_SCOPE))
+    ids = posted_ids(application_ids or (), NotFound(gettext(OUT_OF_SCOPE)))
     if flt.applied == DegreeApplicationState.NOT_APPLIED.value and not ids:
-        raise DomainError(f"{title}只包含已申请的学生，请将学生申请状态选为“已申请”后再导出")
+        raise DomainError(gettext("%(title)s只包含已申请的学生，请将学生申请状态选为“已申请”后再导出",
+                                  title=word(title)))
     selection = DegreeSelection(scope, None if ids else flt, stage, tuple(ids))
     base = degree.applications_select(scope, selection.flt, stage=stage)
     if ids:
@@ -77,10 +81,10 @@ def choose(scope: Scope, filters: Mapping[str, Any] | None, application_ids: Ite
         for chunk in chunks(ids, ID_CHUNK):
             found += count_rows(base.where(DegreeApplication.id.in_(chunk)).with_only_columns(DegreeApplication.id))
         if found != len(ids):
-            raise NotFound(OUT_OF_SCOPE)
+            raise NotFound(gettext(OUT_OF_SCOPE))
         total = len(ids)
     else:
         total = count_rows(base.with_only_columns(DegreeApplication.id))
     if total == 0:
-        raise DomainError(NOTHING)
+        raise DomainError(gettext(NOTHING))
     return selection, selection.to_params(flt.to_params()), total

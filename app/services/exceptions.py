@@ -12,11 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from app.audit.numbers import format_number, is_pass
 from app.audit.scores import parse_score
 from app.extensions import db
+from app.i18n import joined, label_text, word
 from app.models.base import utcnow
 from app.models.exception import ACTIVE_STATUSES, CourseException
 from app.models.grade import Grade
@@ -206,13 +208,13 @@ def _scoped_rows(ids: Sequence[int], scope: Scope) -> list[CourseException]:
     """The ticked exceptions in one scoped query; an id outside the scope → ``NotFound`` (404)."""
     ids = list(dict.fromkeys(ids))
     if not ids:
-        raise DomainError("请先勾选课程替代与免修记录")
+        raise DomainError(gettext("请先勾选课程替代与免修记录"))
     rows = list(db.session.scalars(
         select(CourseException).join(Student, Student.id == CourseException.student_id)
         .where(CourseException.id.in_(ids), student_scope_clause(scope)).order_by(CourseException.id)
     ))
     if len(rows) != len(ids):
-        raise NotFound("所选记录不存在或不在您的管理范围内")
+        raise NotFound(gettext("所选记录不存在或不在您的管理范围内"))
     return rows
 
 
@@ -222,8 +224,8 @@ def _decide(ids: Sequence[int], *, actor: Any, scope: Scope, new_status: str, ac
     note = clean_reason(note, "审核说明", required=note_required) or None
     wrong = [r for r in rows if r.status not in allowed_from]
     if wrong:
-        shown = "、".join(f"{r.student.student_no} {r.course_name}（{r.status_label}）" for r in wrong[:5])
-        raise Conflict(f"以下记录的状态不能{label(action)}：{shown}")
+        shown = joined((f"{r.student.student_no} {r.course_name}（{word(r.status_label)}）" for r in wrong[:5]), "、")
+        raise Conflict(gettext("以下记录的状态不能%(action)s：%(records)s", action=label_text(action), records=shown))
     now = utcnow()
     for row in rows:
         old = row.status_label
@@ -239,7 +241,7 @@ def _decide(ids: Sequence[int], *, actor: Any, scope: Scope, new_status: str, ac
 
 def _ce_only(scope: Scope) -> None:
     if not scope.is_all:
-        raise NotAllowed("只有继教院管理员可以审核课程替代与免修")
+        raise NotAllowed(gettext("只有继教院管理员可以审核课程替代与免修"))
 
 
 def approve(ids: Sequence[int], *, actor: Any, scope: Scope, note: str | None = None) -> list[CourseException]:
@@ -262,7 +264,7 @@ def revoke(ids: Sequence[int], *, actor: Any, scope: Scope, note: str | None) ->
     """撤销: the CE admin withdraws pending or approved exceptions; a site or college admin withdraws
     pending ones of their students. A revoked exception stops counting at the next audit."""
     if scope.kind not in _ENTERING_SCOPES:
-        raise NotAllowed("只有教学点、学院和继教院管理员可以撤销课程替代与免修")
+        raise NotAllowed(gettext("只有教学点、学院和继教院管理员可以撤销课程替代与免修"))
     allowed = ACTIVE_STATUSES if scope.is_all else (ExceptionStatus.PENDING.value,)
     return _decide(ids, actor=actor, scope=scope, new_status=ExceptionStatus.REVOKED.value,
                    action=OplogAction.EXCEPTION_REVOKE, allowed_from=tuple(allowed), note=note, note_required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext
 
 from app import storage
 from app.extensions import db
@@ -41,5 +42,5 @@ def photo_file(student: Student) -> tuple[Path, str]:
         path = None
     mimetype = MIMETYPES.get(path.suffix.lower()) if path is not None else None
     if path is None or mimetype is None or not path.is_file():
-        raise NotFound("未上传毕业照片")
+        raise NotFound(gettext("未上传毕业照片"))
     return path, mimetype

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext
+
+from app.i18n import word
 from app.services.errors import DomainError
 
 MAX_CHARS = 500
@@ -17,8 +20,8 @@ def clean_reason(text: str | None, what: str, *, required: bool = True) -> str:
     text = (text or "").strip()
     if not any(unicodedata.category(c)[0] not in ("C", "Z") for c in text):
         if required:
-            raise DomainError(f"请填写{what}")
+            raise DomainError(gettext("请填写%(what)s", what=word(what)))
         return ""
     if len(text) > MAX_CHARS:
-        raise DomainError(f"{what}不能超过 {MAX_CHARS} 字")
+        raise DomainError(gettext("%(what)s不能超过 %(max)s 字", what=word(what), max=MAX_CHARS))
     return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from flask_babel import gettext
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import InstanceState
 
@@ -89,11 +90,11 @@ def check_student_orgs(student: Student) -> None:
     site = student.site if student.site is not None else (
         db.session.get(Organisation, student.site_id) if student.site_id else None)
     if site is None or site.kind != OrgKind.SITE.value:
-        raise DomainError("教学点必须是一个教学点机构")
+        raise DomainError(gettext("教学点必须是一个教学点机构"))
     major = student.major if student.major is not None else (
         db.session.get(Major, student.major_id) if student.major_id else None)
     if major is None:
-        raise DomainError("请选择专业")
+        raise DomainError(gettext("请选择专业"))
     # ids set explicitly: relationship changes only reach the columns during the flush
     student.site_id = site.id
     student.major_id = major.id
@@ -115,10 +116,10 @@ def review_form(form: GraduateForm, actor) -> bool:
 def review_forms(forms: list[GraduateForm], actor) -> int:
     """Review every submitted form of the list; nothing is changed when none is submitted."""
     if not forms:
-        raise DomainError("请先选择毕业生登记表")
+        raise DomainError(gettext("请先选择毕业生登记表"))
     done = sum(1 for f in forms if review_form(f, actor))
     if done == 0:
-        raise Conflict("所选登记表均不是“已提交”状态，无需审核")
+        raise Conflict(gettext("所选登记表均不是“已提交”状态，无需审核"))
     return done
 
 
@@ -133,13 +134,13 @@ def check_language_score(item: LanguageScore) -> None:
             raise DomainError(f"大学英语四级成绩应在 0–{CET4_MAX:g} 之间")
     elif item.substitute == SubstituteExam.PETS3.value and item.substitute_score is not None:
         if not 0 <= item.substitute_score <= 100:
-            raise DomainError("PETS-3 成绩应在 0–100 之间")
+            raise DomainError(gettext("PETS-3 成绩应在 0–100 之间"))
     elif item.substitute is None and item.substitute_score is not None:
-        raise DomainError("未选择替代考试时替代考试成绩应为空")
+        raise DomainError(gettext("未选择替代考试时替代考试成绩应为空"))
     if item.substitute is None and item.score is None:
-        raise DomainError("请填写学位外语成绩或选择替代考试")
+        raise DomainError(gettext("请填写学位外语成绩或选择替代考试"))
     if item.score is not None and not 0 <= item.score <= 100:
-        raise DomainError("学位外语成绩应在 0–100 之间")
+        raise DomainError(gettext("学位外语成绩应在 0–100 之间"))
     item.passed = language_passed(item.score, item.substitute, item.substitute_score, _pets3_recorded_pass(item))
 
 

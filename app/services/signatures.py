@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import exists, func, select
 
 from app import storage
@@ -36,9 +37,9 @@ def upload_signature(account, data: bytes, actor) -> Signature:
         ImageRejected: Not a PNG/JPEG, too large in bytes or pixels, corrupt.
     """
     if actor is None or account is None or actor.id != account.id:
-        raise NotAllowed("只能上传本人的电子签名")
+        raise NotAllowed(gettext("只能上传本人的电子签名"))
     if scope_of(account).kind not in ("all", "college", "site"):
-        raise NotAllowed("只有机构管理员可以上传电子签名")
+        raise NotAllowed(gettext("只有机构管理员可以上传电子签名"))
     cleaned, suffix, width, height = clean_image(
         data, max_bytes=current_app.config["SIGNATURE_MAX_BYTES"], max_side=MAX_SIDE, what="电子签名")
     last = db.session.scalar(select(func.max(Signature.version)).where(Signature.account_id == account.id)) or 0
@@ -68,7 +69,7 @@ def readable_signature(signature_id: int, viewer) -> Signature:
     """
     sig = db.session.get(Signature, signature_id)
     if sig is None or viewer is None:
-        raise NotFound("签名不存在")
+        raise NotFound(gettext("签名不存在"))
     if sig.account_id == viewer.id:
         return sig
     scope = scope_of(viewer)
@@ -82,7 +83,7 @@ def readable_signature(signature_id: int, viewer) -> Signature:
         )))
         if used:
             return sig
-    raise NotFound("签名不存在")
+    raise NotFound(gettext("签名不存在"))
 
 
 def signature_file(sig: Signature):

@@ -14,11 +14,13 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import extensions
 from app.extensions import db
+from app.i18n import joined, word
 from app.models.base import utcnow
 from app.models.task import Task, TaskChunk
 from app.services.errors import Conflict
@@ -35,14 +37,17 @@ KEPT_OVERRIDES_KEY = "保留手工修改结果"
 
 
 def summary_text(summary) -> str:
-    """{"预毕业": 56, "不合格": 26, "保留手工修改结果": 1} → "预毕业 56，不合格 26；其中 1 名保留手工修改结果"."""
+    """{"预毕业": 56, "不合格": 26, "保留手工修改结果": 1} → "预毕业 56，不合格 26；其中 1 名保留手工修改结果".
+
+    The stored keys are Chinese labels; the text is in the request's language (each key a msgid).
+    """
     if not summary:
         return ""
     if not isinstance(summary, dict):
         return str(summary)
-    text = "，".join(f"{k} {v}" for k, v in summary.items() if k != KEPT_OVERRIDES_KEY)
+    text = joined((f"{word(k)} {v}" for k, v in summary.items() if k != KEPT_OVERRIDES_KEY), "，")
     kept = summary.get(KEPT_OVERRIDES_KEY)
-    return f"{text}；其中 {kept} 名{KEPT_OVERRIDES_KEY}" if kept else text
+    return gettext("%(counts)s；其中 %(n)s 名保留手工修改结果", counts=text, n=kept) if kept else text
 
 
 class Progress(Protocol):
@@ -80,11 +85,12 @@ def create_task(
             db.session.flush()
     except IntegrityError:
         db.session.expunge(task) if task in db.session else None
-        raise Conflict(f"已有同一范围的{TASK_KINDS[kind]}在排队或执行中，请在任务中心等待其完成后再试") from None
+        raise Conflict(gettext("已有同一范围的%(kind)s在排队或执行中，请在任务中心等待其完成后再试",
+                               kind=word(TASK_KINDS[kind]))) from None
     return task
 
 
-ORG_BUSY = ("本单位已有 {n} 个任务在排队或执行中（每个单位最多同时 {limit} 个），"
+ORG_BUSY = ("本单位已有 %(n)s 个任务在排队或执行中（每个单位最多同时 %(limit)s 个），"
             "请在任务中心等待其中一个完成后再提交")
 
 
@@ -104,7 +110,7 @@ def _check_fair_share(org_id: int | None) -> None:
     reap_stale(open_tasks)
     busy = sum(1 for t in open_tasks if t.state in (TaskState.QUEUED.value, TaskState.RUNNING.value))
     if busy >= limit:
-        raise Conflict(ORG_BUSY.format(n=busy, limit=limit))
+        raise Conflict(gettext(ORG_BUSY, n=busy, limit=limit))
 
 
 def defer_for_fair_share(org_id: int | None, running: Mapping[int, int], waiting: Iterable[int]) -> bool:
@@ -149,7 +155,7 @@ def deferred_job_id(task_id: int, token: str) -> str:
 def retry(task: Task, actor) -> Task:
     """A failed task runs again as a new task with the same parameters."""
     if task.state != TaskState.FAILED.value:
-        raise Conflict("只有失败的任务可以重试")
+        raise Conflict(gettext("只有失败的任务可以重试"))
     lock = f"{task.kind}:{task.org_id}" if task.kind in LOCKED_KINDS else None
     new = create_task(task.kind, actor=actor, params=dict(task.params or {}), scope_text=task.scope_text, lock_key=lock)
     new.retry_of_id = task.id

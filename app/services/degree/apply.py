@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from app.audit import degree as degree_rules
@@ -12,6 +13,7 @@ from app.audit.confirmation import confirm_state
 from app.audit.types import failure_messages
 from app.clock import local_now
 from app.extensions import db
+from app.i18n import label_text, word
 from app.models import DegreeApplication, GraduationAudit, Student
 from app.models.base import utcnow
 from app.security import student_scope_clause
@@ -38,25 +40,27 @@ def _graduation_allows(student: Student) -> tuple[bool, str]:
     result, state = (row.result, confirm_state(row.confirmed_at, row.published_at)) if row is not None else (None, None)
     if degree_rules.may_apply_for_degree(result, state, student.status):
         return True, ""
-    return False, label(result or GraduationResult.UNAUDITED.value, GraduationResult)
+    return False, label_text(result or GraduationResult.UNAUDITED.value, GraduationResult)
 
 
 def _apply(student: Student, actor, now: dt.datetime | None) -> DegreeApplication:
     if not degree_level(student.level):
-        raise DomainError(f"{student.level_label}层次的学生不能申请学位")
+        raise DomainError(gettext("%(level)s层次的学生不能申请学位", level=word(student.level_label)))
     batch = active_batch(student)
     if batch is None:
-        raise DomainError("当前没有可申请的学位批次")
+        raise DomainError(gettext("当前没有可申请的学位批次"))
     now = now or local_now()
     if not (batch.apply_start <= now <= batch.apply_end):
-        raise DomainError(f"不在学位申请时间内（{batch.name}：{_window_text(batch)}）")
+        raise DomainError(gettext("不在学位申请时间内（%(batch)s：%(window)s）", batch=batch.name,
+                                  window=_window_text(batch)))
     already = db.session.scalar(select(DegreeApplication.id).where(
         DegreeApplication.batch_id == batch.id, DegreeApplication.student_id == student.id))
     if already is not None:
-        raise DomainError(f"{student.name}已提交过学位申请")
+        raise DomainError(gettext("%(name)s已提交过学位申请", name=student.name))
     ok, shown = _graduation_allows(student)
     if not ok:
-        raise DomainError(f"{student.name}的毕业审核结果为{shown}，需为预毕业或已毕业，暂不能申请学位")
+        raise DomainError(gettext("%(name)s的毕业审核结果为%(result)s，需为预毕业或已毕业，暂不能申请学位",
+                                  name=student.name, result=shown))
     app = DegreeApplication(batch_id=batch.id, student_id=student.id, applied_at=utcnow(),
                             applied_by_id=getattr(actor, "id", None),
                             result=DegreeConditionResult.UNAUDITED.value)
@@ -77,7 +81,7 @@ def apply(student: Student, actor, now: dt.datetime | None = None) -> DegreeAppl
         now: Asia/Shanghai wall time; defaults to the clock (tests pass it).
     """
     if getattr(actor, "student_id", None) != student.id:
-        raise NotAllowed("只能为本人申请学位")
+        raise NotAllowed(gettext("只能为本人申请学位"))
     return _apply(student, actor, now)
 
 
@@ -97,7 +101,7 @@ def register_applications(student_ids: Sequence[Any], actor, now: dt.datetime | 
     except (TypeError, ValueError):
         raise NotFound("学生不存在或不在您的管理范围内") from None
     if not ids:
-        raise DomainError("请勾选要代为申请的学生")
+        raise DomainError(gettext("请勾选要代为申请的学生"))
     scope = _admin_scope(actor)
     found = db.session.scalar(select(func.count()).where(Student.id.in_(ids), student_scope_clause(scope)))
     if found != len(ids):
@@ -112,13 +116,13 @@ def _why_not(view: dict[str, Any], student: Student, allowed: bool, graduation_l
     if view["applied"]:
         return ""
     if not view["eligible"]:
-        return f"你的层次为{student.level_label}，不授予学士学位，不能申请学位。"
+        return gettext("你的层次为%(level)s，不授予学士学位，不能申请学位。", level=word(student.level_label))
     if view["batch"] is None:
-        return "当前没有你可以申请的学位批次，暂不能申请学位。"
+        return gettext("当前没有你可以申请的学位批次，暂不能申请学位。")
     if not allowed:
-        return f"你的毕业审核结果为{graduation_label}，暂不能申请学位。"
+        return gettext("你的毕业审核结果为%(result)s，暂不能申请学位。", result=graduation_label)
     if not view["window_open"]:
-        return f"学位申请时间为 {view['window']}，现在不在申请时间内，暂不能申请学位。"
+        return gettext("学位申请时间为 %(window)s，现在不在申请时间内，暂不能申请学位。", window=view["window"])
     return ""
 
 
@@ -152,7 +156,7 @@ def student_view(student: Student) -> dict:
         "applied_at": fmt_time(app.applied_at) if app else "",
         "can_apply": app is None and window_open and degree_level(student.level) and allowed,
         "audited": audited,
-        "status_text": NOT_AUDITED_TEXT,
+        "status_text": word(NOT_AUDITED_TEXT),
         "result": None,
         "result_label": "",
         "reasons": [],
@@ -164,11 +168,12 @@ def student_view(student: Student) -> dict:
     view["why_not"] = "" if view["can_apply"] else _why_not(view, student, allowed, graduation_label)
     if app is not None and audited:
         view["result"] = app.result
-        view["result_label"] = label(app.result, DegreeConditionResult)
+        view["result_label"] = label_text(app.result, DegreeConditionResult)
         view["status_text"] = view["result_label"]
         if app.result == NOT_MET:
             view["reasons"] = failure_messages(app.computed_reasons) \
-                if app.override_result is None else [f"授予结论经人工核实修改：{app.override_reason or ''}"]
+                if app.override_result is None else [gettext("授予结论经人工核实修改：%(reason)s",
+                                                             reason=app.override_reason or "")]
     return view
 
 

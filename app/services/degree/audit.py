@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.audit.degree import audit_degree_with_average
@@ -37,7 +38,7 @@ def start_audit(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter | 
         scope_text = flt.describe()
         total = count_rows(applications_select(scope, flt, stage=PENDING))
     if total == 0:
-        raise DomainError("没有需要审核的学位申请（请先筛选“已申请”的学生）")
+        raise DomainError(gettext("没有需要审核的学位申请（请先筛选“已申请”的学生）"))
     return create_task("degree_audit", actor=actor, params=params, scope_text=scope_text,
                        lock_key=lock_key_for("degree_audit", actor), total=total)
 

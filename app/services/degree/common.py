@@ -5,12 +5,14 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import and_, or_, select
 
 from app.audit.degree import DegreeMarks
 from app.audit.language import DEFAULT_PASS_MARK
 from app.clock import format_local
 from app.extensions import db
+from app.i18n import joined, period
 from app.models import DegreeBatch, Student
 from app.security import Scope, scope_of
 from app.services.errors import NotAllowed
@@ -34,7 +36,7 @@ def fmt_time(value: dt.datetime | None) -> str:
 
 
 def _window_text(batch: DegreeBatch) -> str:
-    return f"{batch.apply_start:%Y-%m-%d %H:%M:%S} 至 {batch.apply_end:%Y-%m-%d %H:%M:%S}"
+    return period(f"{batch.apply_start:%Y-%m-%d %H:%M:%S}", f"{batch.apply_end:%Y-%m-%d %H:%M:%S}")
 
 
 # --------------------------------------------------------------------------- batches
@@ -94,13 +96,13 @@ def _admin_scope(actor) -> Scope:
     """The scope of an institution account; students and unknown accounts may not act here."""
     scope = scope_of(actor)
     if scope.kind not in ("all", "college", "site"):
-        raise NotAllowed("没有权限进行此操作")
+        raise NotAllowed(gettext("没有权限进行此操作"))
     return scope
 
 
 def _names(apps_or_students: Iterable[Any]) -> str:
     people = [getattr(x, "student", x) for x in apps_or_students]
-    shown = "、".join(f"{s.name}（{s.student_no}）" for s in people[:NAMES_SHOWN])
-    return shown + (f" 等 {len(people)} 人" if len(people) > NAMES_SHOWN else "")
+    shown = joined((f"{s.name}（{s.student_no}）" for s in people[:NAMES_SHOWN]), "、")
+    return shown + (gettext(" 等 %(n)s 人", n=len(people)) if len(people) > NAMES_SHOWN else "")
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import exists, false, or_, select
 from sqlalchemy.orm import contains_eager
 
@@ -217,7 +218,7 @@ def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> lis
     try:
         wanted = sorted({int(i) for i in ids})
     except (TypeError, ValueError):
-        raise NotFound(OUT_OF_SCOPE) from None
+        raise NotFound(gettext(OUT_OF_SCOPE)) from None
     if not wanted:
         return []
     stmt = (applications_select(scope, stage=stage)
@@ -226,7 +227,7 @@ def _load_selected(scope: Scope, ids: Sequence[Any], *, stage: str = ANY) -> lis
             .order_by(DegreeApplication.id))
     rows = list(db.session.scalars(stmt).unique())
     if len(rows) != len(wanted):
-        raise NotFound(OUT_OF_SCOPE)
+        raise NotFound(gettext(OUT_OF_SCOPE))
     return rows
 
 
@@ -236,7 +237,7 @@ def _resolve(scope: Scope, ids: Sequence[Any] | None, flt: DegreeFilter | None, 
     if ids:
         return _load_selected(scope, ids)
     if flt is None:
-        raise DomainError("请勾选学位申请，或先设置筛选条件")
+        raise DomainError(gettext("请勾选学位申请，或先设置筛选条件"))
     stmt = (applications_select(scope, flt, stage=stage)
             .options(contains_eager(DegreeApplication.student))
             .order_by(DegreeApplication.id))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext
+
 from app.extensions import db
 from app.models.base import utcnow
 from app.services import oplog
@@ -22,15 +24,16 @@ def override(ids: Sequence[Any] | None, result: str, reason: str, actor, *, flt:
     """
     scope = _admin_scope(actor)
     if result not in (MET, NOT_MET):
-        raise DomainError("请选择授予结论：已达标或未达标")
+        raise DomainError(gettext("请选择授予结论：已达标或未达标"))
     reason = clean_reason(reason, "修改授予结论的核实说明")
     apps = _resolve(scope, ids, flt, stage=PENDING)
     if not apps:
-        raise DomainError("没有可修改的学位申请")
+        raise DomainError(gettext("没有可修改的学位申请"))
     if not scope.is_all:
         locked = [a for a in apps if a.final_at is not None]
         if locked:
-            raise NotAllowed(f"以下学生的学位申请已终审，不能修改授予结论：{_names(locked)}")
+            raise NotAllowed(gettext("以下学生的学位申请已终审，不能修改授予结论：%(students)s",
+                                     students=_names(locked)))
     now = utcnow()
     changed = 0
     for app in apps:

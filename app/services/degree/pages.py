@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from flask_babel import gettext
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager
 
@@ -125,7 +126,7 @@ def application_detail(scope: Scope, application_id: int) -> dict:
     app = db.session.scalar(applications_select(scope, stage=ANY).where(DegreeApplication.id == application_id)
                             .options(contains_eager(DegreeApplication.student)))
     if app is None:
-        raise NotFound("学位申请不存在或不在您的管理范围内")
+        raise NotFound(gettext("学位申请不存在或不在您的管理范围内"))
     snapshots = list(db.session.scalars(
         select(DegreeSnapshot).where(DegreeSnapshot.application_id == app.id)
         .order_by(DegreeSnapshot.created_at.desc(), DegreeSnapshot.id.desc())))

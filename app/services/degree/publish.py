@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
@@ -27,12 +28,12 @@ def start_publish(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter 
     """Create (flush) a 学位发布 task over final, unpublished applications. CE admin only."""
     scope = scope_of(actor)
     if not scope.is_all:
-        raise NotAllowed("仅继教院管理员可以发布学位")
+        raise NotAllowed(gettext("仅继教院管理员可以发布学位"))
     if ids:
         rows = _load_selected(scope, ids)
         not_final = [a for a in rows if a.final_at is None]
         if not_final:
-            raise DomainError(f"以下学生的学位申请尚未终审，不能发布：{_names(not_final)}")
+            raise DomainError(gettext("以下学生的学位申请尚未终审，不能发布：%(students)s", students=_names(not_final)))
         targets = [a.id for a in rows if a.published_at is None]
         params: dict = {"ids": targets}
         scope_text = f"选中的 {len(targets)} 条学位申请"
@@ -43,7 +44,7 @@ def start_publish(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter 
         scope_text = flt.describe()
         total = count_rows(applications_select(scope, DegreeFilter.from_mapping(params["filter"]), stage=FINAL))
     if total == 0:
-        raise DomainError("没有待发布的学位申请（需已终审且尚未发布）")
+        raise DomainError(gettext("没有待发布的学位申请（需已终审且尚未发布）"))
     return create_task("degree_publish", actor=actor, params=params, scope_text=scope_text,
                        lock_key=lock_key_for("degree_publish", actor), total=total)
 
@@ -53,7 +54,7 @@ def run_publish(task, progress: Progress) -> dict:
     actor = db.session.get(Account, task.requested_by_id)
     scope = scope_of(actor)
     if not scope.is_all:
-        raise NotAllowed("仅继教院管理员可以发布学位")
+        raise NotAllowed(gettext("仅继教院管理员可以发布学位"))
     ids = _task_ids(task, scope, stage=FINAL,
                     order=(DegreeApplication.batch_id, Student.site_id, Student.student_no, DegreeApplication.id))
     progress(0, len(ids))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, or_, update
 
 from app.extensions import db
@@ -31,22 +32,23 @@ def first_review(ids: Sequence[Any] | None, opinion: str, comment: str, actor, *
 
     scope = scope_of(actor)
     if scope.kind != "site":
-        raise NotAllowed("仅教学点管理员可以初审")
+        raise NotAllowed(gettext("仅教学点管理员可以初审"))
     if opinion not in {m.value for m in ReviewOpinion}:
-        raise DomainError("请选择初审意见：同意或不同意")
+        raise DomainError(gettext("请选择初审意见：同意或不同意"))
     comment = clean_reason(comment, "初审说明", required=False)
     apps = _resolve(scope, ids, flt, stage=PENDING)
     if not apps:
-        raise DomainError("没有可初审的学位申请")
+        raise DomainError(gettext("没有可初审的学位申请"))
     final = [a for a in apps if a.final_at is not None]
     if final:
-        raise NotAllowed(f"以下学生的学位申请已终审，不能再初审：{_names(final)}")
+        raise NotAllowed(gettext("以下学生的学位申请已终审，不能再初审：%(students)s", students=_names(final)))
     unmet = [a for a in apps if a.result != MET]
     if unmet:
-        raise DomainError(f"只能对学位申请条件已达标的学生初审，以下学生未达标或未审核：{_names(unmet)}")
+        raise DomainError(gettext("只能对学位申请条件已达标的学生初审，以下学生未达标或未审核：%(students)s",
+                                  students=_names(unmet)))
     signature = current_signature(actor)
     if signature is None:
-        raise DomainError("请先上传电子签名")
+        raise DomainError(gettext("请先上传电子签名"))
     now = utcnow()
     changed = 0
     t = DegreeApplication
@@ -91,21 +93,22 @@ def final_review(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter |
     """
     scope = scope_of(actor)
     if scope.kind != "college":
-        raise NotAllowed("仅学院管理员可以终审")
+        raise NotAllowed(gettext("仅学院管理员可以终审"))
     if ids:
         apps = [a for a in _load_selected(scope, ids) if a.final_at is None]
         not_ready = [a for a in apps if not _final_ready(a)]
         if not_ready:
-            raise DomainError(f"只能终审学位申请条件已达标且初审同意的学生，以下学生不符合：{_names(not_ready)}")
+            raise DomainError(gettext("只能终审学位申请条件已达标且初审同意的学生，以下学生不符合：%(students)s",
+                                      students=_names(not_ready)))
         skipped = 0
     else:
         if flt is None:
-            raise DomainError("请勾选学位申请，或先设置筛选条件")
+            raise DomainError(gettext("请勾选学位申请，或先设置筛选条件"))
         candidates = _resolve(scope, None, flt, stage=PENDING)
         apps = [a for a in candidates if _final_ready(a)]
         skipped = len(candidates) - len(apps)
     if not apps:
-        raise DomainError("没有可终审的学位申请（需学位申请条件已达标且初审同意）")
+        raise DomainError(gettext("没有可终审的学位申请（需学位申请条件已达标且初审同意）"))
     now = utcnow()
     logs = []
     for app in apps:

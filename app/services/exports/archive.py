@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -86,7 +87,7 @@ def clean_documents(values: Iterable[Any] | None) -> list[str]:
     chosen = {str(v) for v in (values or ())}
     docs = [key for key in DOCUMENTS if key in chosen]
     if not docs:
-        raise DomainError(NO_DOCUMENT)
+        raise DomainError(gettext(NO_DOCUMENT))
     return docs
 
 
@@ -112,15 +113,15 @@ def start_archive_export(*, actor, scope: Scope, filters: Mapping[str, Any] | No
     """
     docs = clean_documents(documents)
     f = clean_archive_filters(filters)
-    ids = posted_ids(student_ids or (), NotFound(OUT_OF_SCOPE))
+    ids = posted_ids(student_ids or (), NotFound(gettext(OUT_OF_SCOPE)))
     if ids:
         if len(set(ids_in_scope(ids, scope))) != len(ids):
-            raise NotFound(OUT_OF_SCOPE)
+            raise NotFound(gettext(OUT_OF_SCOPE))
         total = len(ids)
     else:
         total = count_rows(archive_query(f, scope).with_only_columns(Student.id))
     if total == 0:
-        raise DomainError(NO_STUDENT)
+        raise DomainError(gettext(NO_STUDENT))
     params: dict[str, Any] = {"scope": scope.to_params(), "documents": docs}
     if ids:
         params["student_ids"] = ids

@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import and_, or_, select, true
 
 from app import storage
@@ -150,11 +151,11 @@ def describe_list_filters(kind: str, f: Mapping[str, Any]) -> str:
 def start_list_export(*, actor, scope: Scope, kind: str, filters: Mapping[str, Any] | None):
     """Validate a list export and create its task (flushed, not committed)."""
     if kind not in LIST_TITLES:
-        raise NotFound("没有这种列表")
+        raise NotFound(gettext("没有这种列表"))
     f = clean_list_filters(kind, filters)
     total = list_query_count(kind, f, scope, getattr(actor, "id", None))
     if total == 0:
-        raise DomainError("当前筛选条件下没有可导出的记录")
+        raise DomainError(gettext("当前筛选条件下没有可导出的记录"))
     text = f"{LIST_TITLES[kind]}：" + describe_list_filters(kind, f)
     return create_task("list_export", actor=actor, params={"list": kind, "filters": f, "scope": scope.to_params()},
                        scope_text=text, total=total)
@@ -242,7 +243,7 @@ def run_list_export(task, progress: Progress) -> dict:
     params = task.params or {}
     kind = params.get("list")
     if kind not in LIST_TITLES:
-        raise DomainError("没有这种列表")
+        raise DomainError(gettext("没有这种列表"))
     scope = Scope.from_params(params.get("scope"))
     filters = clean_list_filters(kind, params.get("filters") or {})
     actor_id = task.requested_by_id

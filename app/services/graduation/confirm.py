@@ -7,12 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from app.audit import confirmation
 from app.audit.confirmation import CONFIRM_LABELS
 from app.clock import to_local
 from app.extensions import db
+from app.i18n import joined, label_text, period
 from app.models.account import Account
 from app.models.base import utcnow
 from app.models.graduation import GraduationAudit, GraduationBatch
@@ -23,20 +25,21 @@ from app.services.common import chunks
 from app.services.errors import DomainError, NotFound
 from app.services.graduation.filters import all_in_scope, filtered_students_query
 from app.services.graduation.results import CHUNK, PRE, UNCONFIRMED, PlainStudent, format_time, log_row
-from app.statuses import Level, label
+from app.statuses import Level
 
 
 @dataclass(frozen=True)
 class RefusedBatch:
     """A batch whose confirmation window is not open: its students of the filter stay 未确认."""
 
-    name: str  # "2021级 高起本 批次"
+    name: str  # "2021级 高起本 批次" (in the request's language)
     window: str  # "2024-11-25 00:00:00 至 2024-12-06 00:00:00"
     count: int
 
     @property
     def message(self) -> str:
-        return f"{self.name}不在确认毕业时间内（{self.window}），未确认 {self.count} 名"
+        return gettext("%(batch)s不在确认毕业时间内（%(window)s），未确认 %(count)s 名", batch=self.name,
+                       window=self.window, count=self.count)
 
 
 @dataclass(frozen=True)
@@ -49,20 +52,20 @@ class ConfirmOutcome:
     @property
     def refusals(self) -> str:
         """One sentence per refused batch, joined with "；" ("" when none was refused)."""
-        return "；".join(r.message for r in self.refused)
+        return joined(r.message for r in self.refused)
 
     @property
     def message(self) -> str:
-        """The message a page or the API shows (the same words in both)."""
+        """The message a page or the API shows (the same words in both, in the request's language)."""
         if self.confirmed:
-            done = f"已确认毕业 {self.confirmed} 名学生，名单已提交继教院"
-            return f"{done}；{self.refusals}" if self.refused else done
-        return self.refusals or "当前筛选条件下没有未确认的预毕业学生"
+            done = gettext("已确认毕业 %(n)s 名学生，名单已提交继教院", n=self.confirmed)
+            return joined((done, self.refusals)) if self.refused else done
+        return self.refusals or gettext("当前筛选条件下没有未确认的预毕业学生")
 
 
 def batch_name(batch: GraduationBatch) -> str:
-    """How a refusal names a batch: "2021级 高起本 批次"."""
-    return f"{batch.enrol_grade}级 {label(batch.level, Level)} 批次"
+    """How a refusal names a batch: "2021级 高起本 批次" (in the request's language)."""
+    return gettext("%(grade)s级 %(level)s 批次", grade=batch.enrol_grade, level=label_text(batch.level, Level))
 
 
 def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now: dt.datetime | None = None,
@@ -78,7 +81,7 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     local = to_local(now)
     if student_ids:
         if not all_in_scope(student_ids, scope):
-            raise NotFound("所选学生不存在或不在您的管理范围内")
+            raise NotFound(gettext("所选学生不存在或不在您的管理范围内"))
         base = filtered_students_query({}, scope).where(Student.id.in_(list(student_ids)))
     else:
         base = filtered_students_query(filters, scope)
@@ -95,7 +98,7 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
     closed = {bid for bid, b in batches.items() if not (b.confirm_start <= local <= b.confirm_end)}
     per_batch = Counter(r[1] for r in rows)
     refused = tuple(
-        RefusedBatch(batch_name(b), f"{format_time(b.confirm_start)} 至 {format_time(b.confirm_end)}", per_batch[b.id])
+        RefusedBatch(batch_name(b), period(format_time(b.confirm_start), format_time(b.confirm_end)), per_batch[b.id])
         for b in sorted((batches[bid] for bid in closed), key=lambda b: (b.enrol_grade, b.level, b.id))
     )
     rows = [r for r in rows if r[1] not in closed]

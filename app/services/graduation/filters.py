@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -180,7 +181,7 @@ def grade_options(clause) -> tuple[list[int], list[int]]:
 
 def parse_ids(values: Iterable[Any]) -> list[int]:
     """Posted ``ids`` as distinct ints; anything malformed is a bad request."""
-    return posted_ids(values, DomainError("所选学生编号无效"))
+    return posted_ids(values, DomainError(gettext("所选学生编号无效")))
 
 
 def ids_in_scope(student_ids: Sequence[int], scope: Scope) -> list[int]:

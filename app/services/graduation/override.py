@@ -4,10 +4,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.audit.confirmation import CONFIRM_LABELS, batch_key
 from app.extensions import db
+from app.i18n import joined
 from app.models.account import Account
 from app.models.base import utcnow
 from app.models.graduation import GraduationAudit
@@ -36,7 +38,7 @@ def _load_for_change(student_ids: Sequence[int], actor: Account) -> list[tuple[S
     """Students (and their audit rows) the actor may act on; NotFound if any id is outside the scope."""
     ids = list(dict.fromkeys(int(i) for i in student_ids))
     if not ids:
-        raise DomainError("请先勾选要修改的学生")
+        raise DomainError(gettext("请先勾选要修改的学生"))
     scope = scope_of(actor) if actor is not None else Scope("none")
     rows: list[tuple[Student, GraduationAudit | None]] = []
     for chunk in chunks(ids, CHUNK):
@@ -47,7 +49,7 @@ def _load_for_change(student_ids: Sequence[int], actor: Account) -> list[tuple[S
             .order_by(Student.student_no)
         ).tuples().all())
     if len(rows) != len(ids):
-        raise NotFound("所选学生不存在或不在您的管理范围内")
+        raise NotFound(gettext("所选学生不存在或不在您的管理范围内"))
     return rows
 
 
@@ -61,22 +63,25 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
     and logs nothing. Returns the number of changed students.
     """
     if result not in SETTABLE_RESULTS:
-        raise DomainError("毕业审核结果只能修改为“预毕业”或“不合格”")
+        raise DomainError(gettext("毕业审核结果只能修改为“预毕业”或“不合格”"))
     reason = clean_reason(reason, "核实说明")
     rows = _load_for_change(student_ids, actor)
     is_ce = role_of(actor) == RoleName.CE_ADMIN.value
     states = {s.id: confirm_state(a) for s, a in rows}
     published = [s.student_no for s, _a in rows if states[s.id] == ConfirmState.PUBLISHED.value]
     if published:
-        raise NotAllowed(f"已发布毕业的学生不能修改毕业审核结果：{'、'.join(published[:10])}")
+        raise NotAllowed(gettext("已发布毕业的学生不能修改毕业审核结果：%(students)s",
+                                 students=joined(published[:10], "、")))
     confirmed = [s.student_no for s, _a in rows if states[s.id] == ConfirmState.CONFIRMED.value]
     if confirmed and not is_ce:
-        raise NotAllowed(f"已确认毕业的结果已锁定，只有继教院管理员可以修改：{'、'.join(confirmed[:10])}")
+        raise NotAllowed(gettext("已确认毕业的结果已锁定，只有继教院管理员可以修改：%(students)s",
+                                 students=joined(confirmed[:10], "、")))
     batches = load_batches()
     missing_batch = [s.student_no for s, a in rows if a is None
                      and batch_key(s.enrol_grade, s.study_grade, s.level) not in batches]
     if missing_batch:
-        raise DomainError(f"以下学生不在任何毕业批次中，不能修改毕业审核结果：{'、'.join(missing_batch[:10])}")
+        raise DomainError(gettext("以下学生不在任何毕业批次中，不能修改毕业审核结果：%(students)s",
+                                  students=joined(missing_batch[:10], "、")))
     now = now or utcnow()
     changed = 0
     for student, audit in rows:

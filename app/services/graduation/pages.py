@@ -1,6 +1,7 @@
 """What the student detail page and 学生空间 show, and the 毕业生登记表 a student saves."""
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.audit.confirmation import CONFIRM_LABELS, graduation_state
@@ -50,7 +51,7 @@ def load_student(student_id: int, scope: Scope) -> Student:
     """One student through the scope, or NotFound (views answer 404)."""
     student = db.session.scalar(select(Student).where(Student.id == student_id, student_scope_clause(scope)))
     if student is None:
-        raise NotFound("学生不存在或不在您的管理范围内")
+        raise NotFound(gettext("学生不存在或不在您的管理范围内"))
     return student
 
 
@@ -139,11 +140,11 @@ def save_form(student: Student, text: str, submit: bool, actor: Account | None) 
     text = (text or "").strip()
     form = _form_of(student)
     if form is not None and form.state != FormState.DRAFT.value:
-        raise DomainError("毕业生登记表已提交，不能再修改")
+        raise DomainError(gettext("毕业生登记表已提交，不能再修改"))
     if len(text) > FORM_MAX_CHARS:
-        raise DomainError(f"自我鉴定不能超过 {FORM_MAX_CHARS} 字（当前 {len(text)} 字）")
+        raise DomainError(gettext("自我鉴定不能超过 %(max)s 字（当前 %(n)s 字）", max=FORM_MAX_CHARS, n=len(text)))
     if submit and not text:
-        raise DomainError("请填写自我鉴定后再提交")
+        raise DomainError(gettext("请填写自我鉴定后再提交"))
     if form is None:
         form = GraduateForm(student_id=student.id, self_assessment=text, state=FormState.DRAFT.value)
         db.session.add(form)

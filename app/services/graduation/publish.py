@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import Row, select, update
 
 from app.audit import confirmation
@@ -112,6 +113,6 @@ def _still_unpublished(members: list) -> list:
 def run_publish(task: Task, progress) -> dict:
     """毕业发布任务 (CE admin): publish the confirmed students of the filter or the selection."""
     if role_of(task.requested_by) != RoleName.CE_ADMIN.value:
-        raise NotAllowed("只有继教院管理员可以发布毕业名单")
+        raise NotAllowed(gettext("只有继教院管理员可以发布毕业名单"))
     ids = resolve_student_ids(task.params or {})
     return publish_students(ids, task_id=task.id, actor=task.requested_by, progress=progress)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask_babel import gettext
+
 from app.models.account import Account
 from app.models.task import Task
 from app.security import Scope, role_of
@@ -33,15 +35,15 @@ def start_task(kind: str, *, actor: Account, scope: Scope, filters: Mapping[str,
     f = clean_filters(filters)
     ids = list(student_ids or [])
     if kind == "graduation_publish" and role_of(actor) != RoleName.CE_ADMIN.value:
-        raise NotAllowed("只有继教院管理员可以发布毕业名单")
+        raise NotAllowed(gettext("只有继教院管理员可以发布毕业名单"))
     if ids:
         if not all_in_scope(ids, scope):
-            raise NotFound("所选学生不存在或不在您的管理范围内")
+            raise NotFound(gettext("所选学生不存在或不在您的管理范围内"))
         total = len(ids)
     else:
         total = count_query(filtered_students_query(f, scope))
     if total == 0:
-        raise DomainError("当前筛选条件下没有学生，未创建任务")
+        raise DomainError(gettext("当前筛选条件下没有学生，未创建任务"))
     params: dict[str, Any] = {"scope": scope.to_params()}
     if ids:
         params["student_ids"] = ids
