@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext
 
 from app.extensions import db
+from app.i18n import joined, word
 from app.services.accounts import change_password, update_contact
 from app.services.errors import DomainError, NotAllowed
 
@@ -27,7 +29,7 @@ class PasswordView(BaseView):
                     keep_session=session.get("sid"),
                 )
                 db.session.commit()
-                flash("密码已修改", "success")
+                flash(gettext("密码已修改"), "success")
                 return redirect(url_for("HomeView.index"))
             except DomainError as exc:
                 db.session.rollback()
@@ -50,7 +52,8 @@ class PasswordView(BaseView):
             flash(exc.message, "danger")
         else:
             db.session.commit()
-            flash(f"已保存：{'、'.join(changed)}" if changed else "联系方式没有变化", "success" if changed else "info")
+            flash(gettext("已保存：%(fields)s", fields=joined((word(c) for c in changed), "、")) if changed
+                  else gettext("联系方式没有变化"), "success" if changed else "info")
         return redirect(url_for("UserDBModelView.userinfo"))
 
 

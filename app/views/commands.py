@@ -1,8 +1,9 @@
 """One way to run a command from a view: commit on success, roll back and explain on failure.
 
 Services flush and raise ``DomainError``; the request owns the transaction. ``run_command`` is the
-only place a page view commits, rolls back and turns a ``DomainError`` into the Chinese flash
-message (a ``NotFound`` into a 404), so no view keeps its own try/commit/flash copy.
+only place a page view commits, rolls back and turns a ``DomainError`` into the flash message (a
+``NotFound`` into a 404), so no view keeps its own try/commit/flash copy. Messages are in the request's
+language: the services build theirs with ``gettext``; a plain success text here is a msgid.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from flask import abort, flash
 
 from app.extensions import db
+from app.i18n import word
 from app.jobs import runner
 from app.services.errors import DomainError, NotAllowed, NotFound
 
@@ -32,9 +34,10 @@ def run_command(command: Callable[[], Any], success: str | Callable[[Any], str |
                 category: str = "success", *, role_refusal_403: bool = False) -> Any:
     """Run ``command()``, commit and flash ``success``; on ``DomainError`` roll back and flash it.
 
-    ``success`` may be a callable of the command's result returning the message (or None for no
-    message). With ``role_refusal_403`` a ``NotAllowed`` (the role may not) is flashed and answered
-    403. Returns the result, or ``FAILED`` (falsy) when the command was refused.
+    ``success`` is a msgid (translated here) or a callable of the command's result returning the
+    message, already translated (or None for no message). With ``role_refusal_403`` a ``NotAllowed``
+    (the role may not) is flashed and answered 403. Returns the result, or ``FAILED`` (falsy) when the
+    command was refused.
     """
     try:
         result = command()
@@ -52,7 +55,7 @@ def run_command(command: Callable[[], Any], success: str | Callable[[Any], str |
         db.session.rollback()
         flash(exc.message, "danger")
         return FAILED
-    message = success(result) if callable(success) else success
+    message = success(result) if callable(success) else word(success)
     if message:
         flash(message, category)
     return result

@@ -11,6 +11,7 @@ from flask import abort, current_app, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
@@ -52,7 +53,7 @@ class SignatureView(BaseView):
 
         def go():
             sig = signatures.upload_signature(g.user, file.read() if file else b"", g.user)
-            return f"电子签名已上传（第 {sig.version} 版），此后的初审将使用该签名"
+            return gettext("电子签名已上传（第 %(version)s 版），此后的初审将使用该签名", version=sig.version)
 
         return _run(go, url_for("SignatureView.index"))
 

@@ -16,10 +16,12 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext
 from sqlalchemy import asc, desc
 from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
+from app.i18n import joined
 from app.models import DegreeApplication, Student
 from app.security import current_scope
 from app.services import approval_forms, degree, exports
@@ -265,8 +267,8 @@ class DegreeAuditView(DegreeListView):
     @bulk_action("audit", "学位条件审核", verb="执行学位条件审核")
     def action_audit(self, selection: Selection):
         submit_task(lambda: degree.start_audit(g.user, ids=selection.ids or None, flt=self._filter(selection)),
-                    lambda task: f"已提交学位条件审核任务（{task.scope_text}），可在任务中心查看进度；"
-                                 "完成后点击“查询”查看结果",
+                    lambda task: gettext("已提交学位条件审核任务（%(scope)s），可在任务中心查看进度；"
+                                         "完成后点击“查询”查看结果", scope=task.scope_text),
                     role_refusal_403=True)
         return redirect(self.list_url())
 
@@ -274,21 +276,22 @@ class DegreeAuditView(DegreeListView):
     def action_override(self, selection: Selection):
         return self._command(lambda: degree.override(selection.ids, request.form.get("override_result", ""),
                                                  request.form.get("override_reason", ""), g.user),
-                         lambda n: f"已修改 {n} 名学生的授予结论")
+                         lambda n: gettext("已修改 %(n)s 名学生的授予结论", n=n))
 
     @bulk_action("review", "初审", verb="初审", icon="fa-pencil")
     def action_review(self, selection: Selection):
         return self._command(lambda: degree.first_review(selection.ids or None, request.form.get("review_opinion", ""),
                                                      request.form.get("review_comment", ""), g.user,
                                                      flt=self._filter(selection)),
-                         lambda n: f"初审完成：{n} 名学生的初审意见已签名保存" if n else "初审意见未变化")
+                         lambda n: gettext("初审完成：%(n)s 名学生的初审意见已签名保存", n=n) if n
+                         else gettext("初审意见未变化"))
 
     @bulk_action("final", "批量终审", icon="fa-send")
     def action_final(self, selection: Selection):
         def text(out):
-            message = f"批量终审完成：{out['终审']} 名学生的学位申请已提交继教院"
+            message = gettext("批量终审完成：%(n)s 名学生的学位申请已提交继教院", n=out["终审"])
             if out["跳过"]:
-                message += f"；{out['跳过']} 名学生未达标或未经初审同意，未提交"
+                message = joined((message, gettext("%(n)s 名学生未达标或未经初审同意，未提交", n=out["跳过"])))
             return message
 
         return self._command(lambda: degree.final_review(g.user, ids=selection.ids or None,
@@ -343,7 +346,7 @@ class DegreeUnappliedView(DegreeListView):
     @bulk_action("register", "代为申请", needs_ticks=True, icon="fa-plus")
     def action_register(self, selection: Selection):
         return self._command(lambda: degree.register_applications(selection.ids, g.user),
-                         lambda n: f"已为 {n} 名学生代为提交学位申请")
+                         lambda n: gettext("已为 %(n)s 名学生代为提交学位申请", n=n))
 
 
 class DegreeGrantView(DegreeListView):

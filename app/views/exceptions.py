@@ -10,6 +10,7 @@ from flask import abort, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 
@@ -65,26 +66,26 @@ class CourseExceptionView(ScopedModelView):
 
     def _decide(self, command, done: str):
         note = request.form.get("note")
-        run_command(lambda: command(note), lambda rows: done.format(n=len(rows)))
+        run_command(lambda: command(note), lambda rows: gettext(done, n=len(rows)))
         return redirect(self.list_url())
 
     @bulk_action("approve", "审核通过", needs_ticks=True)
     def approve(self, selection: Selection):
         """CE admin: the ticked pending exceptions count from the next audit on."""
         return self._decide(lambda note: exceptions.approve(selection.ids, actor=g.user, scope=current_scope(),
-                                                            note=note), "已审核通过 {n} 条课程替代与免修")
+                                                            note=note), "已审核通过 %(n)s 条课程替代与免修")
 
     @bulk_action("reject", "驳回", needs_ticks=True, icon="fa-times")
     def reject(self, selection: Selection):
         """CE admin: the ticked pending exceptions are rejected, with the note (审核说明)."""
         return self._decide(lambda note: exceptions.reject(selection.ids, actor=g.user, scope=current_scope(),
-                                                           note=note), "已驳回 {n} 条课程替代与免修")
+                                                           note=note), "已驳回 %(n)s 条课程替代与免修")
 
     @bulk_action("revoke", "撤销", needs_ticks=True, icon="fa-undo")
     def revoke(self, selection: Selection):
         """Withdraw the ticked exceptions (a site/college admin: pending ones), with the note."""
         return self._decide(lambda note: exceptions.revoke(selection.ids, actor=g.user, scope=current_scope(),
-                                                           note=note), "已撤销 {n} 条课程替代与免修")
+                                                           note=note), "已撤销 %(n)s 条课程替代与免修")
 
     @expose("/new", methods=["GET", "POST"])
     @has_access

@@ -9,6 +9,7 @@ import io
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -64,7 +65,7 @@ class ImportView(BaseView):
             db.session.rollback()
             flash(exc.message, "danger")
         else:
-            flash(imports.SUBMITTED, "success")
+            flash(gettext(imports.SUBMITTED), "success")
         return redirect(url_for(".index", kind=kind if kind in KINDS else None))
 
 

@@ -9,6 +9,7 @@ from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.views import AuthDBView
 from flask_appbuilder.utils.base import get_safe_redirect
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 
@@ -16,8 +17,8 @@ from app.clock import format_local
 from app.extensions import db
 from app.services.accounts import AccountLocked, open_session, session_is_live
 
-LOGIN_FAILED = "账号或密码错误。连续失败 {failures} 次，账号将被锁定 {minutes} 分钟。"
-LOCKED = ("账号因连续登录失败已被暂时锁定，将于 {until} 自动解锁。"
+LOGIN_FAILED = "账号或密码错误。连续失败 %(failures)s 次，账号将被锁定 %(minutes)s 分钟。"
+LOCKED = ("账号因连续登录失败已被暂时锁定，将于 %(until)s 自动解锁。"
           "在本人曾经成功登录过的浏览器上仍可直接登录；如有疑问请联系继教院管理员解除锁定。")
 KNOWN_CLIENT_COOKIE = "gd_known"
 KNOWN_CLIENT_DAYS = 180
@@ -55,7 +56,7 @@ def remember_client(response, account_id: int):
 def login_failed_message() -> str:
     """The one answer to a failed login (unknown user, wrong password, lock), with the configured numbers."""
     cfg = current_app.config
-    return LOGIN_FAILED.format(failures=cfg["LOGIN_MAX_FAILURES"], minutes=cfg["LOGIN_LOCK_MINUTES"])
+    return gettext(LOGIN_FAILED, failures=cfg["LOGIN_MAX_FAILURES"], minutes=cfg["LOGIN_LOCK_MINUTES"])
 
 
 class LoginView(AuthDBView):
@@ -79,7 +80,7 @@ class LoginView(AuthDBView):
                                                        known_ids=known_account_ids())
             except AccountLocked as locked:
                 db.session.commit()
-                flash(LOCKED.format(until=format_local(locked.until, "%Y-%m-%d %H:%M")), "warning")
+                flash(gettext(LOCKED, until=format_local(locked.until, "%Y-%m-%d %H:%M")), "warning")
                 return redirect(again)
             if user is None:
                 flash(login_failed_message(), "warning")
@@ -113,7 +114,7 @@ def require_live_session():
     logout_user()
     session.clear()
     g.user = None
-    flash(SESSION_ENDED, "warning")
+    flash(gettext(SESSION_ENDED), "warning")
     return redirect(url_for("LoginView.login"))
 
 
@@ -129,5 +130,5 @@ def force_password_change():
         return None
     if request.path.startswith("/api/"):
         return None  # API callers get 403 from the API layer instead (see api module)
-    flash("首次登录请先修改初始密码", "info")
+    flash(gettext("首次登录请先修改初始密码"), "info")
     return redirect(url_for("PasswordView.change"))

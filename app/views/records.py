@@ -12,6 +12,7 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from wtforms import SelectField, StringField
@@ -253,7 +254,7 @@ class StudentView(LoggedEditsMixin, ScopedModelView):
         file = request.files.get("photo")
         photos.upload_photo(student, file.read() if file else b"", actor=g.user)  # DomainError: flashed, rolled back
         db.session.commit()
-        flash("毕业照片已上传", "success")
+        flash(gettext("毕业照片已上传"), "success")
         return redirect(url_for(".show", pk=pk))
 
 
@@ -476,7 +477,7 @@ class GraduateFormView(LoggedEditsMixin, ScopedModelView):
         items = items if isinstance(items, list) else [items]
         done = records.review_forms(items, actor=g.user)
         db.session.commit()
-        flash(f"已审核 {done} 份毕业生登记表", "success")
+        flash(gettext("已审核 %(n)s 份毕业生登记表", n=done), "success")
         return redirect(self.list_url())  # the same filtered list, also when nothing was ticked
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext
 
 from app.extensions import db
 from app.services import degree, graduation, photos
@@ -47,7 +48,7 @@ class StudentSpaceView(BaseView):
         try:
             photos.upload_photo(student, file.read() if file else b"", actor=g.user)
             db.session.commit()
-            flash("毕业照片已上传", "success")
+            flash(gettext("毕业照片已上传"), "success")
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
@@ -69,7 +70,8 @@ class StudentSpaceView(BaseView):
             graduation.save_form(student, request.form.get("self_assessment", ""),
                                  submit=request.form.get("submit") == "1", actor=g.user)
             db.session.commit()
-            flash("毕业生登记表已保存" if request.form.get("submit") != "1" else "毕业生登记表已提交", "success")
+            flash(gettext("毕业生登记表已保存") if request.form.get("submit") != "1" else gettext("毕业生登记表已提交"),
+                  "success")
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
@@ -82,7 +84,7 @@ class StudentSpaceView(BaseView):
         try:
             degree.apply(student, actor=g.user)
             db.session.commit()
-            flash("学位申请已提交", "success")
+            flash(gettext("学位申请已提交"), "success")
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")

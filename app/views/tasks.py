@@ -10,6 +10,7 @@ from flask import abort, flash, g, jsonify, redirect, request, send_file, url_fo
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app import storage
@@ -156,7 +157,7 @@ class TaskView(ClampedModelView):
         task = self._scoped(pk)
         new = tasks.retry(task, actor=g.user)  # Conflict unless failed: flashed, nothing changed
         runner.submit(new)
-        flash(f"已重新提交任务（编号 {new.id}）", "success")
+        flash(gettext("已重新提交任务（编号 %(id)s）", id=new.id), "success")
         return redirect(url_for(".list"))
 
 
