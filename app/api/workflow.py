@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import permission_name, protect
+from flask_babel import gettext
 
 from app.api.access import TASK_SUBMITTED, ApiAccessMixin
 from app.api.bulk import confirmed_selection, error_responses
@@ -34,7 +35,7 @@ class WorkflowApi(ApiAccessMixin, BaseApi):
 
     def _task_response(self, task):
         """202 with the task id; the task's progress is at /api/v1/tasks/<id> and in 任务中心."""
-        return self.response(202, task_id=task.id, message=TASK_SUBMITTED,
+        return self.response(202, task_id=task.id, message=gettext(TASK_SUBMITTED),
                              scope_text=task.scope_text, task_url=f"/api/v1/tasks/{task.id}")
 
 
@@ -147,7 +148,7 @@ class GraduationWorkflowApi(WorkflowApi):
         body = load_body(GraduationOverrideSchema())
         n = graduation.override(body["ids"], body["result"], body["reason"], actor=g.user)
         self._commit()
-        return self.response(200, count=n, message=f"已修改 {n} 名学生的毕业审核结果")
+        return self.response(200, count=n, message=graduation.override_message(n))
 
     def add_apispec_components(self, api_spec) -> None:
         super().add_apispec_components(api_spec)
@@ -227,8 +228,7 @@ class DegreeWorkflowApi(WorkflowApi):
         n = degree.first_review(body.get("ids") or None, body["opinion"], body["comment"], g.user,
                                 flt=_degree_filter(body.get("filters")))
         self._commit()
-        message = f"初审完成：{n} 名学生的初审意见已签名保存" if n else "初审意见未变化"
-        return self.response(200, count=n, message=message)
+        return self.response(200, count=n, message=degree.first_review_message(n))
 
     @expose("/final", methods=["POST"])
     @protect()
@@ -261,10 +261,7 @@ class DegreeWorkflowApi(WorkflowApi):
         ids = body.get("ids") or None
         out = degree.final_review(g.user, ids=ids, flt=None if ids else _degree_filter(body.get("filters")))
         self._commit()
-        message = f"批量终审完成：{out['终审']} 名学生的学位申请已提交继教院"
-        if out["跳过"]:
-            message += f"；{out['跳过']} 名学生未达标或未经初审同意，未提交"
-        return self.response(200, count=out["终审"], skipped=out["跳过"], message=message)
+        return self.response(200, count=out["终审"], skipped=out["跳过"], message=degree.final_review_message(out))
 
     def add_apispec_components(self, api_spec) -> None:
         super().add_apispec_components(api_spec)

@@ -21,7 +21,6 @@ from sqlalchemy import asc, desc
 from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
-from app.i18n import joined
 from app.models import DegreeApplication, Student
 from app.security import current_scope
 from app.services import approval_forms, degree, exports
@@ -283,19 +282,13 @@ class DegreeAuditView(DegreeListView):
         return self._command(lambda: degree.first_review(selection.ids or None, request.form.get("review_opinion", ""),
                                                      request.form.get("review_comment", ""), g.user,
                                                      flt=self._filter(selection)),
-                         lambda n: gettext("初审完成：%(n)s 名学生的初审意见已签名保存", n=n) if n
-                         else gettext("初审意见未变化"))
+                         degree.first_review_message)
 
     @bulk_action("final", "批量终审", icon="fa-send")
     def action_final(self, selection: Selection):
-        def text(out):
-            message = gettext("批量终审完成：%(n)s 名学生的学位申请已提交继教院", n=out["终审"])
-            if out["跳过"]:
-                message = joined((message, gettext("%(n)s 名学生未达标或未经初审同意，未提交", n=out["跳过"])))
-            return message
-
         return self._command(lambda: degree.final_review(g.user, ids=selection.ids or None,
-                                                     flt=None if selection.ids else self._filter(selection)), text)
+                                                     flt=None if selection.ids else self._filter(selection)),
+                             degree.final_review_message)
 
     @bulk_action("export", "导出学位申请信息汇总表", verb="导出学位申请信息汇总表", icon="fa-download")
     def action_export(self, selection: Selection):

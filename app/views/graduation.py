@@ -12,7 +12,6 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import gettext
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -251,7 +250,7 @@ class GraduationAuditView(StudentBarListView):
         # ``result`` may be the list's filter; the new result is ``override_result``
         run_command(lambda: graduation.override(selection.ids, request.form.get("override_result", ""),
                                                 request.form.get("reason", ""), actor=g.user),
-                    lambda n: gettext("已修改 %(n)s 名学生的毕业审核结果", n=n))
+                    graduation.override_message)
         return self._back()
 
     @bulk_action("confirm", "一键确认毕业", verb="执行一键确认毕业", icon="fa-paper-plane")

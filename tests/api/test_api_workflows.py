@@ -139,6 +139,22 @@ def test_confirm_names_the_closed_batch_and_confirms_the_open_one(data, api):
     assert audit_row(data["s1"]).confirmed_at is not None and audit_row(late_id).confirmed_at is None
 
 
+def test_api_messages_follow_the_language_argument(data, api):
+    """With ``?_l_=en`` the API answers in English, the same words as the page: the confirm refusal naming the
+    batch and the override count (Chinese stays the default, see the tests above)."""
+    batch = db.session.scalar(select(GraduationBatch))
+    batch.confirm_start, batch.confirm_end = dt.datetime(2024, 11, 25), dt.datetime(2024, 12, 6)
+    db.session.commit()
+    resp = api("jxd001").post(f"{GRAD}/confirm?_l_=en", json={"ids": [data["s1"]]})
+    assert resp.status_code == 400
+    assert resp.get_json()["message"] == ("2020 intake High school to bachelor's batch is outside its graduation "
+                                          "confirmation period (2024-11-25 00:00:00 to 2024-12-06 00:00:00); "
+                                          "1 student(s) not confirmed")
+    resp = api("jxd001").post(f"{GRAD}/override?_l_=en",
+                              json={"ids": [data["s1"]], "result": "failed", "reason": "照片不合格"})
+    assert resp.get_json() == {"count": 1, "message": "Graduation audit result changed for 1 student(s)"}
+
+
 def test_override_sets_result_and_logs(data, api):
     """修改毕业审核结果 through the API marks the row hand-set and writes the operation log."""
     resp = api("jxd001").post(f"{GRAD}/override",

@@ -84,7 +84,9 @@ from app.services.degree.publish import (
 )
 from app.services.degree.review import (
     final_review,
+    final_review_message,
     first_review,
+    first_review_message,
 )
 
 __all__ = [
@@ -120,7 +122,9 @@ __all__ = [
     "degree_level",
     "filter_options",
     "final_review",
+    "final_review_message",
     "first_review",
+    "first_review_message",
     "fmt_time",
     "gather_facts",
     "gather_figures",

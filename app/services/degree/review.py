@@ -1,13 +1,14 @@
 """初审 (teaching site, signed) and 批量终审 (college)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import func, or_, update
 
 from app.extensions import db
+from app.i18n import joined
 from app.models import DegreeApplication
 from app.models.base import utcnow
 from app.security import scope_of
@@ -120,3 +121,16 @@ def final_review(actor, *, ids: Sequence[Any] | None = None, flt: DegreeFilter |
     return {"终审": len(apps), "跳过": skipped}
 
 
+
+
+def first_review_message(n: int) -> str:
+    """What the page and the API say after ``first_review`` (in the request's language)."""
+    return gettext("初审完成：%(n)s 名学生的初审意见已签名保存", n=n) if n else gettext("初审意见未变化")
+
+
+def final_review_message(out: Mapping[str, int]) -> str:
+    """What the page and the API say after ``final_review`` (its counts), in the request's language."""
+    message = gettext("批量终审完成：%(n)s 名学生的学位申请已提交继教院", n=out["终审"])
+    if out["跳过"]:
+        message = joined((message, gettext("%(n)s 名学生未达标或未经初审同意，未提交", n=out["跳过"])))
+    return message

@@ -35,7 +35,7 @@ from app.services.graduation.inputs import (
     load_cases,
     preview,
 )
-from app.services.graduation.override import override
+from app.services.graduation.override import override, override_message
 from app.services.graduation.pages import load_student, save_form, student_detail, student_view
 from app.services.graduation.publish import publish_students, run_publish
 from app.services.graduation.results import (
@@ -88,6 +88,7 @@ __all__ = [
     "load_cases",
     "load_student",
     "override",
+    "override_message",
     "parse_ids",
     "preview",
     "publish_students",

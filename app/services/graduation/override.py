@@ -109,3 +109,8 @@ def override(student_ids: Sequence[int], result: str, reason: str, actor: Accoun
                      old=old_text, new=result_label(result), reason=reason)
     db.session.flush()
     return changed
+
+
+def override_message(n: int) -> str:
+    """What the page and the API say after ``override`` changed ``n`` students (in the request's language)."""
+    return gettext("已修改 %(n)s 名学生的毕业审核结果", n=n)
