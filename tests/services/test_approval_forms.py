@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from app import storage
-from app.clock import local_today
+from app.clock import local_today, to_local
 from app.extensions import db
 from app.models import DegreeApplication, DegreeBatch, Task
 from app.security import scope_of
@@ -107,7 +107,7 @@ def test_approval_form_prints_the_application(world, applications):
     assert got["学位申请条件"] == "未达标：学位外语成绩 52 < 60"
     assert got["初审意见"] == "不同意" and got["初审说明"] == "学位外语成绩未达到要求"
     assert got["初审人"] == "jxd001" and got["初审日期"] == "2025-04-02"
-    assert got["签名版本"] == f"第1版（上传于 {v1.created_at:%Y-%m-%d}）"
+    assert got["签名版本"] == f"第1版（上传于 {to_local(v1.created_at):%Y-%m-%d}）"  # stored UTC, shown local
     assert got["终审日期"] is None and got["学位证书编号"] is None
     published = right_of(openpyxl.load_workbook(io.BytesIO(zf.read(names[1]))).active)
     assert published["终审日期"] == "2025-05-01" and published["学位证书编号"] == "1030442025000001"
