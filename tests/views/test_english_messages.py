@@ -209,3 +209,15 @@ def test_student_space_apply_and_password_change_in_english(newcomer, login):
     r = client.post("/account/password", data={"old_password": factories.PASSWORD, "new_password": "Abcdef12x9",
                                                "confirm_password": "Abcdef12x9"}, follow_redirects=True)
     assert "Password changed" in flashed(r), flashed(r)
+
+
+def test_student_space_labels_in_english(newcomer, login):
+    """学生空间's status line, form state, level and enrolment status use the same English labels."""
+    factories.graduation_result(newcomer)
+    db.session.commit()
+    client = login("2020010008", "student")
+    page = html.unescape(client.get("/space/?_l_=en").get_data(as_text=True))
+    assert '<strong class="state-pre_graduate">Provisional graduate</strong>' in page
+    assert "High school to bachelor's" in page and "Enrolled" in page and "（Not submitted）" in page
+    page = client.get("/space/").get_data(as_text=True)
+    assert '<strong class="state-pre_graduate">预毕业</strong>' in page and "高起本" in page and "在籍" in page
