@@ -18,7 +18,7 @@ at random moments within ``--student-window`` seconds (default 300), each opens 
 (the password check is the most expensive request the app serves), opens 学生空间 with its 毕业照片, pauses
 and opens 学生空间 once more. Their accounts (学号 as the login, ``bench.PASSWORD``, no forced change) are
 made once by ``create_account``, all with one hash made beforehand by ``--student-hash`` (default: the app's
-``FAB_PASSWORD_HASH_METHOD``, werkzeug's scrypt) — making 1,000 hashes would take minutes; verifying one at
+``PASSWORD_HASH_METHOD``, argon2id) — making 1,000 hashes would take minutes; verifying one at
 login costs the same whatever the salt. The load lasts at least the window plus two pauses.
 
 Reported: p50 / p95 / max latency and errors per page kind and overall (an error is any status other than
@@ -80,8 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="seconds over which the students arrive (default 300)")
     p.add_argument("--student-think", type=float, default=5.0,
                    help="mean pause of a student before opening 学生空间 again, seconds (default 5)")
-    p.add_argument("--student-hash", help="werkzeug hash method of the students' passwords (default: the app's "
-                                          "FAB_PASSWORD_HASH_METHOD), e.g. scrypt:32768:8:3")
+    p.add_argument("--student-hash", help="hash method of the students' passwords (default: the app's "
+                                          "PASSWORD_HASH_METHOD, argon2id), e.g. scrypt:32768:8:1")
     p.add_argument("--student-p95-ms", type=float, default=1000.0, help="students' page target (default 1,000 ms)")
     p.add_argument("--login-p95-ms", type=float, default=2000.0, help="students' login target (default 2,000 ms)")
     p.add_argument("--seed", type=int, default=7)
@@ -157,20 +157,18 @@ def student_accounts(n: int, method: str | None) -> list[str]:
     """
     from unittest import mock
 
-    from flask import current_app
     from sqlalchemy import text
-    from werkzeug.security import generate_password_hash
 
     from app.extensions import db
     from app.models import Account as Row
     from app.services import accounts as acc
+    from app.services.passwords import configured_method, hash_password, needs_rehash
     from app.statuses import RoleName
 
     if n <= 0:
         return []
-    method = method or current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
-    shared = generate_password_hash(bench.PASSWORD, method=method)
-    prefix = shared.split("$", 1)[0]
+    method = method or configured_method()
+    shared = hash_password(bench.PASSWORD, method=method)
     rows = db.session.execute(text("SELECT id, student_no, name, mobile FROM student WHERE status = 'enrolled' "
                                    "AND mobile IS NOT NULL ORDER BY id LIMIT :n"), {"n": n}).all()
     existing = {a.student_id: a for a in db.session.query(Row).filter(Row.student_id.in_([r.id for r in rows]))}
@@ -180,7 +178,7 @@ def student_accounts(n: int, method: str | None) -> list[str]:
             if acct is None:
                 acc.create_account(username=r.student_no, name=r.name, role=RoleName.STUDENT, mobile=r.mobile,
                                    student_id=r.id, password=bench.PASSWORD, must_change_password=False)
-            elif not (acct.password or "").startswith(prefix + "$"):
+            elif needs_rehash(acct.password, method):
                 acct.password = shared
             elif acct.locked_until or acct.fail_login_count:
                 acct.locked_until, acct.fail_login_count = None, 0
@@ -522,7 +520,7 @@ def main(argv=None) -> int:
         accts = accounts()
         choices = filter_choices()
         students = student_accounts(args.student_logins, args.student_hash)
-        student_hash = args.student_hash or app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+        student_hash = args.student_hash or app.config["PASSWORD_HASH_METHOD"]
     users, taken = [], Counter()
     for i in range(args.users):  # the roles in turn, and within a role the accounts in turn
         role = ROLES[i % len(ROLES)]

@@ -43,7 +43,7 @@ def test_tiny_soak_browses_every_page_kind_without_errors_while_the_audit_runs(t
     assert audit["mode"] == ("1 rq worker" if REDIS_URL else "child process")
     assert sum(audit["summary"].values()) == 300  # every student audited: 预毕业 + 不合格
     # the publication-day mix: 20 distinct students, each through the login page, the login and 学生空间 twice
-    assert figures["student_logins"] == 20 and figures["student_hash"] == "scrypt"
+    assert figures["student_logins"] == 20 and figures["student_hash"] == "argon2id:19456:2:1"
     assert pages["学生登录页"]["requests"] == pages["学生登录"]["requests"] == 20
     assert pages["学生空间"]["requests"] == 40 and pages["学生照片"]["requests"] >= 20
     assert all(pages[k]["errors"] == 0 for k in ("学生登录页", "学生登录", "学生空间", "学生照片"))
