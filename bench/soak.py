@@ -15,11 +15,12 @@ progress) and 操作日志, pausing ``--think`` seconds on average between click
 
 With ``--student-logins N`` (default 1,000) the publication-day peak comes on top: N distinct students arrive
 at random moments within ``--student-window`` seconds (default 300), each opens the 学生登录 page, logs in
-(the password check is the most expensive request the app serves), opens 学生空间 with its 毕业照片, pauses
-and opens 学生空间 once more. Their accounts (学号 as the login, ``bench.PASSWORD``, no forced change) are
-made once by ``create_account``, all with one hash made beforehand by ``--student-hash`` (default: the app's
-``PASSWORD_HASH_METHOD``, argon2id) — making 1,000 hashes would take minutes; verifying one at
-login costs the same whatever the salt. The load lasts at least the window plus two pauses.
+(the password check is the most expensive request the app serves), opens 学生空间 with its 毕业照片 and
+毕业进度 (every plan course's standing), pauses and opens 学生空间 once more. Their accounts (学号 as the
+login, ``bench.PASSWORD``, no forced change) are made once by ``create_account``, all with one hash made
+beforehand by ``--student-hash`` (default: the app's ``PASSWORD_HASH_METHOD``, argon2id) — making 1,000 hashes
+would take a while; verifying one at login costs the same whatever the salt. The load lasts at least the
+window plus two pauses.
 
 Reported: p50 / p95 / max latency and errors per page kind and overall (an error is any status other than
 2xx/3xx, a redirect to the login page, or an exception), and whether the audit finished, in how long.
@@ -51,7 +52,7 @@ KINDS = {  # page kind -> weight (how often a user opens it)
     "毕业审核管理": 24, "毕业审核详情": 10, "毕业生列表": 8, "学位申请审核管理": 14, "学位申请详情": 8,
     "学生学籍": 12, "学籍详情": 7, "任务中心": 8, "任务进度": 3, "操作日志": 6,
 }
-STUDENT_KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片")  # the students' requests, in their order
+STUDENT_KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片", "毕业进度")  # the students' requests, in their order
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -307,7 +308,8 @@ def browse(base: str, acct: Account, seed: int, args, choices: dict, start: thre
 
 
 def student_visit(base: str, student_no: str, rng: random.Random, args, stats: Stats) -> None:
-    """One student on publication day: 学生登录 page, login, 学生空间 with its photo, a pause, 学生空间 again."""
+    """One student on publication day: 学生登录 page, login, 学生空间 with its photo, 毕业进度, a pause, 学生空间
+    (and photo) again."""
     import requests
 
     session = requests.Session()
@@ -346,6 +348,8 @@ def student_visit(base: str, student_no: str, rng: random.Random, args, stats: S
         if "/space/photo/view" in space.text:
             timed("学生照片", "GET", "/space/photo/view")
         if visit == 0:
+            if timed("毕业进度", "GET", "/space/progress") is None:
+                return
             time.sleep(args.student_think * rng.uniform(0.5, 1.5))
 
 

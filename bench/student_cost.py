@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import run as bench  # noqa: E402
 
-KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片")
+KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片", "毕业进度")
 
 
 def visit(client, student_no: str, cpu: dict[str, list[float]]) -> None:
-    """The soak's student: 学生登录 page, login, 学生空间 (+ photo) twice; CPU time per request into ``cpu``."""
+    """The soak's student: 学生登录 page, login, 学生空间 (+ photo) twice, 毕业进度 once; CPU per request."""
     def timed(kind, method, path, **kw):
         t0 = time.process_time()
         r = client.open(path, method=method, **kw)
@@ -42,10 +42,12 @@ def visit(client, student_no: str, cpu: dict[str, list[float]]) -> None:
         "username": student_no, "password": bench.PASSWORD, "login_type": "student", "csrf_token": token})
     if "/login" in r.headers.get("Location", ""):
         raise SystemExit(f"login of {student_no} refused")
-    for _ in range(2):
+    for n in range(2):
         space = timed("学生空间", "GET", "/space/")
         if "/space/photo/view" in space.get_data(as_text=True):
             timed("学生照片", "GET", "/space/photo/view")
+        if n == 0:
+            timed("毕业进度", "GET", "/space/progress")
 
 
 def main(argv=None) -> None:
