@@ -8,9 +8,10 @@ of their codes, and a student without a graduation_audit row as 未审核 / 未�
 before 发布, 开始时间 of a queued task) sort last both ways, the same on SQLite and PostgreSQL. Ties are broken by
 the row's id so that paging through a sorted list neither skips nor repeats a row.
 
-The expressions are correlated scalar subqueries over the list's own rows (one index lookup per row: the
-primary key of ``major`` / ``organisation``, the unique ``graduation_audit.student_id``), so a list's filter
-and count stay as they are. A column absent from a mapping is the model's own column of that name.
+A column over another table (专业, 教学点, the audit row, 提交人) outer-joins that table for the sort only, on its
+primary key or a unique column, so no row is repeated and the filter and count stay as they are. A join, not a
+correlated subquery: PostgreSQL runs a subquery once per row (≈ 250 ms over 100,000 students) where it hashes a
+join (≈ 35 ms). A column absent from a mapping is the model's own column of that name.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import asc, case, desc, func, select
+from sqlalchemy import asc, case, desc, func
 from sqlalchemy.orm import aliased
 
 from app.audit.confirmation import confirm_state_sql
@@ -42,11 +43,17 @@ from app.statuses import (
 
 
 @dataclass(frozen=True)
-class EmptyLast:
-    """An order expression that may be NULL: its empty cells come last, ascending and descending (SQLite puts
-    NULL first and PostgreSQL last unless told)."""
+class Order:
+    """What a column sorts by when it is more than a plain column of the list's rows.
+
+    ``joins``: (table, on) pairs outer-joined for the sort, each giving at most one row per listed row.
+    ``empty_last``: the expression may be NULL and its empty cells come last, ascending and descending (SQLite
+    puts NULL first and PostgreSQL last unless told).
+    """
 
     expr: Any
+    joins: tuple = ()
+    empty_last: bool = False
 
 
 def rank(expr, codes: Iterable[Enum]):
@@ -59,13 +66,9 @@ _site = aliased(Organisation, name="sort_site")
 _audit = aliased(GraduationAudit, name="sort_audit")
 _user = aliased(Account, name="sort_user")
 
-MAJOR_NAME = select(_major.name).where(_major.id == Student.major_id).correlate(Student).scalar_subquery()
-SITE_NAME = select(_site.name).where(_site.id == Student.site_id).correlate(Student).scalar_subquery()
-
-
-def _of_audit(column):
-    """One column of the student's graduation_audit row (NULL without a row)."""
-    return select(column).where(_audit.student_id == Student.id).correlate(Student).scalar_subquery()
+MAJOR_NAME = Order(_major.name, ((_major, _major.id == Student.major_id),))
+SITE_NAME = Order(_site.name, ((_site, _site.id == Student.site_id),))
+_AUDIT_ROW = ((_audit, _audit.student_id == Student.id),)  # graduation_audit.student_id is unique
 
 
 # 毕业审核管理, 毕业生列表, 毕业生档案管理 (over Student)
@@ -74,16 +77,17 @@ STUDENT_ORDER: dict[str, Any] = {
     "site": SITE_NAME,
     "level": rank(Student.level, Level),
     "status": rank(Student.status, EnrolmentStatus),
-    "synced_at": EmptyLast(Student.synced_at),
+    "synced_at": Order(Student.synced_at, empty_last=True),
     # 毕业审核结果 as shown: the stored (effective, overrides included) result; no row reads 未审核
-    "result": rank(func.coalesce(_of_audit(_audit.result), GraduationResult.UNAUDITED.value), GraduationResult),
+    "result": Order(rank(func.coalesce(_audit.result, GraduationResult.UNAUDITED.value), GraduationResult),
+                    _AUDIT_ROW),
     # 是否手工修改: 否 before 是
-    "override": func.coalesce(_of_audit(case((_audit.override_result.is_not(None), 1), else_=0)), 0),
-    # 确认状态 as shown (app.audit.confirmation's one rule, in SQL); no row reads 未确认
-    "confirm_state": rank(func.coalesce(_of_audit(confirm_state_sql(_audit.confirmed_at, _audit.published_at)),
-                                        ConfirmState.UNCONFIRMED.value), ConfirmState),
-    "diploma_no": EmptyLast(_of_audit(_audit.diploma_no)),
-    "graduation_date": EmptyLast(_of_audit(_audit.graduation_date)),
+    "override": Order(case((_audit.override_result.is_not(None), 1), else_=0), _AUDIT_ROW),
+    # 确认状态 as shown (app.audit.confirmation's one rule in SQL; the NULLs of a missing row read 未确认)
+    "confirm_state": Order(rank(confirm_state_sql(_audit.confirmed_at, _audit.published_at), ConfirmState),
+                           _AUDIT_ROW),
+    "diploma_no": Order(_audit.diploma_no, _AUDIT_ROW, empty_last=True),
+    "graduation_date": Order(_audit.graduation_date, _AUDIT_ROW, empty_last=True),
 }
 
 # 学位申请审核管理, 学位授予管理 (over DegreeApplication joined to its Student); the names are FAB's URL names
@@ -92,11 +96,11 @@ APPLICATION_ORDER: dict[str, Any] = {
     "student.site_id": SITE_NAME,
     "student.level": rank(Student.level, Level),
     "result": rank(DegreeApplication.result, DegreeConditionResult),
-    "review_opinion": EmptyLast(rank(DegreeApplication.review_opinion, ReviewOpinion)),
-    "final_at": EmptyLast(DegreeApplication.final_at),
-    "published_at": EmptyLast(DegreeApplication.published_at),
-    "degree_no": EmptyLast(DegreeApplication.degree_no),
-    "granted_on": EmptyLast(DegreeApplication.granted_on),
+    "review_opinion": Order(rank(DegreeApplication.review_opinion, ReviewOpinion), empty_last=True),
+    "final_at": Order(DegreeApplication.final_at, empty_last=True),
+    "published_at": Order(DegreeApplication.published_at, empty_last=True),
+    "degree_no": Order(DegreeApplication.degree_no, empty_last=True),
+    "granted_on": Order(DegreeApplication.granted_on, empty_last=True),
 }
 
 # 学位申请审核管理's 未申请 (over Student)
@@ -106,30 +110,29 @@ UNAPPLIED_ORDER: dict[str, Any] = {"major_id": MAJOR_NAME, "site_id": SITE_NAME,
 TASK_ORDER: dict[str, Any] = {
     "kind": rank(Task.kind, TaskKind),
     "state": rank(Task.state, TaskState),
-    "requested_by": select(_user.username).where(_user.id == Task.requested_by_id).correlate(Task).scalar_subquery(),
-    "started_at": EmptyLast(Task.started_at),
-    "finished_at": EmptyLast(Task.finished_at),
+    "requested_by": Order(_user.username, ((_user, _user.id == Task.requested_by_id),)),
+    "started_at": Order(Task.started_at, empty_last=True),
+    "finished_at": Order(Task.finished_at, empty_last=True),
 }
 
 
-def order_expression(orders: Mapping[str, Any], model, column: str):
-    """The SQL a list sorts by for ``column``: the mapping's, else the model's (or its student's) own column."""
+def order_of(orders: Mapping[str, Any], model, column: str) -> Order:
+    """What a list sorts by for ``column``: the mapping's, else the model's (or its student's) own column."""
     if column in orders:
-        return orders[column]
+        found = orders[column]
+        return found if isinstance(found, Order) else Order(found)
     table, _, name = column.rpartition(".")
-    return getattr(Student if table == "student" else model, name)
+    return Order(getattr(Student if table == "student" else model, name))
 
 
-def order_clauses(orders: Mapping[str, Any], model, column: str, direction: str) -> list:
-    """ORDER BY for a list sorted by ``column`` ``direction`` ("asc"/"desc"): the column, then the row's id.
-
-    A unique column (学号) needs no tie-break, which keeps its index usable for the default order.
-    """
-    expr = order_expression(orders, model, column)
+def ordering(orders: Mapping[str, Any], model, column: str, direction: str) -> tuple[tuple, list]:
+    """The outer joins and the ORDER BY for a list sorted by ``column`` ``direction`` ("asc"/"desc"): the column,
+    then the row's id. A unique column of the rows themselves (学号 of a student list) needs no tie-break, which
+    keeps its index usable for the default order."""
+    order = order_of(orders, model, column)
     way = asc if direction == "asc" else desc
-    if isinstance(expr, EmptyLast):
-        return [way(expr.expr).nulls_last(), way(model.id)]
-    own = getattr(expr, "expression", None)
-    if getattr(own, "unique", False) or getattr(own, "primary_key", False):
-        return [way(expr)]
-    return [way(expr), way(model.id)]
+    first = way(order.expr).nulls_last() if order.empty_last else way(order.expr)
+    own = getattr(order.expr, "expression", None)
+    if getattr(own, "table", None) is model.__table__ and (own.unique or own.primary_key):
+        return order.joins, [first]
+    return order.joins, [first, way(model.id)]

@@ -185,7 +185,9 @@ def sorted_page(query, joined, orders, model, order_column: str, order_direction
     ``order_column`` shows (``app.services.list_order``; ties by id) and cut to the page."""
     query = joined.apply_all(query)
     count = query.order_by(None).count()
-    clauses = list_order.order_clauses(orders, model, order_column, order_direction)
+    joins, clauses = list_order.ordering(orders, model, order_column, order_direction)
+    for table, on in joins:  # at most one row each (a primary key or a unique column): no row repeats
+        query = query.outerjoin(table, on)
     return count, query.order_by(*clauses).offset(page * page_size).limit(page_size).all()
 
 

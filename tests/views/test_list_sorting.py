@@ -198,8 +198,7 @@ def test_every_order_column_has_an_expression(app):
         for name in SORTED_LISTS:
             view = view_named(app, name)
             for column in view.order_columns:
-                expr = list_order.order_expression(view.orders, view.datamodel.obj, column)
-                assert expr is not None, (name, column)
+                assert list_order.order_of(view.orders, view.datamodel.obj, column).expr is not None, (name, column)
 
 
 # ---------------------------------------------------------------- degree lists
