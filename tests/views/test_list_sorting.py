@@ -15,7 +15,17 @@ import pytest
 from app.extensions import db
 from app.models import DegreeApplication, GraduationAudit, Major, Organisation, Student, Task
 from app.services import list_order
-from app.statuses import ConfirmState, EnrolmentStatus, GraduationResult, Level, OrgKind, TaskKind, TaskState
+from app.statuses import (
+    ConfirmState,
+    DegreeConditionResult,
+    EnrolmentStatus,
+    GraduationResult,
+    Level,
+    OrgKind,
+    ReviewOpinion,
+    TaskKind,
+    TaskState,
+)
 from tests import factories
 
 CHECKED = re.compile(r'<input type="checkbox" name="rowid" value="(\d+)"')
@@ -61,6 +71,8 @@ def people(world):
         students.append(factories.student(sites[(4 - i) % 5], majors[(i * 2 + 4) % 5], no=f"20200300{i:02d}",
                                           name=f"学生{9 - i}", level=levels[i % 3],
                                           status=EnrolmentStatus.GRADUATED if i % 2 else EnrolmentStatus.ENROLLED))
+    for n, s in enumerate(students):  # 同步时间 against the ids; never synced (empty) for every third
+        s.synced_at = None if n % 3 == 0 else dt.datetime(2025, 1, 1, 10 - n)
     db.session.commit()
     return students
 
@@ -101,7 +113,7 @@ def student_keys(students, shown) -> dict[str, dict[int, object]]:
     audits = {a.student_id: a for a in db.session.query(GraduationAudit).all()}
     keys: dict[str, dict[int, object]] = {k: {} for k in
                                           ("major", "site", "level", "result", "confirm_state", "override",
-                                           "diploma_no", "graduation_date", "status")}
+                                           "diploma_no", "graduation_date", "status", "synced_at")}
     for s in students:
         if s.id not in shown:
             continue
@@ -116,6 +128,7 @@ def student_keys(students, shown) -> dict[str, dict[int, object]]:
         keys["override"][s.id] = int(bool(a and a.override_result))
         keys["diploma_no"][s.id] = a.diploma_no if a else None
         keys["graduation_date"][s.id] = a.graduation_date if a else None
+        keys["synced_at"][s.id] = s.synced_at
     return keys
 
 
@@ -134,7 +147,7 @@ def test_audit_list_sorts_by_names_results_and_states(cohort, ce_client):
     keys = student_keys(cohort, shown)
     assert list(keys["major"].values()) != sorted(keys["major"].values())  # id order is not name order
     check_columns(ce_client, "/graduation/audit/", "GraduationAuditView", keys,
-                  ["major", "site", "level", "result", "confirm_state", "override"])
+                  ["major", "site", "level", "result", "confirm_state", "override", "synced_at"])
 
 
 def test_audit_list_result_order_is_the_enum_order(cohort, ce_client):
@@ -211,10 +224,13 @@ def applications(people):
     ids = factories.degree_applications(bachelors)
     rows = db.session.query(DegreeApplication).filter(DegreeApplication.id.in_(ids.values())).all()
     for n, row in enumerate(sorted(rows, key=lambda r: r.id)):
+        row.result = ("not_met", "met", "unaudited")[n % 3]  # against the ids and the codes' alphabet
+        row.review_opinion = (None, "disagree", "agree")[n % 3]
         if n % 2:
-            row.final_at = dt.datetime(2025, 5, 1)
+            row.final_at = dt.datetime(2025, 5, 10 - n)
             row.published_at = dt.datetime(2025, 6, 1) if n % 4 == 1 else None
             row.degree_no = f"1040042025{9 - n:06d}" if row.published_at else None
+            row.granted_on = dt.date(2025, 7, 10 - n) if row.published_at else None
     db.session.commit()
     return rows
 
@@ -230,24 +246,31 @@ def application_keys(rows) -> dict[str, dict[int, object]]:
 
 
 def test_degree_audit_list_sorts_major_and_site_by_name(applications, ce_client):
-    """学位申请审核管理: 专业 and 教学点 sort by the names shown (they sorted by the ids), 层次 in its order."""
+    """学位申请审核管理: 专业 and 教学点 sort by the names shown (they sorted by the ids); 层次, 学位申请条件是否达标
+    (未审核, 已达标, 未达标) and 初审意见 (none last) in their fixed order."""
     shown = set(ids_on(ce_client, "/degree/audit/?psize_DegreeAuditView=200"))
     rows = [a for a in applications if a.id in shown]
     assert len(rows) >= 4
-    check_columns(ce_client, "/degree/audit/", "DegreeAuditView", application_keys(rows),
-                  ["student.major_id", "student.site_id", "student.level"])
+    keys = application_keys(rows)
+    keys["result"] = {a.id: [r.value for r in DegreeConditionResult].index(a.result) for a in rows}
+    keys["review_opinion"] = {a.id: None if a.review_opinion is None else
+                              [o.value for o in ReviewOpinion].index(a.review_opinion) for a in rows}
+    check_columns(ce_client, "/degree/audit/", "DegreeAuditView", keys,
+                  ["student.major_id", "student.site_id", "student.level", "result", "review_opinion"])
 
 
 def test_degree_grant_list_sorts_major_site_and_empty_numbers_last(applications, ce_client):
-    """学位授予管理: 专业/教学点 by name; 学位证书编号 with the unpublished (no number) last both ways."""
+    """学位授予管理: 专业/教学点 by name; 终审, 授予日期 and 学位证书编号 with the unpublished (empty) last."""
     shown = set(ids_on(ce_client, "/degree/grants/?psize_DegreeGrantView=200"))
     rows = [a for a in applications if a.id in shown]
     assert len(rows) >= 2
     keys = application_keys(rows)
     keys["degree_no"] = {a.id: a.degree_no for a in rows}
+    keys["granted_on"] = {a.id: a.granted_on for a in rows}
+    keys["final_at"] = {a.id: a.final_at for a in rows}
     assert None in keys["degree_no"].values()
     check_columns(ce_client, "/degree/grants/", "DegreeGrantView", keys,
-                  ["student.major_id", "student.site_id", "degree_no"])
+                  ["student.major_id", "student.site_id", "degree_no", "granted_on", "final_at"])
 
 
 def test_degree_unapplied_list_sorts_major_and_site_by_name(people, ce_client):
@@ -279,7 +302,8 @@ def test_task_center_sorts_every_column(world, ce_client):
     for n in range(6):
         task = Task(kind=kinds[n % 4].value, params={}, scope_text=f"范围{5 - n}", requested_by_id=people[n % 3].id,
                     org_id=None, state=states[n % 4].value, created_at=dt.datetime(2025, 1, 1, 8, n),
-                    started_at=None if n % 3 == 0 else dt.datetime(2025, 1, 2, 8, 10 - n))
+                    started_at=None if n % 3 == 0 else dt.datetime(2025, 1, 2, 8, 10 - n),
+                    finished_at=None if n % 2 == 0 else dt.datetime(2025, 1, 3, 8, 10 - n))
         db.session.add(task)
         tasks.append(task)
     db.session.commit()
@@ -289,6 +313,7 @@ def test_task_center_sorts_every_column(world, ce_client):
         "state": {t.id: [s.value for s in TaskState].index(t.state) for t in tasks},
         "requested_by": {t.id: usernames[t.requested_by_id] for t in tasks},
         "started_at": {t.id: t.started_at for t in tasks},
+        "finished_at": {t.id: t.finished_at for t in tasks},
         "scope_text": {t.id: t.scope_text for t in tasks},
     }
     page = ce_client.get("/tasks/").get_data(as_text=True)
