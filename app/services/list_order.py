@@ -133,6 +133,6 @@ def ordering(orders: Mapping[str, Any], model, column: str, direction: str) -> t
     way = asc if direction == "asc" else desc
     first = way(order.expr).nulls_last() if order.empty_last else way(order.expr)
     own = getattr(order.expr, "expression", None)
-    if getattr(own, "table", None) is model.__table__ and (own.unique or own.primary_key):
+    if own is not None and getattr(own, "table", None) is model.__table__ and (own.unique or own.primary_key):
         return order.joins, [first]
     return order.joins, [first, way(model.id)]
