@@ -94,7 +94,9 @@ def build_config(overrides: dict | None = None) -> dict:
         "FAB_ADD_SECURITY_PERMISSION_VIEW": False,
         "FAB_ADD_SECURITY_VIEW_MENU_VIEW": False,
         "FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW": False,
-        "FAB_PASSWORD_HASH_METHOD": "scrypt",
+        "FAB_PASSWORD_HASH_METHOD": "scrypt",  # FAB's own user paths only, and those are refused (app/security.py)
+        # every account's hash (app/services/passwords.py): argon2id, OWASP's first setting (m 19 MiB, t 2, p 1)
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "argon2id:19456:2:1"),
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_FOLDER": "translations",
         "LANGUAGES": {"zh": {"flag": "cn", "name": "中文"}, "en": {"flag": "gb", "name": "English"}},

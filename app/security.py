@@ -19,10 +19,10 @@ from typing import Any
 from flask import g, has_request_context, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import false, true
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models.account import Account
 from app.models.base import utcnow
+from app.services.passwords import check_password, hash_password, needs_rehash
 from app.statuses import OrgKind, RoleName, ScopeKind
 from app.views.login import LoginView
 from app.views.userinfo import UserDBModelView
@@ -264,9 +264,8 @@ class AppSecurityManager(SecurityManager):
         current_app.config.setdefault("FAB_PASSWORD_COMPLEXITY_ENABLED", True)
         current_app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", fab_password_rule)
         # The dummy check for an unknown user must cost what a real check costs: FAB's fixed fake hash is
-        # scrypt, so with any other FAB_PASSWORD_HASH_METHOD the timing told which usernames exist.
-        self._fake_hash = generate_password_hash(
-            secrets.token_hex(16), method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
+        # scrypt, so with our argon2id (or any other PASSWORD_HASH_METHOD) the timing told which usernames exist.
+        self._fake_hash = hash_password(secrets.token_hex(16))
 
     def authenticate(self, username: str, password: str, login_type: str,
                      known_ids: frozenset[int] = frozenset()) -> Account | None:
@@ -294,7 +293,7 @@ class AppSecurityManager(SecurityManager):
                 self.update_user_auth_stat(user, True)
                 return user
         if user is None or not user.is_active:
-            check_password_hash(self._fake_hash, password or "")  # same timing
+            check_password(self._fake_hash, password or "")  # same timing
             return None
         now = utcnow()
         is_student = user.student_id is not None
@@ -302,7 +301,7 @@ class AppSecurityManager(SecurityManager):
         if user.locked_until and not locked:
             user.locked_until = None
             user.fail_login_count = 0
-        ok = check_password_hash(user.password, password or "")
+        ok = check_password(user.password, password or "")
         if ok and is_student != (login_type == "student"):
             ok = False  # a student must use 学生登录, staff 机构账号登录
         if locked and user.id not in known_ids:
@@ -311,6 +310,8 @@ class AppSecurityManager(SecurityManager):
             return None
         if ok:
             user.locked_until = None
+            if needs_rehash(user.password):  # an older method's hash: the password is known only now
+                user.password = hash_password(password)
             self.update_user_auth_stat(user, True)
             return user
         if locked:

@@ -15,11 +15,12 @@ progress) and 操作日志, pausing ``--think`` seconds on average between click
 
 With ``--student-logins N`` (default 1,000) the publication-day peak comes on top: N distinct students arrive
 at random moments within ``--student-window`` seconds (default 300), each opens the 学生登录 page, logs in
-(the password check is the most expensive request the app serves), opens 学生空间 with its 毕业照片, pauses
-and opens 学生空间 once more. Their accounts (学号 as the login, ``bench.PASSWORD``, no forced change) are
-made once by ``create_account``, all with one hash made beforehand by ``--student-hash`` (default: the app's
-``FAB_PASSWORD_HASH_METHOD``, werkzeug's scrypt) — making 1,000 hashes would take minutes; verifying one at
-login costs the same whatever the salt. The load lasts at least the window plus two pauses.
+(the password check is the most expensive request the app serves), opens 学生空间 with its 毕业照片 and
+毕业进度 (every plan course's standing), pauses and opens 学生空间 once more. Their accounts (学号 as the
+login, ``bench.PASSWORD``, no forced change) are made once by ``create_account``, all with one hash made
+beforehand by ``--student-hash`` (default: the app's ``PASSWORD_HASH_METHOD``, argon2id) — making 1,000 hashes
+would take a while; verifying one at login costs the same whatever the salt. The load lasts at least the
+window plus two pauses.
 
 Reported: p50 / p95 / max latency and errors per page kind and overall (an error is any status other than
 2xx/3xx, a redirect to the login page, or an exception), and whether the audit finished, in how long.
@@ -51,7 +52,7 @@ KINDS = {  # page kind -> weight (how often a user opens it)
     "毕业审核管理": 24, "毕业审核详情": 10, "毕业生列表": 8, "学位申请审核管理": 14, "学位申请详情": 8,
     "学生学籍": 12, "学籍详情": 7, "任务中心": 8, "任务进度": 3, "操作日志": 6,
 }
-STUDENT_KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片")  # the students' requests, in their order
+STUDENT_KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片", "毕业进度")  # the students' requests, in their order
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -80,8 +81,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="seconds over which the students arrive (default 300)")
     p.add_argument("--student-think", type=float, default=5.0,
                    help="mean pause of a student before opening 学生空间 again, seconds (default 5)")
-    p.add_argument("--student-hash", help="werkzeug hash method of the students' passwords (default: the app's "
-                                          "FAB_PASSWORD_HASH_METHOD), e.g. scrypt:32768:8:3")
+    p.add_argument("--student-hash", help="hash method of the students' passwords (default: the app's "
+                                          "PASSWORD_HASH_METHOD, argon2id), e.g. scrypt:32768:8:1")
     p.add_argument("--student-p95-ms", type=float, default=1000.0, help="students' page target (default 1,000 ms)")
     p.add_argument("--login-p95-ms", type=float, default=2000.0, help="students' login target (default 2,000 ms)")
     p.add_argument("--seed", type=int, default=7)
@@ -157,20 +158,18 @@ def student_accounts(n: int, method: str | None) -> list[str]:
     """
     from unittest import mock
 
-    from flask import current_app
     from sqlalchemy import text
-    from werkzeug.security import generate_password_hash
 
     from app.extensions import db
     from app.models import Account as Row
     from app.services import accounts as acc
+    from app.services.passwords import configured_method, hash_password, needs_rehash
     from app.statuses import RoleName
 
     if n <= 0:
         return []
-    method = method or current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
-    shared = generate_password_hash(bench.PASSWORD, method=method)
-    prefix = shared.split("$", 1)[0]
+    method = method or configured_method()
+    shared = hash_password(bench.PASSWORD, method=method)
     rows = db.session.execute(text("SELECT id, student_no, name, mobile FROM student WHERE status = 'enrolled' "
                                    "AND mobile IS NOT NULL ORDER BY id LIMIT :n"), {"n": n}).all()
     existing = {a.student_id: a for a in db.session.query(Row).filter(Row.student_id.in_([r.id for r in rows]))}
@@ -180,7 +179,7 @@ def student_accounts(n: int, method: str | None) -> list[str]:
             if acct is None:
                 acc.create_account(username=r.student_no, name=r.name, role=RoleName.STUDENT, mobile=r.mobile,
                                    student_id=r.id, password=bench.PASSWORD, must_change_password=False)
-            elif not (acct.password or "").startswith(prefix + "$"):
+            elif needs_rehash(acct.password, method):
                 acct.password = shared
             elif acct.locked_until or acct.fail_login_count:
                 acct.locked_until, acct.fail_login_count = None, 0
@@ -309,7 +308,8 @@ def browse(base: str, acct: Account, seed: int, args, choices: dict, start: thre
 
 
 def student_visit(base: str, student_no: str, rng: random.Random, args, stats: Stats) -> None:
-    """One student on publication day: 学生登录 page, login, 学生空间 with its photo, a pause, 学生空间 again."""
+    """One student on publication day: 学生登录 page, login, 学生空间 with its photo, 毕业进度, a pause, 学生空间
+    (and photo) again."""
     import requests
 
     session = requests.Session()
@@ -348,6 +348,8 @@ def student_visit(base: str, student_no: str, rng: random.Random, args, stats: S
         if "/space/photo/view" in space.text:
             timed("学生照片", "GET", "/space/photo/view")
         if visit == 0:
+            if timed("毕业进度", "GET", "/space/progress") is None:
+                return
             time.sleep(args.student_think * rng.uniform(0.5, 1.5))
 
 
@@ -522,7 +524,7 @@ def main(argv=None) -> int:
         accts = accounts()
         choices = filter_choices()
         students = student_accounts(args.student_logins, args.student_hash)
-        student_hash = args.student_hash or app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+        student_hash = args.student_hash or app.config["PASSWORD_HASH_METHOD"]
     users, taken = [], Counter()
     for i in range(args.users):  # the roles in turn, and within a role the accounts in turn
         role = ROLES[i % len(ROLES)]

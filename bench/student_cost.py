@@ -4,7 +4,8 @@
     .venv/bin/python bench/student_cost.py --database-url … --students 20 --hash scrypt:131072:8:1
 
 Uses the student accounts ``bench/soak.py`` made (run it once first); ``--hash`` gives the first ``--students`` of
-them a password hash made with that werkzeug method (the soak resets them to its own ``--student-hash``).
+them a password hash made with that method, argon2id:… or a werkzeug one (the soak resets them to its own
+``--student-hash``).
 ``time.process_time`` is this process's CPU time, so the figures hold up better than wall times on a shared
 machine (PostgreSQL's own CPU is not in them). docs/RELIABILITY.md §10.3.
 """
@@ -22,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import run as bench  # noqa: E402
 
-KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片")
+KINDS = ("学生登录页", "学生登录", "学生空间", "学生照片", "毕业进度")
 
 
 def visit(client, student_no: str, cpu: dict[str, list[float]]) -> None:
-    """The soak's student: 学生登录 page, login, 学生空间 (+ photo) twice; CPU time per request into ``cpu``."""
+    """The soak's student: 学生登录 page, login, 学生空间 (+ photo) twice, 毕业进度 once; CPU per request."""
     def timed(kind, method, path, **kw):
         t0 = time.process_time()
         r = client.open(path, method=method, **kw)
@@ -41,23 +42,26 @@ def visit(client, student_no: str, cpu: dict[str, list[float]]) -> None:
         "username": student_no, "password": bench.PASSWORD, "login_type": "student", "csrf_token": token})
     if "/login" in r.headers.get("Location", ""):
         raise SystemExit(f"login of {student_no} refused")
-    for _ in range(2):
+    for n in range(2):
         space = timed("学生空间", "GET", "/space/")
         if "/space/photo/view" in space.get_data(as_text=True):
             timed("学生照片", "GET", "/space/photo/view")
+        if n == 0:
+            timed("毕业进度", "GET", "/space/progress")
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--database-url", required=True)
     p.add_argument("--students", type=int, default=40)
-    p.add_argument("--hash", help="werkzeug method for these students' password hash, e.g. scrypt:32768:8:3")
+    p.add_argument("--hash", help="method for these students' password hash: argon2id:<m>:<t>:<p> or a werkzeug one "
+                                  "(e.g. scrypt:32768:8:1)")
     args = p.parse_args(argv)
     logging.disable(logging.WARNING)
     from sqlalchemy import text
-    from werkzeug.security import generate_password_hash
 
     from app import create_app
+    from app.services.passwords import hash_password
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "JOBS_MODE": "inline", "REDIS_URL": None,
                       "STORAGE_DIR": str(bench.OUT / "storage"), "RATELIMIT_ENABLED": False})
@@ -70,10 +74,11 @@ def main(argv=None) -> None:
             raise SystemExit("no student accounts: run bench/soak.py once on this database first")
         if args.hash:
             db.session.execute(text("UPDATE ab_user SET password = :h WHERE username = ANY(:u)"),
-                               {"h": generate_password_hash(bench.PASSWORD, method=args.hash), "u": nos})
+                               {"h": hash_password(bench.PASSWORD, method=args.hash), "u": nos})
             db.session.commit()
         method = db.session.execute(text("SELECT password FROM ab_user WHERE username = :u"),
-                                    {"u": nos[0]}).scalar().split("$")[0]
+                                    {"u": nos[0]}).scalar()
+        method = method.split("$")[0] or "$".join(method.split("$")[1:4])  # "scrypt:…$…" or "$argon2id$v=19$m=…"
     cpu: dict[str, list[float]] = {k: [] for k in KINDS}
     for no in nos:
         visit(app.test_client(), no, cpu)

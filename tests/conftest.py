@@ -50,6 +50,7 @@ def app():
             "SERVER_NAME": "localhost",
             # cheap hashes keep the suite fast; the method is stored in each hash, so checks still work
             "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
     with app.app_context():

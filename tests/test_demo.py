@@ -36,8 +36,8 @@ STUDENTS = 300
 
 @pytest.fixture()
 def fast_hashing(app_ctx, monkeypatch):
-    """Cheap password hashes: the method is stored in each hash, so check_password_hash still works."""
-    monkeypatch.setitem(app_ctx.config, "FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    """Cheap password hashes: the method is stored in each hash, so check_password still works."""
+    monkeypatch.setitem(app_ctx.config, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     return app_ctx
 
 

@@ -42,10 +42,11 @@ def test_tiny_soak_browses_every_page_kind_without_errors_while_the_audit_runs(t
     assert audit["state"] == "succeeded", audit
     assert audit["mode"] == ("1 rq worker" if REDIS_URL else "child process")
     assert sum(audit["summary"].values()) == 300  # every student audited: 预毕业 + 不合格
-    # the publication-day mix: 20 distinct students, each through the login page, the login and 学生空间 twice
-    assert figures["student_logins"] == 20 and figures["student_hash"] == "scrypt"
+    # the publication-day mix: 20 distinct students, each through the login page, the login, 学生空间 twice and 毕业进度
+    assert figures["student_logins"] == 20 and figures["student_hash"] == "argon2id:19456:2:1"
     assert pages["学生登录页"]["requests"] == pages["学生登录"]["requests"] == 20
     assert pages["学生空间"]["requests"] == 40 and pages["学生照片"]["requests"] >= 20
-    assert all(pages[k]["errors"] == 0 for k in ("学生登录页", "学生登录", "学生空间", "学生照片"))
+    assert pages["毕业进度"]["requests"] == 20
+    assert all(pages[k]["errors"] == 0 for k in ("学生登录页", "学生登录", "学生空间", "学生照片", "毕业进度"))
     assert "students: 20 logins within 4 s" in out.stdout and "学生登录 p95" in out.stdout
     assert "| page" in out.stdout and "毕业审核管理" in out.stdout and "p95" in out.stdout

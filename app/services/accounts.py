@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models.account import Account, AccountSession
@@ -14,6 +12,7 @@ from app.models.base import utcnow
 from app.services import oplog
 from app.services.common import security_manager
 from app.services.errors import DomainError, NotAllowed
+from app.services.passwords import check_password, hash_password
 from app.statuses import RoleName, label
 
 PASSWORD_RULE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d).{8,64}$")
@@ -40,10 +39,6 @@ class AccountLocked(Exception):
     def __init__(self, until) -> None:
         super().__init__(str(until))
         self.until = until
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))
 
 
 def create_account(
@@ -128,14 +123,14 @@ def token_version(account_id: int) -> int | None:
 def change_password(account: Account, *, old: str, new: str, confirm: str, keep_session: str | None = None) -> None:
     """The account's own change; its other browser sessions end (whoever knew the old password is out)."""
     current = account.password  # None: an account without a password (FAB allows it) has no old one to match
-    if current is None or not check_password_hash(current, old or ""):
+    if current is None or not check_password(current, old or ""):
         raise DomainError(gettext("原密码不正确"))
     if new != confirm:
         raise DomainError(gettext("两次输入的新密码不一致"))
     problem = password_problem(new)
     if problem:
         raise DomainError(gettext(problem))
-    if check_password_hash(current, new):
+    if check_password(current, new):
         raise DomainError(gettext("新密码不能与原密码相同"))
     account.password = hash_password(new)
     account.must_change_password = False

@@ -17,18 +17,24 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
-from sqlalchemy import asc, desc
 from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
 from app.models import DegreeApplication, Student
 from app.security import current_scope
-from app.services import approval_forms, degree, exports
+from app.services import approval_forms, degree, exports, list_order
 from app.services.errors import NotFound
 from app.statuses import DegreeApplicationState, DegreeConditionResult, ReviewOpinion, choices
 from app.views.bulk import Selection, bulk_action
 from app.views.commands import run_command, submit_task
-from app.views.scoped import PAGE_SIZES, ScopedModelView, StudentScopeFilter, clamp_page_size, install_filters
+from app.views.scoped import (
+    PAGE_SIZES,
+    ScopedModelView,
+    StudentScopeFilter,
+    clamp_page_size,
+    install_filters,
+    sorted_page,
+)
 
 BREADCRUMB = ("学位管理", "学位审核及授予")
 APPLICATIONS = "条学位申请"
@@ -113,6 +119,7 @@ class DegreeListView(ScopedModelView):
     page_size = 20
     page_sizes = PAGE_SIZES  # the page-size choice offered (issue 16); larger asks are clamped to its largest
     columns: tuple[tuple[str, str], ...] = ()  # (column, header): the widget's header row
+    orders = list_order.APPLICATION_ORDER  # order column → what it sorts by (专业/教学点: the names shown)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -186,20 +193,15 @@ class DegreeListView(ScopedModelView):
         return widgets
 
     def _page(self, joined, order_column: str, order_direction: str, page: int, page_size: int):
-        """FAB's count and page query, joined to the student so its columns sort ("student.student_no")."""
+        """The count and page query, joined to the student so its columns sort ("student.student_no"); 专业 and
+        教学点 sort by their names, codes in their fixed order (``list_order``), ties by id."""
         model = self.datamodel.obj
         query = self.datamodel.session.query(model)
         if model is not Student:  # the student with its 专业 and 教学点 in the same query (no query per row)
             student = contains_eager(model.student)
             query = (query.join(Student, Student.id == model.student_id)
                      .options(student.joinedload(Student.major), student.joinedload(Student.site)))
-        query = joined.apply_all(query)
-        count = query.order_by(None).count()
-        table, _, column = order_column.rpartition(".")
-        expr = getattr(Student if table == "student" else model, column)
-        direction = asc if order_direction == "asc" else desc
-        items = query.order_by(direction(expr), direction(model.id)).offset(page * page_size).limit(page_size).all()
-        return count, items
+        return sorted_page(query, joined, self.orders, model, order_column, order_direction, page, page_size)
 
     # ------------------------------------------------------------------ actions
 
@@ -233,7 +235,7 @@ class DegreeAuditView(DegreeListView):
     base_filters = [["id", StudentScopeFilter, lambda: None], ["id", StageFilter, lambda: degree.PENDING]]
     bar_keys = ("batch_id", "result", "site_id", "major_id", "grade", "level", "q")
     columns = (*_APP_COLUMNS, ("language", "学位外语成绩"), ("average", "学位课程平均分"),
-               ("result", "学位申请条件是否达标"), ("override", "手工修改"), ("review", "初审意见"),
+               ("result", "学位申请条件是否达标"), ("override", "手工修改"), ("review_opinion", "初审意见"),
                ("applied_at", "提交时间"))
     order_columns = [*_APP_ORDER, "result", "applied_at", "review_opinion"]
     base_order = ("student.student_no", "asc")
@@ -316,6 +318,7 @@ class DegreeUnappliedView(DegreeListView):
     columns = (("student_no", "学号"), ("name", "姓名"), ("enrol_grade", "年级"), ("level", "层次"),
                ("major_id", "专业"), ("site_id", "教学点"))
     order_columns = ["student_no", "name", "enrol_grade", "level", "major_id", "site_id"]
+    orders = list_order.UNAPPLIED_ORDER
     base_order = ("student_no", "asc")
     include_route_methods = {"list", "action_post"}
     method_permission_name = {"list": "list", "action_register": "register"}
@@ -352,10 +355,10 @@ class DegreeGrantView(DegreeListView):
     template = "degree/list.html"
     base_filters = [["id", StudentScopeFilter, lambda: None], ["id", StageFilter, lambda: degree.FINAL]]
     bar_keys = ("batch_id", "published", "site_id", "major_id", "grade", "level", "q")
-    columns = (*_APP_COLUMNS, ("language", "学位外语成绩"), ("average", "学位课程平均分"), ("review", "初审意见"),
-               ("final_at", "终审"), ("published_at", "发布状态"), ("degree_no", "学位证书编号"),
-               ("granted_on", "授予日期"))
-    order_columns = [*_APP_ORDER, "final_at", "published_at", "degree_no", "granted_on"]
+    columns = (*_APP_COLUMNS, ("language", "学位外语成绩"), ("average", "学位课程平均分"),
+               ("review_opinion", "初审意见"), ("final_at", "终审"), ("published_at", "发布状态"),
+               ("degree_no", "学位证书编号"), ("granted_on", "授予日期"))
+    order_columns = [*_APP_ORDER, "review_opinion", "final_at", "published_at", "degree_no", "granted_on"]
     base_order = ("student.student_no", "asc")
     mode = "grant"
     include_route_methods = {"list", "action_post"}

@@ -73,7 +73,7 @@ class GraduateArchiveView(StudentBarListView):
     base_filters = [["id", StudentScopeFilter, lambda: None], ["id", ArchiveStateFilter, lambda: None]]
     bar_keys = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "q")
     list_columns = ["student_no", "name", "level", "major", "site", "status"]
-    order_columns = ["student_no", "name"]
+    order_columns = ["student_no", "name", "level", "major", "site", "status", "diploma_no"]
     label_columns = {**StudentBarListView.label_columns, "status": "学籍状态"}
     list_widget = ArchiveListWidget
     include_route_methods = {"list", "action_post"}

@@ -20,7 +20,7 @@ from app.ids import parse_id
 from app.models.graduation import GraduationBatch
 from app.models.student import Student
 from app.security import current_scope
-from app.services import graduation, list_pages
+from app.services import graduation, list_order, list_pages
 from app.services.errors import NotFound
 from app.statuses import ConfirmState, GraduationResult, Level, choices, label
 from app.views.bulk import Selection, bulk_action
@@ -32,6 +32,7 @@ from app.views.scoped import (
     WorkflowListWidget,
     clamp_page_size,
     install_filters,
+    sorted_page,
 )
 from app.views.worksheet import worksheet_page
 
@@ -85,15 +86,19 @@ class StudentBarListView(ScopedModelView):
     bar_keys: tuple[str, ...] = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "result",
                                  "confirm_state", "q")
     search_columns = ["enrol_grade", "study_grade", "level", "student_no", "name"]
-    order_columns = ["student_no", "name", "enrol_grade", "study_grade", "passed_courses", "earned_credits",
-                     "synced_at"]
+    # what sorts (app.services.list_order.STUDENT_ORDER: 专业/教学点 by name, 毕业审核结果 in its fixed order, …)
+    order_columns = ["student_no", "name", "enrol_grade", "study_grade", "level", "major", "site", "passed_courses",
+                     "earned_credits", "synced_at", "result", "override", "confirm_state"]
     list_columns = ["student_no", "name", "enrol_grade", "study_grade", "level", "major", "site",
                     "passed_courses", "earned_credits", "synced_at"]
     label_columns = {
         "student_no": "学号", "name": "姓名", "enrol_grade": "学籍年级", "study_grade": "学习年级",
         "level": "层次", "major": "专业", "site": "教学点", "passed_courses": "已通过课程数",
-        "earned_credits": "已获总学分", "synced_at": "同步时间",
+        "earned_credits": "已获总学分", "synced_at": "同步时间", "result": "毕业审核结果", "override": "是否手工修改",
+        "confirm_state": "确认状态", "diploma_no": "毕业证书编号", "graduation_date": "毕业日期",
+        "final_state": "最终状态",
     }
+    orders = list_order.STUDENT_ORDER  # order column → what it sorts by
     base_order = ("student_no", "asc")
     page_size = PER_PAGE
 
@@ -111,15 +116,16 @@ class StudentBarListView(ScopedModelView):
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
-        """FAB's count + page query, then the page's audit rows and names in two more queries."""
+        """The count + page query (sorted by what the column shows, ties by id), then the page's audit rows and
+        names in two more queries."""
         widgets = widgets or {}
         page_size = clamp_page_size(page_size, self.page_size_limit) or self.page_size
         if not order_column:
             order_column, order_direction = self.base_order
-        joined = filters.get_joined_filters(self._base_filters)
-        count, students = self.datamodel.query(joined, order_column, order_direction, page=page,
-                                               page_size=page_size)
         page = page or 0
+        count, students = sorted_page(self.datamodel.session.query(Student),
+                                      filters.get_joined_filters(self._base_filters), self.orders,
+                                      Student, order_column, order_direction, page, page_size)
         widgets["list"] = self.list_widget(
             route_base=self.route_base, label_columns=self.label_columns, include_columns=self.list_columns,
             value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page,
@@ -293,7 +299,8 @@ class GraduateListView(StudentBarListView):
     base_filters = [["id", StudentScopeFilter, lambda: None], ["id", PublishedFilter, lambda: None]]
     bar_keys = ("enrol_grade", "study_grade", "level", "site_id", "major_id", "q")
     list_columns = ["student_no", "name", "enrol_grade", "study_grade", "level", "major", "site"]
-    order_columns = ["student_no", "name", "enrol_grade", "study_grade"]
+    order_columns = ["student_no", "name", "enrol_grade", "study_grade", "level", "major", "site", "diploma_no",
+                     "graduation_date"]
     show_audit = False
     include_route_methods = {"list", "action_post"}
     method_permission_name = {"list": "list", "action_export": "export"}

@@ -14,6 +14,7 @@ from sqlalchemy import false, select
 
 from app.ids import parse_id
 from app.security import current_scope, student_scope_clause
+from app.services import list_order
 from app.views.bulk import BulkActionsMixin, read_filter_args
 
 PAGE_SIZE_MAX = 100
@@ -177,6 +178,17 @@ class ScopedModelView(BulkActionsMixin, SafeListMixin, PostDeleteMixin, ModelVie
         if request.method == "POST" and self.get_scoped(pk) is None:
             abort(404)
         return super().action(name, pk)
+
+
+def sorted_page(query, joined, orders, model, order_column: str, order_direction: str, page: int, page_size: int):
+    """A list's count and page: ``query`` narrowed by the view's joined filters, counted, then sorted by what
+    ``order_column`` shows (``app.services.list_order``; ties by id) and cut to the page."""
+    query = joined.apply_all(query)
+    count = query.order_by(None).count()
+    joins, clauses = list_order.ordering(orders, model, order_column, order_direction)
+    for table, on in joins:  # at most one row each (a primary key or a unique column): no row repeats
+        query = query.outerjoin(table, on)
+    return count, query.order_by(*clauses).offset(page * page_size).limit(page_size).all()
 
 
 class StudentNoFilter(BaseFilter):

@@ -20,10 +20,10 @@ from app.ids import parse_id
 from app.jobs import runner
 from app.models.task import Task
 from app.security import current_scope, task_scope_clause
-from app.services import tasks
+from app.services import list_order, tasks
 from app.services.tasks import summary_text
 from app.statuses import TaskState
-from app.views.scoped import PAGE_SIZES, ClampedModelView, WorkflowListWidget, clamp_page_size
+from app.views.scoped import PAGE_SIZES, ClampedModelView, WorkflowListWidget, clamp_page_size, sorted_page
 
 PAGE_SIZE = 20
 _OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
@@ -77,7 +77,10 @@ class TaskView(ClampedModelView):
     base_filters = [["id", TaskScopeFilter, lambda: None]]
     base_order = ("created_at", "desc")
     list_columns = ["id", "kind", "scope_text", "requested_by", "created_at", "started_at", "finished_at", "state"]
-    order_columns = ["id", "created_at", "started_at", "finished_at"]
+    # every column sorts (app.services.list_order.TASK_ORDER: 任务类型 and 状态 in their fixed order, 提交人 by the
+    # name shown, empty 开始/结束时间 last; ties by 编号)
+    order_columns = ["id", "kind", "scope_text", "requested_by", "created_at", "started_at", "finished_at", "state"]
+    orders = list_order.TASK_ORDER
     search_columns = ["kind", "state"]
     label_columns = {"id": "编号", "kind": "任务类型", "scope_text": "范围", "requested_by": "提交人",
                      "created_at": "提交时间", "started_at": "开始时间", "finished_at": "结束时间", "state": "状态"}
@@ -104,12 +107,13 @@ class TaskView(ClampedModelView):
         page_size = clamp_page_size(page_size, max(PAGE_SIZES)) or self.page_size
         if not order_column:
             order_column, order_direction = self.base_order
-        count, rows = self.datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
-                                           order_direction, page=page, page_size=page_size)
+        page = page or 0
+        count, rows = sorted_page(self.datamodel.session.query(Task), filters.get_joined_filters(self._base_filters),
+                                  self.orders, Task, order_column, order_direction, page, page_size)
         tasks.reap_stale([t for t in rows if t.state in _OPEN])
         widgets["list"] = self.list_widget(
             route_base=self.route_base, label_columns=self.label_columns, include_columns=self.list_columns,
-            value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page or 0,
+            value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page,
             page_size=page_size, count=count, pks=[t.id for t in rows], actions={}, filters=filters,
             modelview_name=self.__class__.__name__, rows=rows, kinds=tasks.TASK_KINDS, state_text=state_text,
             summary_text=summary_text, failed=TaskState.FAILED.value, open_states=_OPEN,

@@ -7,6 +7,7 @@ import is still a dependency), so a circle fails here before it can fail at impo
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
@@ -157,3 +158,10 @@ def test_services_speak_in_domain_errors_not_http():
             if isinstance(node, ast.ImportFrom) and node.module in ("flask", "werkzeug.exceptions"):
                 offenders |= {(path.name, a.name) for a in node.names if a.name in HTTP_NAMES or node.module != "flask"}
     assert offenders == set()
+
+
+def test_test_modules_have_unique_names():
+    """tests/ has no __init__.py files (pytest's rootdir imports): two test modules of one name in different
+    folders stop the whole run at collection ("import file mismatch")."""
+    names = Counter(p.name for p in (APP.parent / "tests").rglob("test_*.py"))
+    assert [n for n, count in names.items() if count > 1] == []

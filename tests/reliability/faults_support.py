@@ -65,7 +65,7 @@ def open_env(url: str, redis_url: str, queue: str, logs: Path, *, stale_seconds:
         "APP_MODE": "test", "SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "rq", "REDIS_URL": redis_url,
         "RQ_QUEUE": queue, "TASK_STALE_SECONDS": stale_seconds, "STORAGE_DIR": storage,
         "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost",
-        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
     env = Env(app=app, url=url, worker_url=f"{url}?application_name={WORKER_APP}", redis_url=redis_url,
               queue=queue, storage=storage, logs=logs, workers=[])

@@ -34,7 +34,7 @@ def limited_app(app):
     from app import create_app
 
     other = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "SERVER_NAME",
-                                                      "FAB_PASSWORD_HASH_METHOD")},
+                                                      "PASSWORD_HASH_METHOD")},
                         "APP_MODE": "test", "JOBS_MODE": "inline", "AUTH_RATE_LIMIT": "3 per minute",
                         "RATELIMIT_STORAGE_URI": "memory://"})
     return other
@@ -65,17 +65,16 @@ def _mean_login_time(app, username: str, n: int = 10) -> float:
 
 
 def test_no_enumeration_by_timing(app, world):
-    """10 unknown-user vs 10 wrong-password logins with the production hash (scrypt): means within 2.5x."""
-    from werkzeug.security import generate_password_hash
-
+    """10 unknown-user vs 10 wrong-password logins with the production hash (argon2id): means within 2.5x."""
     from app import create_app
+    from app.services.passwords import DEFAULT_METHOD, hash_password
 
     prod_hash = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "STORAGE_DIR", "SERVER_NAME")},
-                            "APP_MODE": "test", "JOBS_MODE": "inline", "FAB_PASSWORD_HASH_METHOD": "scrypt",
+                            "APP_MODE": "test", "JOBS_MODE": "inline", "PASSWORD_HASH_METHOD": DEFAULT_METHOD,
                             "RATELIMIT_STORAGE_URI": "memory://"})
     for name in ("jxd001", "xy001", "jxd002"):
         db.session.query(Account).filter_by(username=name).one().password = \
-            generate_password_hash(factories.PASSWORD, method="scrypt")
+            hash_password(factories.PASSWORD, method=DEFAULT_METHOD)
     db.session.commit()
     unknown = _mean_login_time(prod_hash, "nobody-here", 9)
     # 3 wrong passwords per account: no lockout (5) during the measurement
@@ -87,7 +86,7 @@ def test_no_enumeration_by_timing(app, world):
 
 def test_fake_check_costs_a_real_check(app):
     """The dummy hash for unknown users uses the configured hash method (not FAB's fixed scrypt)."""
-    method = app.config["FAB_PASSWORD_HASH_METHOD"]
+    method = app.config["PASSWORD_HASH_METHOD"]
     assert app.appbuilder.sm._fake_hash.startswith(method.split(":")[0])
     assert app.appbuilder.sm._fake_hash.split("$")[0] == method
 

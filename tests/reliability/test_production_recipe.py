@@ -103,6 +103,10 @@ def test_from_an_empty_database_to_a_site_admin_audit_over_tls():
                     "SELECT t.kind, u.username, t.total FROM task t JOIN ab_user u ON u.id = t.requested_by_id "
                     "WHERE t.id = :i"), {"i": task_id}).one()
             assert (kind, requester, total) == ("graduation_audit", "jxd001", 20)
+            with engine.connect() as conn:  # production hashes every password with argon2id (OWASP's setting)
+                hashes = dict(conn.execute(text(
+                    "SELECT username, password FROM ab_user WHERE username IN ('admin01', 'jxd001', 'xy001')")).all())
+            assert all(h.startswith("$argon2id$v=19$m=19456,t=2,p=1$") for h in hashes.values()), hashes
             # 任务中心 (/tasks/ now; /tasks/list/ once it is a ModelView)
             pages = [jxd.get(p) for p in ("/tasks/", "/tasks/list/")]
             center = next(r.text for r in pages if r.status_code == 200 and "毕业审核" in r.text)

@@ -111,7 +111,7 @@ def env():
         "APP_MODE": "test", "SQLALCHEMY_DATABASE_URI": db_url, "JOBS_MODE": "rq", "REDIS_URL": redis.url,
         "RATELIMIT_STORAGE_URI": redis.url,  # as in production: the login limits live in Redis
         "RQ_QUEUE": queue, "STORAGE_DIR": str(tmp / "storage"), "SERVER_NAME": "localhost",
-        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
     try:
         with app.app_context():

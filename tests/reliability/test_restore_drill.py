@@ -43,7 +43,7 @@ def _app(url: str, storage: Path):
     return create_app({
         "APP_MODE": "test", "SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "inline", "STORAGE_DIR": str(storage),
         "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://", "SERVER_NAME": "localhost",
-        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
 
 

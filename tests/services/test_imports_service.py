@@ -343,7 +343,7 @@ def test_the_demo_students_exported_import_back_unchanged(app_ctx, monkeypatch):
     """The demo's own students: export 学生学籍 → empty the students → import the export → the same records."""
     from app.demo import seed_demo
 
-    monkeypatch.setitem(app_ctx.config, "FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setitem(app_ctx.config, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     seed_demo(students=200)
     before = snapshot()
     assert len(before) == 200
