@@ -13,17 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import asc, desc, select
 
-from app.audit.degree import degree_course_average
-from app.audit.language import shown_score, shown_substitute
+from app.audit.degree import degree_course_average, degree_course_average_sql
+from app.audit.language import language_sort_sql, shown_score, shown_substitute
 from app.audit.numbers import format_number
 from app.extensions import db
-from app.models import LanguageScore, Student
+from app.models import CourseException, Grade, LanguageScore, PlanCourse, Student, TeachingPlan
 from app.services import degree
 from app.statuses import SubstituteExam
 from tests.rules import cohorts
 
-AVERAGE = degree.ORDER_EXPRESSIONS["average"]
-LANGUAGE = degree.ORDER_EXPRESSIONS["language"]
+AVERAGE = (degree_course_average_sql(Student, grade=Grade, plan=TeachingPlan, plan_course=PlanCourse,
+                                     exception=CourseException),)
+LANGUAGE = language_sort_sql(Student, language_score=LanguageScore)
 
 # 学位外语 records: own exam scores, substitutes (CET-4 out of 710, PETS-3 out of 100, an unknown one, an
 # empty string) with scores around their marks or none, and the stored 合格 either way

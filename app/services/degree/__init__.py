@@ -86,7 +86,6 @@ from app.services.degree.review import (
     final_review,
     first_review,
 )
-from app.services.degree.sorting import ORDER_EXPRESSIONS
 
 __all__ = [
     "ANY",
@@ -103,7 +102,6 @@ __all__ = [
     "NEWEST_BATCH_FIRST",
     "NOT_AUDITED_TEXT",
     "NOT_MET",
-    "ORDER_EXPRESSIONS",
     "OUT_OF_SCOPE",
     "PENDING",
     "active_batch",
