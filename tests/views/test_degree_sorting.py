@@ -94,3 +94,31 @@ def _finalise() -> None:
     for a in db.session.query(DegreeApplication):
         a.final_at = dt.datetime(2026, 12, 1, 2, 0)
     db.session.commit()
+
+
+def test_without_jit_lasts_the_transaction(app_ctx):
+    """On PostgreSQL a figure-sorted list turns JIT off for its own transaction only; elsewhere it sends
+    nothing to the database."""
+    from sqlalchemy import event, text
+
+    from app.services import list_order
+
+    postgres = db.engine.dialect.name == "postgresql"
+    before = db.session.execute(text("SHOW jit")).scalar() if postgres else None
+    sent = []
+
+    def count(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        list_order.without_jit(db.session)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    if postgres:
+        assert sent == ["SET LOCAL jit = off"]
+        assert db.session.execute(text("SHOW jit")).scalar() == "off"
+        db.session.rollback()
+        assert db.session.execute(text("SHOW jit")).scalar() == before
+    else:
+        assert sent == []
