@@ -8,13 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Float, Numeric, and_, cast, func, select
+from sqlalchemy.orm import aliased
+
 from app.audit.confirmation import has_graduated
-from app.audit.exceptions import exception_notes, passed_and_score
+from app.audit.exceptions import exception_notes, in_force_sql, passed_and_score, standing_score_sql
 from app.audit.graduation import NO_PLAN_MESSAGE
 from app.audit.language import language_passed
 from app.audit.numbers import format_number
+from app.audit.scores import plan_join_condition
 from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, PlanCourse, Reason, Verdict
-from app.statuses import DegreeConditionResult, GraduationResult, label
+from app.statuses import DegreeConditionResult, ExceptionStatus, GraduationResult, label
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,40 @@ def degree_course_average(plan: Plan | None, best: Mapping[str, float],
     if plan is None:
         return None
     return _average(_figures([c for c in plan.courses if c.degree_course], best, exceptions))
+
+
+def degree_course_average_sql(student, *, grade, plan, plan_course, exception):
+    """``degree_course_average`` of the ``student`` row of the enclosing query, as a correlated scalar
+    subquery over the given mapped classes (the rules import no model): usable as a column or a sort key.
+
+    Over the degree courses of the student's plan (``scores.plan_join_condition``), the score used is
+    ``course_standing``'s (``exceptions.standing_score_sql`` with the approved exception in force,
+    ``exceptions.in_force_sql``; the best attempt otherwise); the average of those with a score, rounded
+    to 2 decimals. NULL without a plan or without any score, like the Python rule.
+
+    Rounding: SQL rounds the decimal value half away from zero, Python ``round`` the binary float half to
+    even. They can differ only on an exact half-cent average — impossible with scores of one decimal and
+    fewer than 8 degree courses (an average k/(10n) is never such a tie unless 8 divides n) — and then by 0.01.
+    """
+    own = aliased(grade)
+    exc = aliased(exception)
+
+    def best_of(code):
+        return (select(func.max(own.score)).where(own.student_id == student.id, own.course_code == code)
+                .correlate_except(own).scalar_subquery())  # the student two levels up, the course one up
+
+    used = standing_score_sql(plan_course.course_code, exc, best_of)
+    average = func.avg(cast(used, Float))
+    return (
+        select(func.round(cast(average, Numeric(asdecimal=False)), 2, type_=Float))
+        .select_from(plan_course)
+        .join(plan, and_(plan.id == plan_course.plan_id, plan_join_condition(plan, student)))
+        .outerjoin(exc, and_(exc.student_id == student.id, exc.course_code == plan_course.course_code,
+                             exc.status == ExceptionStatus.APPROVED.value, in_force_sql(exc, grade)))
+        .where(plan_course.is_degree_course.is_(True))
+        .correlate(student)
+        .scalar_subquery()
+    )
 
 
 Figure = tuple[PlanCourse, bool, "float | None"]  # (degree course, counts as passed, score used)

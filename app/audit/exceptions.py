@@ -23,7 +23,9 @@ attempts. Exceptions of courses outside the plan count for nothing (the service 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+
+from sqlalchemy import and_, case, null, or_, select
 
 from app.audit.numbers import format_number, is_pass
 from app.audit.types import (
@@ -36,7 +38,7 @@ from app.audit.types import (
     PlanCourse,
     Reason,
 )
-from app.statuses import CourseState, ExceptionKind
+from app.statuses import PASS_SCORE, CourseState, ExceptionKind
 
 _SUBSTITUTE = ExceptionKind.SUBSTITUTE.value
 _WAIVER = ExceptionKind.WAIVER.value
@@ -67,6 +69,39 @@ def in_force(exc: ApprovedException, best: Mapping[str, float]) -> bool:
     if exc.kind == _RECOGNITION:
         return (exc.credits is None or exc.credits > 0) and (exc.score is None or is_pass(exc.score))
     return False
+
+
+def in_force_sql(exception, grade):
+    """``in_force`` as a SQL condition on a row of ``exception`` (the course exceptions' mapped class or an
+    alias; ``grade``: the grades'): 免修 always; 课程替代 while the substitute has a passing attempt (its
+    best score passes); 学分认定 with credits that are not 0 and a passing score or 合格. Whether the
+    exception is approved is the caller's condition."""
+    substitute_passes = (
+        select(grade.id)
+        .where(grade.student_id == exception.student_id, grade.course_code == exception.substitute_code,
+               grade.score >= PASS_SCORE)
+        .exists()
+    )
+    return or_(
+        exception.kind == _WAIVER,
+        and_(exception.kind == _SUBSTITUTE, substitute_passes),
+        and_(exception.kind == _RECOGNITION, or_(exception.credits.is_(None), exception.credits > 0),
+             or_(exception.score.is_(None), exception.score >= PASS_SCORE)),
+    )
+
+
+def standing_score_sql(course_code, exception, best_of: Callable):
+    """``course_standing``'s score used, as a SQL expression for one plan course: ``exception`` is the
+    student's approved exception of the course outer-joined only when in force (``in_force_sql``), so its
+    columns are NULL otherwise. 课程替代: the substitute's best score; 免修: none; 学分认定: the recognised
+    score (none for 合格); no exception in force: the course's own best score. ``best_of(code)`` gives the
+    student's best score of a course code as a scalar SQL expression."""
+    return case(
+        (exception.kind == _SUBSTITUTE, best_of(exception.substitute_code)),
+        (exception.kind == _WAIVER, null()),
+        (exception.kind == _RECOGNITION, exception.score),
+        else_=best_of(course_code),
+    )
 
 
 def exception_label(course_name: str, exc: ApprovedException, *, approved: bool = True) -> str:

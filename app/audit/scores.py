@@ -9,9 +9,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Float, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Float, and_, case, cast, func, literal, null, select, union_all
 
-from app.audit.exceptions import course_standing
+from app.audit.exceptions import course_standing, in_force_sql
 from app.audit.numbers import format_number as format_number  # re-exported: callers import it from here
 from app.audit.numbers import is_pass as is_pass
 from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
@@ -184,26 +184,12 @@ def course_progress_sql(student_ids, *, grade, student, plan, plan_course, excep
                     cast(null(), Float).label("xcredits")).where(best.c.best >= PASS_SCORE)
     if exception is None:  # one row per (student, course) already: nothing to merge
         return _progress_select(passed.subquery(), ids, student=student, plan=plan, plan_course=plan_course)
-    substitute_passes = (
-        select(grade.id)
-        .where(grade.student_id == exception.student_id, grade.course_code == exception.substitute_code,
-               grade.score >= PASS_SCORE)
-        .exists()
-    )
     recognition = exception.kind == ExceptionKind.RECOGNITION.value
     forced = select(
         exception.student_id, exception.course_code, literal(0), literal(1),
         case((recognition, exception.credits), else_=cast(null(), Float)),
-    ).where(
-        exception.student_id.in_(ids),
-        exception.status == ExceptionStatus.APPROVED.value,
-        or_(
-            exception.kind == ExceptionKind.WAIVER.value,
-            and_(exception.kind == ExceptionKind.SUBSTITUTE.value, substitute_passes),
-            and_(recognition, or_(exception.credits.is_(None), exception.credits > 0),
-                 or_(exception.score.is_(None), exception.score >= PASS_SCORE)),
-        ),
-    )
+    ).where(exception.student_id.in_(ids), exception.status == ExceptionStatus.APPROVED.value,
+            in_force_sql(exception, grade))
     both = union_all(passed, forced).subquery()
     counted = (
         select(both.c.sid, both.c.code, func.max(both.c.graded).label("graded"),

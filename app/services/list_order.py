@@ -12,6 +12,11 @@ A column over another table (专业, 教学点, the audit row, 提交人) outer-
 primary key or a unique column, so no row is repeated and the filter and count stay as they are. A join, not a
 correlated subquery: PostgreSQL runs a subquery once per row (≈ 250 ms over 100,000 students) where it hashes a
 join (≈ 35 ms). A column absent from a mapping is the model's own column of that name.
+
+Two figures the degree lists compute rather than store, 学位外语成绩 and 学位课程平均分, have no column to join:
+they sort by the SQL forms of their rules (``audit.language.language_sort_sql``,
+``audit.degree.degree_course_average_sql``, proven equal to the Python the page shows by
+tests/rules/test_degree_figures_sql.py), correlated subqueries per row by nature (``per_row``).
 """
 from __future__ import annotations
 
@@ -20,14 +25,19 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import asc, case, desc, func
+from sqlalchemy import asc, case, desc, func, text
 from sqlalchemy.orm import aliased
 
 from app.audit.confirmation import confirm_state_sql
+from app.audit.degree import degree_course_average_sql
+from app.audit.language import language_sort_sql
 from app.models.account import Account
 from app.models.degree import DegreeApplication
+from app.models.exception import CourseException
+from app.models.grade import Grade, LanguageScore
 from app.models.graduation import GraduationAudit
 from app.models.org import Major, Organisation
+from app.models.plan import PlanCourse, TeachingPlan
 from app.models.student import Student
 from app.models.task import Task
 from app.statuses import (
@@ -49,11 +59,16 @@ class Order:
     ``joins``: (table, on) pairs outer-joined for the sort, each giving at most one row per listed row.
     ``empty_last``: the expression may be NULL and its empty cells come last, ascending and descending (SQLite
     puts NULL first and PostgreSQL last unless told).
+    ``then``: further keys for the rows the first leaves equal, in the same direction, NULLs last.
+    ``per_row``: a correlated subquery per listed row (the degree figures): on PostgreSQL the page query
+    then runs without JIT (``without_jit``).
     """
 
     expr: Any
     joins: tuple = ()
     empty_last: bool = False
+    then: tuple = ()
+    per_row: bool = False
 
 
 def rank(expr, codes: Iterable[Enum]):
@@ -90,8 +105,17 @@ STUDENT_ORDER: dict[str, Any] = {
     "graduation_date": Order(_audit.graduation_date, _AUDIT_ROW, empty_last=True),
 }
 
+# 学位外语成绩: the best own score; then, without one, the rows showing a substitute (大学英语四级（替代）) before
+# the empty ones, both ways (``language_sort_sql``)
+_LANGUAGE_BEST, _LANGUAGE_SUBSTITUTE = language_sort_sql(Student, language_score=LanguageScore)
+# 学位课程平均分 as shown (approved course exceptions included; none without a plan or a score)
+_AVERAGE = degree_course_average_sql(Student, grade=Grade, plan=TeachingPlan, plan_course=PlanCourse,
+                                     exception=CourseException)
+
 # 学位申请审核管理, 学位授予管理 (over DegreeApplication joined to its Student); the names are FAB's URL names
 APPLICATION_ORDER: dict[str, Any] = {
+    "language": Order(_LANGUAGE_BEST, empty_last=True, then=(_LANGUAGE_SUBSTITUTE,), per_row=True),
+    "average": Order(_AVERAGE, empty_last=True, per_row=True),
     "student.major_id": MAJOR_NAME,
     "student.site_id": SITE_NAME,
     "student.level": rank(Student.level, Level),
@@ -135,4 +159,15 @@ def ordering(orders: Mapping[str, Any], model, column: str, direction: str) -> t
     own = getattr(order.expr, "expression", None)
     if own is not None and getattr(own, "table", None) is model.__table__ and (own.unique or own.primary_key):
         return order.joins, [first]
-    return order.joins, [first, way(model.id)]
+    return order.joins, [first, *(way(key).nulls_last() for key in order.then), way(model.id)]
+
+
+def without_jit(session) -> None:
+    """On PostgreSQL, no JIT compilation for the rest of the session's transaction (the list request).
+
+    A ``per_row`` sort key runs a correlated subquery per listed row: over a whole year's batch (30,000
+    applications) its estimated cost passes ``jit_optimize_above_cost`` and compiling took 0.5–0.9 s,
+    longer than the rest of the query. Elsewhere nothing to do.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))

@@ -237,7 +237,7 @@ class DegreeAuditView(DegreeListView):
     columns = (*_APP_COLUMNS, ("language", "学位外语成绩"), ("average", "学位课程平均分"),
                ("result", "学位申请条件是否达标"), ("override", "手工修改"), ("review_opinion", "初审意见"),
                ("applied_at", "提交时间"))
-    order_columns = [*_APP_ORDER, "result", "applied_at", "review_opinion"]
+    order_columns = [*_APP_ORDER, "language", "average", "result", "applied_at", "review_opinion"]
     base_order = ("student.student_no", "asc")
     include_route_methods = {"list", "action_post", "detail"}
     method_permission_name = {
@@ -358,7 +358,8 @@ class DegreeGrantView(DegreeListView):
     columns = (*_APP_COLUMNS, ("language", "学位外语成绩"), ("average", "学位课程平均分"),
                ("review_opinion", "初审意见"), ("final_at", "终审"), ("published_at", "发布状态"),
                ("degree_no", "学位证书编号"), ("granted_on", "授予日期"))
-    order_columns = [*_APP_ORDER, "review_opinion", "final_at", "published_at", "degree_no", "granted_on"]
+    order_columns = [*_APP_ORDER, "language", "average", "review_opinion", "final_at", "published_at", "degree_no",
+                     "granted_on"]
     base_order = ("student.student_no", "asc")
     mode = "grant"
     include_route_methods = {"list", "action_post"}

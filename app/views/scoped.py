@@ -185,6 +185,8 @@ def sorted_page(query, joined, orders, model, order_column: str, order_direction
     ``order_column`` shows (``app.services.list_order``; ties by id) and cut to the page."""
     query = joined.apply_all(query)
     count = query.order_by(None).count()
+    if list_order.order_of(orders, model, order_column).per_row:
+        list_order.without_jit(query.session)
     joins, clauses = list_order.ordering(orders, model, order_column, order_direction)
     for table, on in joins:  # at most one row each (a primary key or a unique column): no row repeats
         query = query.outerjoin(table, on)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.audit.confirmation import confirm_state, has_graduated
 from app.audit.degree import LanguageExam, degree_course_average
-from app.audit.language import substitute_passed
+from app.audit.language import shown_score, shown_substitute
 from app.audit.scores import format_number
 from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan
 from app.models import GraduationAudit, LanguageScore
@@ -118,18 +118,19 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
 
 
 def language_text(facts: DegreeFacts | DegreeFigures | None) -> str:
-    """学位外语成绩 as shown: the best score, or the accepted substitute, or ''."""
+    """学位外语成绩 as shown: the best own score, or the accepted substitute, or '' (``language.shown_score``,
+    ``language.shown_substitute``; ``language.language_sort_sql`` sorts the lists by it)."""
     if facts is None:
         return ""
-    subs = [sub for _s, sub, mark, recorded in facts.language_rows if sub and substitute_passed(sub, mark, recorded)]
-    scores = [score for score, sub, *_ in facts.language_rows if score is not None and not sub]
-    if scores:
-        return format_number(max(scores))
-    if subs:
+    score = shown_score(facts.language_rows)
+    if score is not None:
+        return format_number(score)
+    substitute = shown_substitute(facts.language_rows)
+    if substitute is not None:
         try:
-            return f"{label(subs[0], SubstituteExam)}（替代）"
+            return f"{label(substitute, SubstituteExam)}（替代）"
         except ValueError:
-            return subs[0]
+            return substitute
     return ""
 
 
