@@ -15,7 +15,7 @@ from app.audit.confirmation import has_graduated
 from app.audit.exceptions import exception_notes, in_force_sql, passed_and_score, standing_score_sql
 from app.audit.graduation import NO_PLAN_MESSAGE
 from app.audit.language import language_passed
-from app.audit.numbers import format_number
+from app.audit.numbers import format_number, rounded_average
 from app.audit.scores import plan_join_condition
 from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, PlanCourse, Reason, Verdict
 from app.statuses import DegreeConditionResult, ExceptionStatus, GraduationResult, label
@@ -82,9 +82,8 @@ def degree_course_average_sql(student, *, grade, plan, plan_course, exception):
     ``exceptions.in_force_sql``; the best attempt otherwise); the average of those with a score, rounded
     to 2 decimals. NULL without a plan or without any score, like the Python rule.
 
-    Rounding: SQL rounds the decimal value half away from zero, Python ``round`` the binary float half to
-    even. They can differ only on an exact half-cent average — impossible with scores of one decimal and
-    fewer than 8 degree courses (an average k/(10n) is never such a tie unless 8 divides n) — and then by 0.01.
+    Rounding: ``ROUND`` of the average as a decimal, half away from zero — on scores (0–100) the same
+    四舍五入 as ``numbers.rounded_average`` (checked on half-cent averages on both databases).
     """
     own = aliased(grade)
     exc = aliased(exception)
@@ -119,7 +118,7 @@ def _average(figures: Sequence[Figure]) -> float | None:
     scores = [score for _course, _passed, score in figures if score is not None]
     if not scores:
         return None
-    return round(sum(scores) / len(scores), 2)
+    return rounded_average(scores)
 
 
 _PRE = GraduationResult.PRE_GRADUATE.value

@@ -7,6 +7,7 @@ ORDER BY on the SQL form, NULLs last, is the order of the Python figures in both
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ from sqlalchemy import asc, desc, select
 
 from app.audit.degree import degree_course_average, degree_course_average_sql
 from app.audit.language import language_sort_sql, shown_score, shown_substitute
-from app.audit.numbers import format_number
+from app.audit.numbers import format_number, rounded_average
 from app.extensions import db
 from app.models import CourseException, Grade, LanguageScore, PlanCourse, Student, TeachingPlan
 from app.services import degree
@@ -98,6 +99,40 @@ def test_average_sql_equals_the_rule(base, drawn_plans, drawn_students):
         _assert_sql_order(ids, AVERAGE, python)
     finally:
         db.session.rollback()
+
+
+# 8 degree courses and scores with up to 2 decimals: about half of the averages fall on a half cent
+# (69.125, 70.005 …), where 四舍五入 and Python's float ``round`` (half to even) part ways
+HALF_CODES = [f"D{n}" for n in range(8)]
+HALF_SCORES = st.sampled_from([60.0, 69.0, 70.0, 85.0, 69.5, 70.25, 88.75, 90.05, 59.99])
+
+
+@settings(cohorts.PROPERTY, max_examples=60)
+@given(drawn=st.lists(st.lists(HALF_SCORES, min_size=1, max_size=8), min_size=1, max_size=6))
+def test_average_rounds_half_up_like_sql(base, drawn):
+    """On half-cent averages the rule rounds 四舍五入 on the decimal values, as SQL's ROUND does on both
+    databases: the figure shown and the sort key never differ by the last cent."""
+    try:
+        cohorts.add_plans(base, {(0, cohorts.LEVELS[0], 2020): [(c, 2.0, True, True) for c in HALF_CODES]})
+        students = cohorts.add_students(base, [
+            {"major": 0, "level": cohorts.LEVELS[0], "enrol_grade": 2020, "study_grade": 2020,
+             "attempts": list(zip(HALF_CODES, scores, strict=False))} for scores in drawn])
+        ids = [s.id for s in students]
+        figures = degree.gather_figures(students)
+        python = {s.id: (degree_course_average(figures[s.id].plan, figures[s.id].best),) for s in students}
+        assert _sql(ids, AVERAGE) == python
+        for s, scores in zip(students, drawn, strict=True):
+            want = (sum(Decimal(str(x)) for x in scores) / len(scores)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            assert python[s.id] == (float(want),), scores
+    finally:
+        db.session.rollback()
+
+
+def test_rounded_average_is_half_up_on_decimal_values():
+    assert rounded_average([69] * 7 + [70]) == 69.13  # 69.125; round() gives 69.12
+    assert rounded_average([70.01, 70.0]) == 70.01  # 70.005
+    assert rounded_average([2.675]) == 2.68  # round(2.675, 2) == 2.67 (binary float)
+    assert rounded_average([69.99, 70.0]) == 70.0  # 69.995: the 70 mark is reached, as SQL says
 
 
 @cohorts.PROPERTY
