@@ -83,6 +83,10 @@ def register_hooks(app: Flask) -> None:
     from app.clock import format_local
 
     app.jinja_env.globals["local_time"] = format_local
+    # a status label shown in a list cell, in the request's language (app/i18n.py; "" stays "")
+    from app.i18n import word
+
+    app.jinja_env.filters["word"] = word
 
     app.before_request(refuse_hostile_input)
     app.before_request(refuse_unsafe_routes)

@@ -221,3 +221,36 @@ def test_student_space_labels_in_english(newcomer, login):
     assert "High school to bachelor's" in page and "Enrolled" in page and "（Not submitted）" in page
     page = client.get("/space/").get_data(as_text=True)
     assert '<strong class="state-pre_graduate">预毕业</strong>' in page and "高起本" in page and "在籍" in page
+
+
+def _cells(page: str) -> list[str]:
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", page, re.S)]
+
+
+def test_list_cells_show_status_labels_in_english(world, site_client):
+    """毕业审核管理 in English: 层次, 毕业审核结果 and 确认状态 of each row in English (the headers already were);
+    names from the data stay Chinese; Chinese by default."""
+    factories.graduation_result(world.student1)
+    db.session.commit()
+    cells = _cells(english(site_client).get("/graduation/audit/").get_data(as_text=True))
+    assert {"High school to bachelor's", "Provisional graduate", "Unconfirmed"} <= set(cells), cells
+    assert "张三" in cells and not {"高起本", "预毕业", "未确认"} & set(cells)
+    site_client.get("/lang/zh")
+    cells = _cells(site_client.get("/graduation/audit/").get_data(as_text=True))
+    assert {"高起本", "预毕业", "未确认"} <= set(cells)
+
+
+def test_every_status_label_has_english():
+    """Every label of app.statuses (shown in list cells through the ``word`` filter) is in the en catalogue."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    from app.statuses import _LABEL_LIST
+
+    po = Path(__file__).resolve().parents[2] / "app/translations/en/LC_MESSAGES/messages.po"
+    with po.open("rb") as f:
+        catalogue = read_po(f)
+    missing = sorted({text for _member, text in _LABEL_LIST if not getattr(catalogue.get(text), "string", "")})
+    assert missing == []
