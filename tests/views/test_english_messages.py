@@ -254,3 +254,18 @@ def test_every_status_label_has_english():
         catalogue = read_po(f)
     missing = sorted({text for _member, text in _LABEL_LIST if not getattr(catalogue.get(text), "string", "")})
     assert missing == []
+
+
+def test_degree_list_heading_and_filter_options_in_english(world, ce_client):
+    """学位申请审核管理 in English: the breadcrumb and the bar's option texts (层次, 学生申请状态, 毕业审核结果 on
+    毕业审核管理) in English; the data (batch names) as entered."""
+    factories.degree_batch()
+    db.session.commit()
+    page = html.unescape(english(ce_client).get("/degree/audit/").get_data(as_text=True))
+    heading = re.search(r'id="degree-breadcrumb">(.*?)</h3>', page).group(1)
+    assert re.search(r"[A-Za-z]", heading) and not re.search(r"[\u4e00-\u9fff]", heading), heading
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", page)
+    assert {"High school to bachelor's", "Applied", "Not applied"} <= set(options), options
+    assert not {"高起本", "已申请", "未申请"} & set(options)
+    graduation = html.unescape(ce_client.get("/graduation/audit/").get_data(as_text=True))
+    assert "Provisional graduate" in re.findall(r"<option[^>]*>\s*([^<]*?)\s*</option>", graduation)
