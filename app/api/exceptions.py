@@ -137,13 +137,13 @@ class CourseExceptionWorkflowApi(WorkflowApi):
         row = exceptions.create(exceptions.ExceptionInput.from_mapping(student.id, body), actor=g.user, scope=scope)
         self._commit()
         return self.response(201, id=row.id, status=row.status, detail=row.detail,
-                             message=f"已录入{row.kind_label}，待继教院审核")
+                             message=exceptions.created_message(row))
 
-    def _decide(self, command, verb: str):
+    def _decide(self, command, decision: str):
         body = load_body(CourseExceptionDecisionSchema())
         rows = command(body["ids"], actor=g.user, scope=current_scope(), note=body.get("note") or None)
         self._commit()
-        return self.response(200, count=len(rows), message=f"已{verb} {len(rows)} 条课程替代与免修")
+        return self.response(200, count=len(rows), message=exceptions.decided_message(decision, len(rows)))
 
     @expose("/approve", methods=["POST"])
     @protect()
@@ -170,7 +170,7 @@ class CourseExceptionWorkflowApi(WorkflowApi):
             409:
               description: 有记录不是待审核
         """
-        return self._decide(exceptions.approve, "审核通过")
+        return self._decide(exceptions.approve, "approve")
 
     @expose("/reject", methods=["POST"])
     @protect()
@@ -195,4 +195,4 @@ class CourseExceptionWorkflowApi(WorkflowApi):
             409:
               description: 有记录不是待审核
         """
-        return self._decide(exceptions.reject, "驳回")
+        return self._decide(exceptions.reject, "reject")

@@ -183,6 +183,20 @@ def create(data: ExceptionInput, *, actor: Any, scope: Scope) -> CourseException
     return row
 
 
+def created_message(row: CourseException) -> str:
+    """What the page and the API say after ``create`` (in the request's language; the detail is data)."""
+    return gettext("已录入%(kind)s：%(detail)s，待继教院审核", kind=word(row.kind_label), detail=describe(row))
+
+
+def decided_message(decision: str, n: int) -> str:
+    """What the page and the API say after ``approve`` / ``reject`` / ``revoke`` changed ``n`` rows."""
+    if decision == "approve":
+        return gettext("已审核通过 %(n)s 条课程替代与免修", n=n)
+    if decision == "reject":
+        return gettext("已驳回 %(n)s 条课程替代与免修", n=n)
+    return gettext("已撤销 %(n)s 条课程替代与免修", n=n)
+
+
 def create_many(items: Sequence[ExceptionInput], *, actor: Any, scope: Scope) -> list[CourseException]:
     """Enter several exceptions all-or-nothing: every problem is collected (row by row), none is saved
     unless all pass (``DomainError`` listing them)."""

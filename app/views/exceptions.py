@@ -10,7 +10,6 @@ from flask import abort, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 
@@ -64,28 +63,28 @@ class CourseExceptionView(ScopedModelView):
         super().__init__(**kwargs)
         install_filters(self, "student_id", [StudentNoFilter])
 
-    def _decide(self, command, done: str):
+    def _decide(self, command, decision: str):
         note = request.form.get("note")
-        run_command(lambda: command(note), lambda rows: gettext(done, n=len(rows)))
+        run_command(lambda: command(note), lambda rows: exceptions.decided_message(decision, len(rows)))
         return redirect(self.list_url())
 
     @bulk_action("approve", "审核通过", needs_ticks=True)
     def approve(self, selection: Selection):
         """CE admin: the ticked pending exceptions count from the next audit on."""
         return self._decide(lambda note: exceptions.approve(selection.ids, actor=g.user, scope=current_scope(),
-                                                            note=note), "已审核通过 %(n)s 条课程替代与免修")
+                                                            note=note), "approve")
 
     @bulk_action("reject", "驳回", needs_ticks=True, icon="fa-times")
     def reject(self, selection: Selection):
         """CE admin: the ticked pending exceptions are rejected, with the note (审核说明)."""
         return self._decide(lambda note: exceptions.reject(selection.ids, actor=g.user, scope=current_scope(),
-                                                           note=note), "已驳回 %(n)s 条课程替代与免修")
+                                                           note=note), "reject")
 
     @bulk_action("revoke", "撤销", needs_ticks=True, icon="fa-undo")
     def revoke(self, selection: Selection):
         """Withdraw the ticked exceptions (a site/college admin: pending ones), with the note."""
         return self._decide(lambda note: exceptions.revoke(selection.ids, actor=g.user, scope=current_scope(),
-                                                           note=note), "已撤销 %(n)s 条课程替代与免修")
+                                                           note=note), "revoke")
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
@@ -110,7 +109,7 @@ class CourseExceptionView(ScopedModelView):
                 data = exceptions.ExceptionInput.from_mapping(target.id, values)
                 return exceptions.create(data, actor=g.user, scope=scope)
 
-            row = run_command(command, lambda r: f"已录入{r.kind_label}：{exceptions.describe(r)}，待继教院审核")
+            row = run_command(command, exceptions.created_message)
             if row is not FAILED:
                 if back is not None:
                     return redirect(url_for("GraduationAuditView.detail", student_id=back))
