@@ -5,11 +5,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, func, select
+from sqlalchemy import CursorResult, func, or_, select
 from sqlalchemy.sql.dml import UpdateBase
 
 from app.extensions import db
 from app.ids import parse_id
+from app.models.student import Student
 from app.services.errors import DomainError
 
 T = TypeVar("T")
@@ -22,6 +23,11 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     seq = items if isinstance(items, list) else list(items)
     for start in range(0, len(seq), size):
         yield seq[start:start + size]
+
+
+def name_or_number(q: str):
+    """The 姓名/学号 field of every filter bar: 学号 starting with ``q`` or 姓名 containing it (LIKE-escaped)."""
+    return or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True))
 
 
 def changed_rows(statement: UpdateBase) -> int:

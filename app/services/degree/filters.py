@@ -14,6 +14,7 @@ from app.extensions import db
 from app.ids import parse_id
 from app.models import DegreeApplication, DegreeBatch, Major, Organisation, Student
 from app.security import Scope, student_scope_clause
+from app.services.common import name_or_number
 from app.services.degree.common import BACHELOR_LEVELS, OUT_OF_SCOPE, batch_students_clause
 from app.services.errors import DomainError, NotFound
 from app.statuses import DegreeApplicationState, DegreeConditionResult, Level, label
@@ -117,8 +118,7 @@ def _student_clauses(flt: DegreeFilter) -> list:
     if flt.level:
         clauses.append(Student.level == flt.level)
     if flt.q:
-        clauses.append(or_(Student.student_no.startswith(flt.q, autoescape=True),
-                           Student.name.contains(flt.q, autoescape=True)))
+        clauses.append(name_or_number(flt.q))
     return clauses
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app.audit import confirmation
@@ -16,7 +16,7 @@ from app.models.graduation import GraduationAudit
 from app.models.org import Major, Organisation
 from app.models.student import Student
 from app.security import Scope, student_scope_clause
-from app.services.common import chunks, posted_ids
+from app.services.common import chunks, name_or_number, posted_ids
 from app.services.errors import DomainError
 from app.services.graduation.results import CHUNK, UNAUDITED
 from app.statuses import (
@@ -99,8 +99,7 @@ def filter_clauses(filters: Mapping[str, Any] | None) -> list:
     if "confirm_state" in f:
         out.append(confirmation.confirm_state_exists(f["confirm_state"], audit, own))
     if "q" in f:
-        q = f["q"]
-        out.append(or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True)))
+        out.append(name_or_number(f["q"]))
     if "student_ids" in f:
         out.append(Student.id.in_(f["student_ids"]))
     return out
