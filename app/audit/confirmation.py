@@ -25,6 +25,12 @@ _UNAUDITED = GraduationResult.UNAUDITED.value
 _GRADUATED = EnrolmentStatus.GRADUATED.value
 
 
+def in_window(start: dt.datetime, end: dt.datetime, moment: dt.datetime) -> bool:
+    """Whether ``moment`` lies in a batch's window (确认毕业时间, 学位申请时间): both ends included, all three
+    in the same clock (local wall time, ``app.clock.local_now``)."""
+    return start <= moment <= end
+
+
 # --------------------------------------------------------------------------- 确认状态
 
 

@@ -98,3 +98,15 @@ def test_the_batch_audit_snapshot_shows_the_real_progress_when_plan_courses_are_
     assert (snap.result, snap.reasons) == ("pre_graduate", [])
     assert (snap.passed_courses, snap.earned_credits) == (2, 6.0)  # C02 4 + E01 2; C01 52 failed
     assert db.session.get(GraduationBatch, batch.id).require_plan_courses is False
+
+
+def test_a_window_includes_both_ends():
+    """确认毕业时间 / 学位申请时间: the first and the last moment are inside, one second outside is not."""
+    import datetime as dt
+
+    from app.audit.confirmation import in_window
+
+    start, end = dt.datetime(2024, 11, 25), dt.datetime(2024, 12, 6, 23, 59, 59)
+    assert in_window(start, end, start) and in_window(start, end, end)
+    assert not in_window(start, end, start - dt.timedelta(seconds=1))
+    assert not in_window(start, end, end + dt.timedelta(seconds=1))

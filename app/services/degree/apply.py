@@ -9,7 +9,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 
 from app.audit import degree as degree_rules
-from app.audit.confirmation import confirm_state
+from app.audit.confirmation import confirm_state, in_window
 from app.audit.types import failure_messages
 from app.clock import local_now
 from app.extensions import db
@@ -50,7 +50,7 @@ def _apply(student: Student, actor, now: dt.datetime | None) -> DegreeApplicatio
     if batch is None:
         raise DomainError(gettext("当前没有可申请的学位批次"))
     now = now or local_now()
-    if not (batch.apply_start <= now <= batch.apply_end):
+    if not in_window(batch.apply_start, batch.apply_end, now):
         raise DomainError(gettext("不在学位申请时间内（%(batch)s：%(window)s）", batch=batch.name,
                                   window=_window_text(batch)))
     already = db.session.scalar(select(DegreeApplication.id).where(
@@ -143,7 +143,7 @@ def student_view(student: Student) -> dict:
         if app is not None:
             batch = app.batch
     now = local_now()
-    window_open = batch is not None and batch.apply_start <= now <= batch.apply_end
+    window_open = batch is not None and in_window(batch.apply_start, batch.apply_end, now)
     audited = app is not None and app.computed_at is not None
     allowed, graduation_label = _graduation_allows(student)  # the very check ``apply`` makes
     view: dict[str, Any] = {

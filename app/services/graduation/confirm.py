@@ -95,7 +95,7 @@ def confirm(filters: Mapping[str, Any] | None, scope: Scope, actor: Account, now
         return ConfirmOutcome(0)
     batches = {b.id: b for b in db.session.scalars(
         select(GraduationBatch).where(GraduationBatch.id.in_({r[1] for r in rows})))}
-    closed = {bid for bid, b in batches.items() if not (b.confirm_start <= local <= b.confirm_end)}
+    closed = {bid for bid, b in batches.items() if not confirmation.in_window(b.confirm_start, b.confirm_end, local)}
     per_batch = Counter(r[1] for r in rows)
     refused = tuple(
         RefusedBatch(batch_name(b), period(format_time(b.confirm_start), format_time(b.confirm_end)), per_batch[b.id])
