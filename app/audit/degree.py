@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from app.audit.confirmation import has_graduated
 from app.audit.exceptions import exception_notes, in_force_sql, passed_and_score, standing_score_sql
 from app.audit.graduation import NO_PLAN_MESSAGE
-from app.audit.language import language_passed
+from app.audit.language import DEFAULT_PASS_MARK, language_passed
 from app.audit.numbers import format_number, rounded_average
 from app.audit.scores import plan_join_condition
 from app.audit.types import NO_EXCEPTIONS, Exceptions, Plan, PlanCourse, Reason, Verdict
@@ -49,7 +49,7 @@ class DegreeMarks:
         course_average_mark: 学位课程平均分合格线 (default 70).
     """
 
-    language_pass_mark: float = 60
+    language_pass_mark: float = DEFAULT_PASS_MARK
     course_average_mark: float = 70
 
 

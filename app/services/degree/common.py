@@ -9,7 +9,6 @@ from flask_babel import gettext
 from sqlalchemy import and_, or_, select
 
 from app.audit.degree import DegreeMarks
-from app.audit.language import DEFAULT_PASS_MARK
 from app.clock import format_local
 from app.extensions import db
 from app.i18n import joined, period
@@ -83,9 +82,13 @@ def batch_students_clause(batch: DegreeBatch):
 
 
 def marks_of(batch: DegreeBatch) -> DegreeMarks:
+    """The batch's pass marks; a mark the batch leaves empty takes the rules' default (``DegreeMarks``)."""
+    default = DegreeMarks()
     return DegreeMarks(
-        language_pass_mark=float(DEFAULT_PASS_MARK if batch.language_pass_mark is None else batch.language_pass_mark),
-        course_average_mark=float(batch.course_average_mark if batch.course_average_mark is not None else 70),
+        language_pass_mark=float(default.language_pass_mark if batch.language_pass_mark is None
+                                 else batch.language_pass_mark),
+        course_average_mark=float(default.course_average_mark if batch.course_average_mark is None
+                                  else batch.course_average_mark),
     )
 
 
