@@ -81,6 +81,13 @@ def graduation_state(result: str | None, confirmed_at: dt.datetime | None, publi
     return _UNAUDITED
 
 
+def graduation_state_label(state: str) -> str:
+    """The label of a ``graduation_state`` (已毕业 / 已确认 / 预毕业 / 不合格 / 未审核)."""
+    if state in CONFIRM_LABELS and state != _UNCONFIRMED:
+        return CONFIRM_LABELS[state]
+    return label(state if state in (_PRE, _FAILED) else _UNAUDITED, GraduationResult)
+
+
 def graduation_state_sql(result: Any, confirmed_at: Any, published_at: Any):
     """``graduation_state`` as a SQL CASE over the three columns."""
     return case(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import exists, func, or_, select
 
-from app.audit.confirmation import CONFIRM_LABELS, batch_matches_sql, graduation_state_sql
+from app.audit.confirmation import batch_matches_sql, graduation_state_label, graduation_state_sql
 from app.audit.types import NOTE_CODE
 from app.extensions import db
 from app.models.graduation import GraduationAudit, GraduationBatch
@@ -19,17 +19,11 @@ from app.models.org import Organisation
 from app.models.student import Student
 from app.security import Scope, student_scope_clause
 from app.services.degree import degree_counts
-from app.statuses import LABELS, GraduationResult
+from app.statuses import GraduationResult
 
 # Display order of the states; 已确认 / 已毕业 take precedence over the audit result.
 STATES = ["unaudited", "pre_graduate", "failed", "confirmed", "published"]
-STATE_LABELS = {
-    "unaudited": LABELS[GraduationResult.UNAUDITED],
-    "pre_graduate": LABELS[GraduationResult.PRE_GRADUATE],
-    "failed": LABELS[GraduationResult.FAILED],
-    "confirmed": CONFIRM_LABELS["confirmed"],
-    "published": CONFIRM_LABELS["published"],
-}
+STATE_LABELS = {state: graduation_state_label(state) for state in STATES}
 TOP_REASONS = 10
 
 

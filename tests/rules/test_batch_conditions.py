@@ -110,3 +110,11 @@ def test_a_window_includes_both_ends():
     assert in_window(start, end, start) and in_window(start, end, end)
     assert not in_window(start, end, start - dt.timedelta(seconds=1))
     assert not in_window(start, end, end + dt.timedelta(seconds=1))
+
+
+def test_each_graduation_state_has_its_label():
+    """学生空间's status line and the dashboard read the same labels of ``graduation_state``."""
+    from app.audit.confirmation import graduation_state_label
+
+    states = ["unaudited", "pre_graduate", "failed", "confirmed", "published"]
+    assert [graduation_state_label(s) for s in states] == ["未审核", "预毕业", "不合格", "已确认", "已毕业"]

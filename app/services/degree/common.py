@@ -51,16 +51,20 @@ def batch_level_label(level: str | None) -> str:
     return label(level, Level) if level else "本科（高起本、专升本）"
 
 
+def batch_covers(enrol_grade, level):
+    """SQL over ``DegreeBatch``: the batch's scope holds a student of this 年级 and 层次 (values or ``Student``
+    columns) — same 年级, and the batch's 层次 or none (both 本科 levels). ``batch_students_clause`` is the
+    same rule for one known batch, over the students."""
+    return and_(DegreeBatch.enrol_grade == enrol_grade, or_(DegreeBatch.level == level, DegreeBatch.level.is_(None)))
+
+
 def active_batch(student: Student) -> DegreeBatch | None:
     """The latest batch whose grade and level scope contain the student (None for 高起专)."""
     if not degree_level(student.level):
         return None
     stmt = (
         select(DegreeBatch)
-        .where(
-            DegreeBatch.enrol_grade == student.enrol_grade,
-            or_(DegreeBatch.level == student.level, DegreeBatch.level.is_(None)),
-        )
+        .where(batch_covers(student.enrol_grade, student.level))
         .order_by(DegreeBatch.apply_start.desc(), DegreeBatch.id.desc())
         .limit(1)
     )
@@ -73,7 +77,8 @@ def latest_batch() -> DegreeBatch | None:
 
 
 def batch_students_clause(batch: DegreeBatch):
-    """SQL condition: the student is in the batch's grade and level scope."""
+    """SQL condition over ``Student``: the student is in this batch's grade and level scope (``batch_covers``
+    from the batch's side, with its values inlined so the students' indexes serve it)."""
     levels = (batch.level,) if batch.level else BACHELOR_LEVELS
     return and_(
         Student.enrol_grade == batch.enrol_grade,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import exists, false, select
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
@@ -15,7 +15,7 @@ from app.ids import parse_id
 from app.models import DegreeApplication, DegreeBatch, Major, Organisation, Student
 from app.security import Scope, student_scope_clause
 from app.services.common import name_or_number
-from app.services.degree.common import BACHELOR_LEVELS, OUT_OF_SCOPE, batch_students_clause
+from app.services.degree.common import BACHELOR_LEVELS, OUT_OF_SCOPE, batch_covers, batch_students_clause
 from app.services.errors import DomainError, NotFound
 from app.statuses import DegreeApplicationState, DegreeConditionResult, Level, label
 
@@ -202,8 +202,7 @@ def unapplied_clauses(flt: DegreeFilter) -> list:
                .where(DegreeApplication.student_id == Student.id, DegreeApplication.batch_id == DegreeBatch.id)
                .correlate_except(DegreeApplication).exists())
     open_batch = (select(DegreeBatch.id)
-                  .where(DegreeBatch.enrol_grade == Student.enrol_grade,
-                         or_(DegreeBatch.level == Student.level, DegreeBatch.level.is_(None)), ~applied)
+                  .where(batch_covers(Student.enrol_grade, Student.level), ~applied)
                   .correlate_except(DegreeBatch).exists())
     return [Student.level.in_(BACHELOR_LEVELS), open_batch, *_student_clauses(flt)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext
 from sqlalchemy import select
 
-from app.audit.confirmation import CONFIRM_LABELS, graduation_state
+from app.audit.confirmation import CONFIRM_LABELS, graduation_state, graduation_state_label
 from app.audit.exceptions import course_standings
 from app.audit.types import NO_EXCEPTIONS, NOTE_CODE, Reason
 from app.extensions import db
@@ -41,10 +41,8 @@ _STATE_NOTES = {
 
 
 def state_label(state: str) -> str:
-    """Chinese label of a ``graduation_state`` (已毕业 / 已确认 / 预毕业 / 不合格 / 未审核)."""
-    if state in CONFIRM_LABELS:
-        return CONFIRM_LABELS[state]
-    return result_label(state)
+    """Chinese label of a ``graduation_state`` (``confirmation.graduation_state_label``)."""
+    return graduation_state_label(state)
 
 
 def load_student(student_id: int, scope: Scope) -> Student:
