@@ -154,11 +154,16 @@ def _graduation_label(code: str | None) -> str:
         return str(code)
 
 
+def language_ok(exams: Sequence[LanguageExam], pass_mark: float) -> bool:
+    """Whether any 学位外语 record passes under the batch's mark (``language.language_passed``)."""
+    return any(language_passed(e.score, e.substitute, e.substitute_score, e.recorded_pass, pass_mark)
+               for e in exams)
+
+
 def _language_reasons(exams: Sequence[LanguageExam], pass_mark: float) -> list[Reason]:
     """Reason about the degree foreign-language exam, if it is not passed."""
-    for e in exams:
-        if language_passed(e.score, e.substitute, e.substitute_score, e.recorded_pass, pass_mark):
-            return []
+    if language_ok(exams, pass_mark):
+        return []
     scores = [e.score for e in exams if e.score is not None]
     if not scores:
         return [Reason("language_missing", "无学位外语成绩", {"pass_mark": pass_mark})]

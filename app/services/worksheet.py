@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audit.confirmation import batch_key, has_graduated
-from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average
+from app.audit.degree import DegreeMarks, LanguageExam, audit_degree_with_average, language_ok
 from app.audit.exceptions import course_standings
-from app.audit.language import language_passed
 from app.audit.numbers import format_number
 from app.audit.scores import best_scores, parse_score
 from app.audit.types import CourseStanding, Plan, Verdict
@@ -116,10 +115,8 @@ def _verdict_view(verdict: Verdict) -> dict[str, Any]:
 
 def _language(student: Student, marks: DegreeMarks) -> tuple[tuple[LanguageExam, ...], dict[str, Any]]:
     figures = degree.gather_figures([student])[student.id]
-    exams = tuple(LanguageExam(score, sub, sub_score, passed if sub else None)
-                  for score, sub, sub_score, passed in figures.language_rows)
-    passed = any(language_passed(e.score, e.substitute, e.substitute_score, e.recorded_pass,
-                                 marks.language_pass_mark) for e in exams)
+    exams = degree.language_exams(figures.language_rows)
+    passed = language_ok(exams, marks.language_pass_mark)
     return exams, {"text": degree.language_text(figures) or "无成绩", "passed": passed,
                    "mark": format_number(marks.language_pass_mark)}
 

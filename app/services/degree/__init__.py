@@ -53,6 +53,7 @@ from app.services.degree.figures import (
     average_text,
     gather_facts,
     gather_figures,
+    language_exams,
     language_text,
     plan_average_text,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "fmt_time",
     "gather_facts",
     "gather_figures",
+    "language_exams",
     "language_text",
     "latest_batch",
     "marks_of",

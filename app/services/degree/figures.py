@@ -82,6 +82,13 @@ def gather_figures(students: Sequence[Any], plans: PlanCache | None = None) -> d
     return out
 
 
+def language_exams(rows: Sequence[tuple]) -> tuple[LanguageExam, ...]:
+    """The rules' 学位外语 records from ``DegreeFigures.language_rows`` (score, substitute, its score, passed);
+    the stored ``passed`` counts only for a substitute (a PETS-3's 合格)."""
+    return tuple(LanguageExam(score, substitute, substitute_score, passed if substitute else None)
+                 for score, substitute, substitute_score, passed in rows)
+
+
 def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
     """Facts for many students in a handful of queries (no per-student query): ``gather_figures``
     and the graduation result.
@@ -103,8 +110,7 @@ def gather_facts(students: Sequence[Any]) -> dict[int, DegreeFacts]:
     for s in students:
         result, state = graduation.get(s.id, (None, None))
         plan, best, rows, exceptions = figures[s.id]
-        exams = tuple(LanguageExam(score, substitute, substitute_score, passed if substitute else None)
-                      for score, substitute, substitute_score, passed in rows)  # passed: a PETS-3's 合格 only
+        exams = language_exams(rows)
         out[s.id] = DegreeFacts(
             graduation_result=result,
             graduated=has_graduated(state, s.status),
