@@ -22,10 +22,10 @@ from app.i18n import joined, label_text, word
 from app.models.base import utcnow
 from app.models.exception import ACTIVE_STATUSES, CourseException
 from app.models.grade import Grade
-from app.models.plan import PlanCourse, TeachingPlan
+from app.models.plan import PlanCourse
 from app.models.student import Student
 from app.security import Scope, student_scope_clause
-from app.services import oplog
+from app.services import facts, oplog
 from app.services.errors import Conflict, DomainError, NotAllowed, NotFound
 from app.services.graduation.pages import load_student
 from app.services.reasons import clean_reason
@@ -109,12 +109,14 @@ def _text(value: str, what: str) -> str:
     return value
 
 
+def _plan_courses(student: Student) -> list[PlanCourse]:
+    """The courses of the plan the student follows (``facts.plan_for``: the audit's plan match), in plan order."""
+    plan = facts.plan_for(student)
+    return list(plan.courses) if plan is not None else []
+
+
 def _plan_course(student: Student, code: str) -> PlanCourse:
-    course = db.session.scalar(
-        select(PlanCourse).join(TeachingPlan, TeachingPlan.id == PlanCourse.plan_id)
-        .where(TeachingPlan.major_id == student.major_id, TeachingPlan.level == student.level,
-               TeachingPlan.grade == student.study_grade, PlanCourse.course_code == code)
-    )
+    course = next((c for c in _plan_courses(student) if c.course_code == code), None)
     if course is None:
         raise DomainError(f"课程 {code or '（空）'} 不在学生 {student.student_no} 的教学计划中")
     return course
@@ -126,13 +128,10 @@ def _passed_substitute(student: Student, code: str, plan_code: str) -> str:
         raise DomainError("请填写替代课程代码")
     if code == plan_code:
         raise DomainError("替代课程不能是该课程本身")
-    best, name = db.session.execute(
-        select(func.max(Grade.score), func.max(Grade.course_name))
-        .where(Grade.student_id == student.id, Grade.course_code == code)
-    ).one()
-    if not is_pass(best):
+    if not is_pass(facts.best_scores_for([student.id]).get(student.id, {}).get(code)):
         raise DomainError(f"替代课程 {code} 不在学生 {student.student_no} 已通过的成绩中")
-    return str(name)
+    return str(db.session.scalar(select(func.max(Grade.course_name))
+                                 .where(Grade.student_id == student.id, Grade.course_code == code)))
 
 
 def build(data: ExceptionInput, scope: Scope) -> CourseException:
@@ -296,12 +295,11 @@ def find_student(student_no: str, scope: Scope) -> Student:
 def entry_choices(student: Student) -> dict[str, list[tuple[str, str]]]:
     """What the entry form offers for a student: the plan's courses, and the passed courses (substitutes)."""
     plan = [(c.course_code, f"{c.course_code} {c.course_name}（{format_number(c.credits)}学分）")
-            for c in db.session.scalars(
-                select(PlanCourse).join(TeachingPlan, TeachingPlan.id == PlanCourse.plan_id)
-                .where(TeachingPlan.major_id == student.major_id, TeachingPlan.level == student.level,
-                       TeachingPlan.grade == student.study_grade).order_by(PlanCourse.id))]
-    passed = [(code, f"{code} {name}（{format_number(best)}）") for code, name, best in db.session.execute(
-        select(Grade.course_code, func.max(Grade.course_name), func.max(Grade.score))
-        .where(Grade.student_id == student.id).group_by(Grade.course_code).order_by(Grade.course_code)
-    ) if is_pass(best)]
+            for c in _plan_courses(student)]
+    best = facts.best_scores_for([student.id]).get(student.id, {})
+    names: dict[str, str] = {code: name for code, name in db.session.execute(
+        select(Grade.course_code, func.max(Grade.course_name))
+        .where(Grade.student_id == student.id).group_by(Grade.course_code))}
+    passed = [(code, f"{code} {names[code]}（{format_number(score)}）")
+              for code, score in sorted(best.items()) if is_pass(score)]
     return {"plan": plan, "passed": passed}
