@@ -123,10 +123,6 @@ class BulkActionsMixin:
 
     # ------------------------------------------------------------------ reading the request
 
-    def list_request_args(self):
-        """The arguments the list's filters are read from (a list may add defaults or former names)."""
-        return request.args
-
     def bulk_filters(self) -> dict[str, Any]:
         """The active filter as the service's filter dict (``service_key`` of each filter class)."""
         out: dict[str, Any] = {}

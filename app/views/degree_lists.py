@@ -33,6 +33,7 @@ from app.views.scoped import (
     StudentScopeFilter,
     clamp_page_size,
     install_filters,
+    remove_filters,
     sorted_page,
 )
 
@@ -124,8 +125,7 @@ class DegreeListView(ScopedModelView):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         for column in list(self._filters.get_search_filters()):
-            self._filters._search_filters.pop(column, None)  # only the bar's fields are filters here
-            self._filters._all_filters.pop(column, None)
+            remove_filters(self, column)  # only the bar's fields are filters here
         for key in self.bar_keys:
             install_filters(self, key, [_bar_filter(self.bar_filter, key)])
 
@@ -325,8 +325,7 @@ class DegreeUnappliedView(DegreeListView):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._filters._search_filters.pop("student_no", None)
-        self._filters._all_filters.pop("student_no", None)
+        remove_filters(self, "student_no")
 
     def page_rows(self, items: list) -> list[dict]:
         return degree.student_rows(items)

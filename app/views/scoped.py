@@ -215,6 +215,12 @@ def install_filters(view: ModelView, column: str, filter_classes: list[type[Base
     view._filters._all_filters[column] = filters
 
 
+def remove_filters(view: ModelView, column: str) -> None:
+    """Drop the search filters FAB derived for ``column`` (a list whose only filters are its bar's)."""
+    view._filters._search_filters.pop(column, None)
+    view._filters._all_filters.pop(column, None)
+
+
 def _view_by_endpoint(name: str):
     from flask import current_app
 
