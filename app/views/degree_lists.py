@@ -31,10 +31,8 @@ from app.views.scoped import (
     PAGE_SIZES,
     ScopedModelView,
     StudentScopeFilter,
-    clamp_page_size,
     install_filters,
     remove_filters,
-    sorted_page,
 )
 
 BREADCRUMB = ("学位管理", "学位审核及授予")
@@ -119,6 +117,7 @@ class DegreeListView(ScopedModelView):
     search_columns = ["result"]  # a plain column FAB may derive a filter for; replaced by the bar's below
     page_size = 20
     page_sizes = PAGE_SIZES  # the page-size choice offered (issue 16); larger asks are clamped to its largest
+    page_size_limit = max(PAGE_SIZES)
     columns: tuple[tuple[str, str], ...] = ()  # (column, header): the widget's header row
     orders = list_order.APPLICATION_ORDER  # order column → what it sorts by (专业/教学点: the names shown)
 
@@ -173,12 +172,7 @@ class DegreeListView(ScopedModelView):
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
         widgets = widgets or {}
-        page_size = clamp_page_size(page_size, max(self.page_sizes)) or self.page_size
-        if not order_column:
-            order_column, order_direction = self.base_order
-        page = page or 0
-        count, items = self._page(filters.get_joined_filters(self._base_filters), order_column, order_direction,
-                                  page, page_size)
+        page, page_size, count, items = self.sorted_list(filters, order_column, order_direction, page, page_size)
         widgets["list"] = self.list_widget(
             route_base=self.route_base, label_columns=dict(self.columns), include_columns=[c for c, _ in self.columns],
             value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page,
@@ -192,16 +186,16 @@ class DegreeListView(ScopedModelView):
         )
         return widgets
 
-    def _page(self, joined, order_column: str, order_direction: str, page: int, page_size: int):
-        """The count and page query, joined to the student so its columns sort ("student.student_no"); 专业 and
-        教学点 sort by their names, codes in their fixed order (``list_order``), ties by id."""
+    def list_query(self):
+        """The page query joined to the student so its columns sort ("student.student_no"), with its 专业 and
+        教学点 in the same query (no query per row)."""
         model = self.datamodel.obj
         query = self.datamodel.session.query(model)
-        if model is not Student:  # the student with its 专业 and 教学点 in the same query (no query per row)
+        if model is not Student:
             student = contains_eager(model.student)
             query = (query.join(Student, Student.id == model.student_id)
                      .options(student.joinedload(Student.major), student.joinedload(Student.site)))
-        return sorted_page(query, joined, self.orders, model, order_column, order_direction, page, page_size)
+        return query
 
     # ------------------------------------------------------------------ actions
 

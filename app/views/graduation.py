@@ -30,9 +30,7 @@ from app.views.scoped import (
     ScopedModelView,
     StudentScopeFilter,
     WorkflowListWidget,
-    clamp_page_size,
     install_filters,
-    sorted_page,
 )
 from app.views.worksheet import worksheet_page
 
@@ -119,13 +117,7 @@ class StudentBarListView(ScopedModelView):
         """The count + page query (sorted by what the column shows, ties by id), then the page's audit rows and
         names in two more queries."""
         widgets = widgets or {}
-        page_size = clamp_page_size(page_size, self.page_size_limit) or self.page_size
-        if not order_column:
-            order_column, order_direction = self.base_order
-        page = page or 0
-        count, students = sorted_page(self.datamodel.session.query(Student),
-                                      filters.get_joined_filters(self._base_filters), self.orders,
-                                      Student, order_column, order_direction, page, page_size)
+        page, page_size, count, students = self.sorted_list(filters, order_column, order_direction, page, page_size)
         widgets["list"] = self.list_widget(
             route_base=self.route_base, label_columns=self.label_columns, include_columns=self.list_columns,
             value_columns=[], order_columns=self.order_columns, formatters_columns={}, page=page,

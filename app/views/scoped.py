@@ -5,6 +5,8 @@ FAB's ``base_filters`` cover list/show/edit/delete but not actions (they load ro
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from flask import abort, current_app, has_app_context, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
@@ -110,8 +112,35 @@ class WorkflowListWidget(ListWidget):
         super().__init__(**kwargs)
 
 
+class SortedPage(NamedTuple):
+    """One page of a sorted workflow list: page number, page size, total count, the page's rows."""
+
+    page: int
+    page_size: int
+    count: int
+    rows: list
+
+
 class SafeListMixin:
     """FAB's list with safe arguments and a clamped page size (FAB 500s on unknown filters/sorts)."""
+
+    page_size_limit: int | None = None  # a workflow list offering PAGE_SIZES allows its largest
+    orders: Any = None  # a sorted workflow list's ``list_order`` mapping (order column → what it sorts by)
+
+    def list_query(self):
+        """The query a sorted list pages over (a list may join what its rows show)."""
+        return self.datamodel.session.query(self.datamodel.obj)
+
+    def sorted_list(self, filters, order_column: str, order_direction: str, page, page_size) -> SortedPage:
+        """What every sorted workflow list's widget starts from: the page size clamped to the list's limit, the
+        list's default order when none is asked, the count and the page (``sorted_page``)."""
+        page_size = clamp_page_size(page_size, self.page_size_limit) or self.page_size
+        if not order_column:
+            order_column, order_direction = self.base_order
+        page = page or 0
+        count, rows = sorted_page(self.list_query(), filters.get_joined_filters(self._base_filters), self.orders,
+                                  self.datamodel.obj, order_column, order_direction, page, page_size)
+        return SortedPage(page, page_size, count, rows)
 
     def list_request_args(self):
         """The arguments the list's filters are read from (a list may add defaults or former names)."""
@@ -155,7 +184,6 @@ class ScopedModelView(BulkActionsMixin, SafeListMixin, PostDeleteMixin, ModelVie
 
     base_filters = [["id", StudentScopeFilter, lambda: None]]
     page_size = 20
-    page_size_limit: int | None = None  # a workflow list offering PAGE_SIZES allows its largest
 
     def _get_list_widget(self, *args, **kwargs):
         # clamp ?psize_<View>= so nobody renders 3,000 rows (or all of them with psize=-1)

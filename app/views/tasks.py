@@ -23,7 +23,7 @@ from app.security import current_scope, task_scope_clause
 from app.services import list_order, tasks
 from app.services.tasks import summary_text
 from app.statuses import TaskState
-from app.views.scoped import PAGE_SIZES, ClampedModelView, WorkflowListWidget, clamp_page_size, sorted_page
+from app.views.scoped import PAGE_SIZES, ClampedModelView, WorkflowListWidget
 
 PAGE_SIZE = 20
 _OPEN = (TaskState.QUEUED.value, TaskState.RUNNING.value)
@@ -86,6 +86,7 @@ class TaskView(ClampedModelView):
                      "created_at": "提交时间", "started_at": "开始时间", "finished_at": "结束时间", "state": "状态"}
     list_widget = TaskListWidget
     page_size = PAGE_SIZE
+    page_size_limit = max(PAGE_SIZES)
     include_route_methods = {"list", "status", "download", "retry"}
 
     def _scoped(self, pk: int) -> Task:
@@ -104,12 +105,7 @@ class TaskView(ClampedModelView):
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
         widgets = widgets or {}
-        page_size = clamp_page_size(page_size, max(PAGE_SIZES)) or self.page_size
-        if not order_column:
-            order_column, order_direction = self.base_order
-        page = page or 0
-        count, rows = sorted_page(self.datamodel.session.query(Task), filters.get_joined_filters(self._base_filters),
-                                  self.orders, Task, order_column, order_direction, page, page_size)
+        page, page_size, count, rows = self.sorted_list(filters, order_column, order_direction, page, page_size)
         tasks.reap_stale([t for t in rows if t.state in _OPEN])
         widgets["list"] = self.list_widget(
             route_base=self.route_base, label_columns=self.label_columns, include_columns=self.list_columns,

@@ -59,12 +59,6 @@ def _accounts(ids: Iterable[int | None]) -> dict[int | None, str]:
             for a in db.session.scalars(select(Account).where(Account.id.in_(wanted)))}
 
 
-def _with_student_cells():
-    """Loader options for table rows: the student with its 专业 and 教学点 in the same query (no query per row)."""
-    student = contains_eager(DegreeApplication.student)
-    return student.joinedload(Student.major), student.joinedload(Student.site)
-
-
 def _student_cells(s: Student) -> dict:
     return {"student_id": s.id, "student_no": s.student_no, "name": s.name, "grade": s.enrol_grade,
             "level": s.level_label, "major": s.major.name if s.major else "", "site": s.site.name if s.site else ""}
