@@ -196,27 +196,6 @@ def decided_message(decision: str, n: int) -> str:
     return gettext("已撤销 %(n)s 条课程替代与免修", n=n)
 
 
-def create_many(items: Sequence[ExceptionInput], *, actor: Any, scope: Scope) -> list[CourseException]:
-    """Enter several exceptions all-or-nothing: every problem is collected (row by row), none is saved
-    unless all pass (``DomainError`` listing them)."""
-    rows: list[CourseException] = []
-    problems: list[str] = []
-    for n, item in enumerate(items, start=1):
-        try:
-            row = build(item, scope)
-        except DomainError as exc:
-            problems.append(f"第 {n} 条：{exc.message}")
-            continue
-        key = (row.student_id, row.course_code)
-        if any((r.student_id, r.course_code) == key for r in rows):
-            problems.append(f"第 {n} 条：与前面的记录重复（同一学生同一课程）")
-            continue
-        rows.append(row)
-    if problems:
-        raise DomainError("；".join(problems))
-    return [create(item, actor=actor, scope=scope) for item in items]
-
-
 def _scoped_rows(ids: Sequence[int], scope: Scope) -> list[CourseException]:
     """The ticked exceptions in one scoped query; an id outside the scope → ``NotFound`` (404)."""
     ids = list(dict.fromkeys(ids))

@@ -49,3 +49,16 @@ def test_one_bad_row_imports_nothing_and_reports_every_problem(world):
     assert [(r[0], r[1]) for r in report] == [(3, "课程代码"), (4, "认定学分"), (5, "替代课程代码"), (6, "学号")]
     assert "不在学生 2020020001 的教学计划中" in report[0][2]
     assert count() == 0
+
+
+def test_the_same_course_twice_in_one_file_imports_nothing(world):
+    """Two rows for one student and one course: the second names the first; nothing is entered (the batch
+    counterpart of the one-active-exception-per-course rule)."""
+    db.session.commit()
+    data = [*rows_for([world.student1]), *rows_for([world.student2]), *rows_for([world.student1], 类型="免修")]
+    task = run_import("exceptions", xlsx(EXCEPTIONS.headers, data), "学分认定.xlsx")
+    assert task.state == TaskState.FAILED.value
+    report = report_rows(task)[1:]
+    assert [(r[0], r[1]) for r in report] == [(4, "课程代码")]
+    assert "与第 2 行重复（同一学生同一课程）" in report[0][2]
+    assert count() == 0
