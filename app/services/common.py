@@ -10,6 +10,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from app.extensions import db
 from app.ids import parse_id
+from app.models.org import Major, Organisation
 from app.models.student import Student
 from app.services.errors import DomainError
 
@@ -28,6 +29,17 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def name_or_number(q: str):
     """The 姓名/学号 field of every filter bar: 学号 starting with ``q`` or 姓名 containing it (LIKE-escaped)."""
     return or_(Student.student_no.startswith(q, autoescape=True), Student.name.contains(q, autoescape=True))
+
+
+def place_names(students: Iterable[Any]) -> tuple[dict[int, str], dict[int, str]]:
+    """The names of the students' 专业 and 教学点 (id → name), one query each: a list page's cells without a
+    query per row."""
+    students = list(students)
+    majors = dict(db.session.execute(select(Major.id, Major.name).where(
+        Major.id.in_({s.major_id for s in students if s.major_id}))).tuples().all())
+    sites = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({s.site_id for s in students if s.site_id}))).tuples().all())
+    return majors, sites
 
 
 def changed_rows(statement: UpdateBase) -> int:

@@ -9,11 +9,10 @@ from sqlalchemy import select
 from app.audit.confirmation import CONFIRM_LABELS
 from app.extensions import db
 from app.models.graduation import GraduationAudit
-from app.models.org import Major, Organisation
 from app.models.student import Student
 from app.security import Scope
 from app.services import degree, graduation
-from app.services.common import count_rows
+from app.services.common import count_rows, place_names
 
 
 def graduation_rows(students: Sequence[Student]) -> list[dict]:
@@ -26,10 +25,7 @@ def graduation_rows(students: Sequence[Student]) -> list[dict]:
         return []
     audits = {a.student_id: a for a in db.session.scalars(
         select(GraduationAudit).where(GraduationAudit.student_id.in_(ids)))}
-    sites = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({s.site_id for s in students if s.site_id}))).tuples().all())
-    majors = dict(db.session.execute(select(Major.id, Major.name).where(
-        Major.id.in_({s.major_id for s in students if s.major_id}))).tuples().all())
+    majors, sites = place_names(students)
     rows = []
     for student in students:
         audit = audits.get(student.id)

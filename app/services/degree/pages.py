@@ -12,6 +12,7 @@ from app.audit.types import failure_messages
 from app.extensions import db
 from app.models import Account, DegreeApplication, DegreeBatch, DegreeSnapshot, Major, Organisation, Student
 from app.security import Scope, student_scope_clause
+from app.services.common import place_names
 from app.services.degree.common import (
     BACHELOR_LEVELS,
     MET,
@@ -66,10 +67,7 @@ def _student_cells(s: Student) -> dict:
 
 def student_rows(students: Sequence[Student]) -> list[dict]:
     """Plain rows of 未申请 students (学号 … 教学点): the names of 专业 and 教学点 in one query each."""
-    sites = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({s.site_id for s in students if s.site_id}))).tuples().all())
-    majors = dict(db.session.execute(select(Major.id, Major.name).where(
-        Major.id.in_({s.major_id for s in students if s.major_id}))).tuples().all())
+    majors, sites = place_names(students)
     return [{"id": s.id, "student_id": s.id, "student_no": s.student_no, "name": s.name, "grade": s.enrol_grade,
              "level": s.level_label, "major": majors.get(s.major_id, ""), "site": sites.get(s.site_id, "")}
             for s in students]
