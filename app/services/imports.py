@@ -138,22 +138,12 @@ def run_import(task: Task, progress: Progress) -> dict:
     del data
     progress(0, len(rows))
     actor = db.session.get(Account, task.requested_by_id)
-    if spec.key in onboarding.APPLY:  # 机构与专业, 账号 (issue 17)
-        lookups = onboarding.build_lookups(spec.key, rows)
-        records, errors = onboarding_rows.VALIDATORS[spec.key](rows, lookups)
-    elif spec.key == exception_imports.KIND:  # 课程替代与免修 (issue 14): the service's own validation
-        records, errors = exception_imports.validate_rows(rows, actor)
-    else:
-        records, errors = validate.validate(spec.key, rows, build_lookups(spec.key, rows))
+    check, write = IMPORTERS[spec.key]
+    records, errors = check(rows, actor)
     del rows
     if errors:
         _fail_with_report(task.id, errors, filename)
-    if spec.key in onboarding.APPLY:
-        counts = onboarding.APPLY[spec.key](records, actor)
-    elif spec.key == exception_imports.KIND:
-        counts = exception_imports.apply_rows(records, actor)
-    else:
-        counts = APPLY[spec.key](records)
+    counts = write(records, actor)
     summary = {NEW: counts[NEW], UPDATED: counts[UPDATED], SAME: counts[SAME]}
     oplog.record(actor=actor, action="import", record_type="Task", record_id=task.id, task_id=task.id,
                  new="，".join(f"{k} {v}" for k, v in summary.items()), reason=f"{spec.label}导入：{filename}")
@@ -326,4 +316,29 @@ APPLY: dict[str, Callable[[list[dict]], dict[str, int]]] = {
     "plans": apply_plans,
     "grades": apply_grades,
     "language": apply_language,
+}
+
+
+# kind → (validate the rows as the actor, write the records as the actor): every import kind the same way
+Check = Callable[[Sequence[reader.Row], Account | None], tuple[list[dict], list[RowError]]]
+Write = Callable[[list[dict], Account | None], dict[str, int]]
+
+
+def _data_importer(kind: str) -> tuple[Check, Write]:
+    """学生学籍, 教学计划, 课程成绩, 学位外语成绩: the schema's validation with the database's lookups."""
+    return (lambda rows, _actor: validate.validate(kind, rows, build_lookups(kind, rows)),
+            lambda records, _actor: APPLY[kind](records))
+
+
+def _onboarding_importer(kind: str) -> tuple[Check, Write]:
+    """机构与专业, 账号 (issue 17): their own validators and writers (the CE admin's organisation tree)."""
+    return (lambda rows, _actor: onboarding_rows.VALIDATORS[kind](rows, onboarding.build_lookups(kind, rows)),
+            onboarding.APPLY[kind])
+
+
+IMPORTERS: dict[str, tuple[Check, Write]] = {
+    **{kind: _data_importer(kind) for kind in APPLY},
+    **{kind: _onboarding_importer(kind) for kind in onboarding.APPLY},
+    # 课程替代与免修 (issue 14): every row through the service's own validation, in the importer's scope
+    exception_imports.KIND: (exception_imports.validate_rows, exception_imports.apply_rows),
 }

@@ -359,3 +359,12 @@ def test_the_demo_students_exported_import_back_unchanged(app_ctx, monkeypatch):
 
     assert succeeded(run_import("students", data, filename=export.result_name)) == {"新增": 200, "更新": 0, "未变": 0}
     assert snapshot() == before
+
+
+def test_every_import_kind_has_one_importer():
+    """数据导入's kinds (app/imports/schema.KINDS) and the job's importers are the same set: a new kind cannot be
+    offered on the page without its validation and writer."""
+    from app.imports.schema import KINDS
+    from app.services.imports import IMPORTERS
+
+    assert set(IMPORTERS) == set(KINDS)
