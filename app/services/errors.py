@@ -3,13 +3,15 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A request that must change nothing; ``message`` is shown to the user as is."""
+    """A request that must change nothing; ``message`` is shown to the user as is. ``field`` names the input
+    the message is about, where a service knows it (an import puts the message in that column)."""
 
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class NotAllowed(DomainError):

@@ -27,13 +27,12 @@ NEW, UPDATED, SAME = "新增", "更新", "未变"
 _FIELDS = {"课程代码": "course_code", "类型": "kind", "替代课程代码": "substitute_code",
            "来源院校": "source_institution", "来源课程名称": "source_course", "认定学分": "credits",
            "认定成绩": "score", "理由": "reason"}
-# which column a service message is about (the first header named in it; else 课程代码)
-_BLAME = (("替代课程", "替代课程代码"), ("认定学分", "认定学分"), ("认定成绩", "认定成绩"), ("来源院校", "来源院校"),
-          ("来源课程", "来源课程名称"), ("理由", "理由"), ("类型", "类型"))
+_HEADERS = {key: header for header, key in _FIELDS.items()}
 
 
-def _column(message: str) -> str:
-    return next((column for word, column in _BLAME if word in message), "课程代码")
+def _column(exc: DomainError) -> str:
+    """The column a service error is about (its ``field``); 课程代码 when it names none."""
+    return _HEADERS.get(exc.field or "", "课程代码")
 
 
 def validate_rows(rows: Sequence[Row], actor: Any) -> tuple[list[dict], list[RowError]]:
@@ -59,7 +58,7 @@ def validate_rows(rows: Sequence[Row], actor: Any) -> tuple[list[dict], list[Row
         try:
             exceptions.build(data, scope)
         except DomainError as exc:
-            errors.append(RowError(n, _column(exc.message), exc.message, values.get(_column(exc.message))))
+            errors.append(RowError(n, _column(exc), exc.message, values.get(_column(exc))))
             continue
         key = (student_id, data.course_code)
         if key in seen:

@@ -8,7 +8,8 @@ job commits.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,34 +135,54 @@ def _passed_substitute(student: Student, code: str, plan_code: str) -> str:
                                  .where(Grade.student_id == student.id, Grade.course_code == code)))
 
 
+@contextmanager
+def _about(field: str) -> Iterator[None]:
+    """A ``DomainError`` raised inside names ``field`` (an ``ExceptionInput`` field) unless it names one."""
+    try:
+        yield
+    except DomainError as exc:
+        exc.field = exc.field or field
+        raise
+
+
 def build(data: ExceptionInput, scope: Scope) -> CourseException:
-    """A validated, unsaved exception (待审核), or ``DomainError`` with the first problem found."""
+    """A validated, unsaved exception (待审核), or ``DomainError`` with the first problem found (its ``field``:
+    the ``ExceptionInput`` field it is about)."""
     if scope.kind not in _ENTERING_SCOPES:
         raise NotAllowed("只有教学点、学院和继教院管理员可以录入课程替代与免修")
     student = load_student(data.student_id, scope)
-    kind = kind_code(data.kind)
-    course = _plan_course(student, (data.course_code or "").strip())
+    with _about("kind"):
+        kind = kind_code(data.kind)
+    with _about("course_code"):
+        course = _plan_course(student, (data.course_code or "").strip())
+    with _about("reason"):
+        reason = clean_reason(data.reason, "理由")
     row = CourseException(student_id=student.id, course_code=course.course_code, course_name=course.course_name,
-                          kind=kind, reason=clean_reason(data.reason, "理由"),
-                          status=ExceptionStatus.PENDING.value)
+                          kind=kind, reason=reason, status=ExceptionStatus.PENDING.value)
     if kind == ExceptionKind.SUBSTITUTE.value:
         code = (data.substitute_code or "").strip()
-        row.substitute_name = _passed_substitute(student, code, course.course_code)
+        with _about("substitute_code"):
+            row.substitute_name = _passed_substitute(student, code, course.course_code)
         row.substitute_code = code
     elif kind == ExceptionKind.RECOGNITION.value:
-        row.source_institution = _text(data.source_institution, "来源院校")
-        row.source_course = _text(data.source_course, "来源课程名称")
-        row.credits = _credits(data.credits, float(course.credits))
-        if row.credits is None:
-            raise DomainError("请填写认定学分")
-        row.score = _score(data.score)
+        with _about("source_institution"):
+            row.source_institution = _text(data.source_institution, "来源院校")
+        with _about("source_course"):
+            row.source_course = _text(data.source_course, "来源课程名称")
+        with _about("credits"):
+            row.credits = _credits(data.credits, float(course.credits))
+            if row.credits is None:
+                raise DomainError("请填写认定学分")
+        with _about("score"):
+            row.score = _score(data.score)
     active = db.session.scalar(
         select(func.count()).select_from(CourseException)
         .where(CourseException.student_id == student.id, CourseException.course_code == course.course_code,
                CourseException.status.in_(ACTIVE_STATUSES))
     )
     if active:
-        raise Conflict(f"学生 {student.student_no} 的课程 {course.course_name} 已有待审核或已通过的课程替代/免修/认定")
+        raise Conflict(f"学生 {student.student_no} 的课程 {course.course_name} 已有待审核或已通过的课程替代/免修/认定",
+                       field="course_code")
     row.student = student
     return row
 

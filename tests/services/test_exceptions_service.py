@@ -206,3 +206,21 @@ def test_no_failure_reason_column_shows_a_note(world, failing):
     assert rows[0][column] == "必修课程未通过：大学英语（4学分，最高成绩 58）"
     page_rows = list_pages.graduation_rows([failing])
     assert [r.code for r in page_rows[0]["reasons"]] == ["missing_required_course"]
+
+
+@pytest.mark.parametrize(("kw", "field"), [
+    ({"substitute_code": "C01X"}, "substitute_code"),
+    ({"reason": ""}, "reason"),
+    ({"kind": "转换"}, "kind"),
+    ({"course_code": "X02"}, "course_code"),
+    ({"kind": "学分认定", "source_institution": "南京大学", "source_course": "英语", "credits": "5"}, "credits"),
+    ({"kind": "学分认定", "source_institution": "南京大学", "source_course": "英语", "credits": "3", "score": "55"},
+     "score"),
+    ({"kind": "学分认定", "source_institution": "", "source_course": "英语", "credits": "3"}, "source_institution"),
+    ({"kind": "学分认定", "source_institution": "南京大学", "source_course": ""}, "source_course"),
+])
+def test_each_refusal_names_its_field(world, failing, kw, field):
+    """The Excel import puts a refusal in the column of ``field`` (not by searching the message for words)."""
+    with pytest.raises(DomainError) as refused:
+        exceptions.build(entry(failing, **kw), site1(world))
+    assert refused.value.field == field
